@@ -1,0 +1,55 @@
+"""Rendering turns and streaming one answer into the page, with queue position and Stop."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import streamlit as st
+
+from components.i18n import t
+from core.conversations import Turn
+from core.models.engine import Generation
+
+
+def render_turn(turn: Turn) -> None:
+    with st.chat_message(turn.role if turn.role in ("user", "assistant") else "assistant"):
+        if turn.variant and turn.role == "assistant":
+            st.caption(f"🧩 {turn.variant}")
+        st.markdown(turn.content)
+        render_meta(turn)
+
+
+def render_meta(turn: Turn) -> None:
+    """Extra blocks under an answer; other modes (RAG, interpreter) add theirs here."""
+    if turn.meta.get("stopped"):
+        st.caption(t("chat.stopped"))
+    if turn.meta.get("dropped_turns"):
+        st.caption(t("chat.dropped_turns", n=turn.meta["dropped_turns"]))
+    stats = turn.meta.get("stats")
+    if stats:
+        st.caption(t("chat.stats", tokens=stats["completion_tokens"], tps=f"{stats['tokens_per_second']:.1f}"))
+
+
+def wait_for_turn(gen: Generation) -> None:
+    """Show "N requests ahead of you" until this request holds the model."""
+    slot = st.empty()
+    while not gen.started.is_set() and not gen.finished.is_set():
+        slot.info(t("chat.queue", n=gen.ahead()), icon="⏳")
+        time.sleep(0.2)
+    slot.empty()
+
+
+def stream_into_page(gen: Generation) -> Iterator[str]:
+    wait_for_turn(gen)
+    yield from gen
+
+
+def stats_dict(gen: Generation) -> dict:
+    s = gen.stats
+    return {
+        "completion_tokens": s.completion_tokens,
+        "prompt_tokens": s.prompt_tokens,
+        "tokens_per_second": s.tokens_per_second,
+        "finish_reason": s.finish_reason,
+    }

@@ -1,0 +1,33 @@
+"""Show problems as messages, never tracebacks: user errors verbatim, bugs as a pointer to the log."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
+
+from components.i18n import t
+from core.errors import UserError
+
+log = logging.getLogger("liandan.ui")
+
+
+def show(exc: BaseException) -> None:
+    if isinstance(exc, UserError):
+        st.error(str(exc), icon="⚠️")
+    else:
+        log.error("unexpected error in the UI", exc_info=exc)
+        st.error(t("error.unexpected"), icon="🛑")
+
+
+@contextmanager
+def guard() -> Iterator[None]:
+    try:
+        yield
+    except ScriptControlException:  # Streamlit's rerun/stop signals must pass through
+        raise
+    except Exception as exc:  # noqa: BLE001 - the UI must never show a traceback
+        show(exc)

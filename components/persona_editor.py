@@ -1,0 +1,27 @@
+"""Persona presets and the editable system prompt of the current conversation."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.i18n import t
+from core.conversations import Conversation, ConversationStore
+from core.personas import PersonaStore
+
+
+def persona_editor(conv: Conversation, store: ConversationStore, personas: PersonaStore) -> None:
+    presets = personas.all()
+    with st.sidebar.expander(t("chat.persona"), expanded=False):
+        names = ["—", *presets]
+        preset = st.selectbox(t("chat.persona_preset"), names, key=f"preset-{conv.id}")
+        if preset != "—" and st.session_state.get(f"applied-{conv.id}") != preset:
+            st.session_state[f"applied-{conv.id}"] = preset
+            st.session_state[f"sys-{conv.id}"] = presets[preset]
+        prompt = st.text_area(t("chat.system_prompt"), conv.system_prompt, key=f"sys-{conv.id}", height=100)
+        if prompt != conv.system_prompt:
+            conv.system_prompt = prompt
+            store.save(conv)
+        name = st.text_input(t("common.name"), key=f"persona-name-{conv.id}")
+        if st.button(t("chat.save_persona"), key=f"persona-save-{conv.id}") and name.strip():
+            personas.save(name, prompt)
+            st.success(t("chat.persona_saved"))

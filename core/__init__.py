@@ -1,0 +1,1 @@
+"""Liandan's non-UI core: models, knowledge bases, tuning, API, jobs. Never imports streamlit."""

@@ -1,0 +1,52 @@
+"""Turning messages into the prompt a model was trained on: its own chat template, always.
+
+Models that ship no template (ChatGLM3's remote-code tokenizer) get the layout their
+authors documented, so fine-tuning and chat agree on one format.
+"""
+
+from __future__ import annotations
+
+CHATGLM3_TEMPLATE = (
+    "[gMASK]sop"
+    "{% for m in messages %}"
+    "<|{{ m['role'] }}|>\n {{ m['content'] }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+
+# A neutral layout for tokenizers without any template (tiny test models, base models).
+FALLBACK_TEMPLATE = (
+    "{% for m in messages %}"
+    "<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+NATIVE_TOOL_ROLES = {"chatglm"}  # model families whose template knows observation/interpreter
+
+
+def ensure_template(tokenizer, model_type: str) -> None:
+    if getattr(tokenizer, "chat_template", None):
+        return
+    tokenizer.chat_template = CHATGLM3_TEMPLATE if model_type == "chatglm" else FALLBACK_TEMPLATE
+
+
+def normalize_roles(messages: list[dict], model_type: str) -> list[dict]:
+    """Map tool roles onto user/assistant for templates that only know those."""
+    if model_type in NATIVE_TOOL_ROLES:
+        return messages
+    out = []
+    for m in messages:
+        role, content = m["role"], m["content"]
+        if role == "observation":
+            role, content = "user", f"Observation (result of running the code):\n{content}"
+        elif role == "interpreter":
+            role = "assistant"
+        out.append({"role": role, "content": content})
+    return out
+
+
+def render(tokenizer, messages: list[dict], model_type: str, add_generation_prompt: bool = True) -> str:
+    return tokenizer.apply_chat_template(
+        normalize_roles(messages, model_type), tokenize=False, add_generation_prompt=add_generation_prompt
+    )

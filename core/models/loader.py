@@ -1,0 +1,94 @@
+"""Load a resolved model folder into a `TransformersEngine` with the right device and dtype."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import torch
+
+from core.errors import PreflightError, UserError
+from core.models import chatglm_compat, preflight
+from core.models.engine import ModelInfo
+from core.models.sources import Progress, ResolvedModel, _noop
+from core.models.transformers_engine import TransformersEngine
+
+log = logging.getLogger(__name__)
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+DEFAULT_CONTEXT = 2048
+
+
+def pick_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UserError("CUDA was requested but no GPU is visible.", "Set LIANDAN_DEVICE=auto or cpu.")
+    return device
+
+
+def pick_dtype(dtype: str, device: str) -> str:
+    if dtype != "auto":
+        return dtype
+    if device == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    return "float32"  # bf16 matmuls are slower than fp32 on typical CPUs
+
+
+def context_length(config, tokenizer, override: int | None) -> int:
+    if override:
+        return override
+    for attr in ("max_position_embeddings", "seq_length", "n_positions", "max_sequence_length"):
+        value = getattr(config, attr, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    limit = getattr(tokenizer, "model_max_length", None)
+    return limit if isinstance(limit, int) and 0 < limit < 10**7 else DEFAULT_CONTEXT
+
+
+def load(
+    resolved: ResolvedModel,
+    device: str = "auto",
+    dtype: str = "auto",
+    trust_remote_code: bool = True,
+    context_override: int | None = None,
+    progress: Progress = _noop,
+) -> TransformersEngine:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    device = pick_device(device)
+    dtype = pick_dtype(dtype, device)
+    errors = [f for f in preflight.check(resolved.path, device, dtype, trust_remote_code) if f.level == "error"]
+    if errors:
+        raise PreflightError(" ".join(f.message for f in errors), " ".join(f.hint for f in errors if f.hint))
+    started = time.perf_counter()
+    progress(0.6, f"Loading {resolved.name} ({dtype} on {device})…")
+    path: Path = resolved.path
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+        kwargs = {"dtype": DTYPES[dtype], "trust_remote_code": trust_remote_code}
+        if device == "cuda":
+            kwargs["device_map"] = "auto"
+        model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    except (OSError, ValueError, ImportError, KeyError) as exc:
+        raise UserError(f"Could not load {resolved.name}: {str(exc)[:300]}", "Check that the folder holds a complete causal-LM model.") from exc
+    if chatglm_compat.needs_compat(model.config.to_dict()):
+        chatglm_compat.patch_tokenizer(tokenizer)
+        chatglm_compat.patch_model(model)
+    if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
+        tokenizer.pad_token = tokenizer.eos_token
+    info = ModelInfo(
+        name=resolved.name,
+        source=resolved.spec,
+        kind=resolved.kind,
+        parameters=sum(p.numel() for p in model.parameters()),
+        dtype=dtype,
+        device=str(model.device),
+        context_length=context_length(model.config, tokenizer, context_override),
+        load_seconds=time.perf_counter() - started,
+        architecture=type(model).__name__,
+        path=str(path),
+    )
+    progress(1.0, f"Loaded {resolved.name} in {info.load_seconds:.1f} s.")
+    log.info("loaded %s", info)
+    return TransformersEngine(model, tokenizer, info)

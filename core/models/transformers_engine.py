@@ -1,0 +1,149 @@
+"""The default backend: a transformers model, streamed with `generate()` + a streamer.
+
+Adapters are PEFT named adapters on the one loaded base; the base answers through
+`disable_adapter()`, a true bypass, never "adapter scaled to zero".
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+from transformers import StoppingCriteria, StoppingCriteriaList, TextStreamer
+
+from core.models import chat_format
+from core.models.engine import Engine, Generation, ModelInfo
+from core.models.options import GenerationOptions
+
+log = logging.getLogger(__name__)
+
+
+class _CancelCriteria(StoppingCriteria):
+    def __init__(self, gen: Generation) -> None:
+        self.gen = gen
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
+        return torch.full((input_ids.shape[0],), self.gen.cancel.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+class _HandleStreamer(TextStreamer):
+    """Pushes decoded text into the request's handle and timestamps the first token."""
+
+    def __init__(self, tokenizer, gen: Generation, started: float) -> None:
+        super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=True)
+        self.gen = gen
+        self.started = started
+
+    def put(self, value: torch.Tensor) -> None:
+        if not self.next_tokens_are_prompt:
+            self.gen.stats.completion_tokens += int(value.numel())
+            if self.gen.stats.first_token_seconds is None:
+                self.gen.stats.first_token_seconds = time.perf_counter() - self.started
+        super().put(value)
+
+    def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+        self.gen.push(text)
+
+
+class TransformersEngine(Engine):
+    def __init__(self, model, tokenizer, info: ModelInfo) -> None:
+        super().__init__()
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.info = info
+        self.model_type = getattr(model.config, "model_type", "")
+        self.peft = None  # a PeftModel wrapping self.model once an adapter exists
+        chat_format.ensure_template(tokenizer, self.model_type)
+
+    # --- prompt -------------------------------------------------------------------
+    def encode(self, messages: list[dict]) -> list[int]:
+        text = chat_format.render(self.tokenizer, messages, self.model_type)
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def count_tokens(self, messages: list[dict]) -> int:
+        return len(self.encode(messages))
+
+    # --- generation -------------------------------------------------------------
+    @contextmanager
+    def variant(self, adapter: str | None) -> Iterator[torch.nn.Module]:
+        """The module to run for `adapter` (None = base). Call only while holding the lock."""
+        if self.peft is None:
+            yield self.model
+        elif adapter is None:
+            with self.peft.disable_adapter():
+                yield self.peft
+        else:
+            self.peft.set_adapter(adapter)
+            yield self.peft
+
+    def generation_kwargs(self, options: GenerationOptions) -> dict:
+        kwargs: dict = {"max_new_tokens": options.max_new_tokens, "repetition_penalty": options.repetition_penalty}
+        if options.greedy:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        else:
+            kwargs.update(do_sample=True, temperature=options.temperature, top_p=options.top_p, top_k=options.top_k)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        kwargs["pad_token_id"] = pad
+        return kwargs
+
+    def _generate(self, messages: list[dict], options: GenerationOptions, adapter: str | None, gen: Generation) -> None:
+        ids = self.encode(messages)
+        gen.stats.prompt_tokens = len(ids)
+        input_ids = torch.tensor([ids], device=self.model.device)
+        if options.seed is not None:
+            torch.manual_seed(options.seed)
+        started = time.perf_counter()
+        streamer = _HandleStreamer(self.tokenizer, gen, started)
+        with self.variant(adapter) as module, torch.inference_mode():
+            module.generate(
+                input_ids=input_ids,
+                attention_mask=torch.ones_like(input_ids),
+                streamer=streamer,
+                stopping_criteria=StoppingCriteriaList([_CancelCriteria(gen)]),
+                **self.generation_kwargs(options),
+            )
+        gen.stats.seconds = time.perf_counter() - started
+        if gen.stats.completion_tokens >= options.max_new_tokens:
+            gen.stats.finish_reason = "length"
+
+    # --- adapters ---------------------------------------------------------------
+    def _load_adapter(self, name: str, path: Path) -> None:
+        from peft import PeftModel
+
+        if self.peft is None:
+            self.peft = PeftModel.from_pretrained(self.model, str(path), adapter_name=name)
+            self.peft.eval()
+        else:
+            self.peft.load_adapter(str(path), adapter_name=name)
+
+    def _unload_adapter(self, name: str) -> None:
+        if self.peft is not None and name in self.peft.peft_config:
+            self.peft.delete_adapter(name)
+
+    def add_trainable_adapter(self, name: str, lora_config) -> torch.nn.Module:
+        """Add a fresh LoRA adapter to the shared base for training; returns the PeftModel."""
+        from peft import get_peft_model
+
+        with self.lock.hold():
+            if self.peft is None:
+                self.peft = get_peft_model(self.model, lora_config, adapter_name=name)
+            else:
+                if name in self.peft.peft_config:
+                    self.peft.delete_adapter(name)
+                self.peft.add_adapter(name, lora_config)
+            self.peft.eval()
+        return self.peft
+
+    def register_adapter(self, name: str, path: Path) -> None:
+        """Make an adapter trained in place (already on the model) selectable by name."""
+        self._adapters[name] = path
+
+    def close(self) -> None:
+        self.peft = None
+        self.model = None
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()

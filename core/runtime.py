@@ -1,0 +1,54 @@
+"""The process-wide owners of shared resources: settings, jobs, the model manager.
+
+Pages reach them through `components.resources` (`st.cache_resource`), the API server and
+the CLI call `get_runtime()` directly; all see the same objects, so one model serves all.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from core.config import Settings
+from core.jobs import JobRegistry
+from core.logging_setup import setup_logging
+from core.models.manager import ModelManager
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    jobs: JobRegistry
+    models: ModelManager
+
+
+_runtime: Runtime | None = None
+_lock = threading.Lock()
+
+
+def create_runtime(settings: Settings) -> Runtime:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    setup_logging(settings)
+    jobs = JobRegistry(settings.jobs_dir)
+    return Runtime(settings=settings, jobs=jobs, models=ModelManager(settings, jobs))
+
+
+def get_runtime(settings: Settings | None = None) -> Runtime:
+    """The process's runtime, created on first use (and the model load started, if asked)."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            _runtime = create_runtime(settings or Settings())
+            if _runtime.settings.load_on_start:
+                _runtime.models.start_load(_runtime.settings.model)
+        return _runtime
+
+
+def install_runtime(runtime: Runtime | None) -> None:
+    """Use `runtime` as the process's runtime (the headless server and tests build their own)."""
+    global _runtime
+    with _lock:
+        _runtime = runtime

@@ -1,0 +1,67 @@
+"""System: the machine, the loaded model, switching models, and the app log."""
+
+import streamlit as st
+
+from components import errors
+from components.i18n import t
+from components.job_panel import job_panel
+from components.resources import runtime
+from core import system_info
+from core.logging_setup import tail
+from core.models.manager import LOAD_JOB
+
+st.title(t("system.title"))
+rt = runtime()
+
+st.subheader(t("system.machine"))
+info = system_info.collect()
+c1, c2, c3, c4 = st.columns(4)
+c1.metric(t("system.cpu"), f"{info.cpu_count} / {info.cpu_percent:.0f}%")
+c2.metric(t("system.ram"), f"{info.ram_used_gb:.1f} / {info.ram_total_gb:.1f} GB")
+c3.metric(t("system.process"), f"{info.process_rss_gb:.2f} GB")
+if info.gpus:
+    for gpu in info.gpus:
+        c4.metric(f"{t('system.gpu')} · {gpu.name}", f"{gpu.used_gb:.1f} / {gpu.total_gb:.1f} GB")
+else:
+    c4.metric(t("system.gpu"), "—", help=t("system.no_gpu"))
+st.caption(f"torch {info.torch_version} · CUDA {info.cuda}")
+
+st.subheader(t("system.model"))
+engine = rt.models.engine
+if engine is not None:
+    i = engine.info
+    st.table({t("system.field"): ["name", "source", "architecture", "parameters", "dtype", "device", "context", "load time"],
+              t("system.value"): [i.name, i.source, i.architecture, f"{i.parameters / 1e6:.1f} M", i.dtype, i.device,
+                                  f"{i.context_length} tokens", f"{i.load_seconds:.1f} s"]})
+    if st.button(t("system.unload")):
+        rt.models.unload()
+        st.rerun()
+else:
+    st.info(t("model.none"))
+
+st.subheader(t("system.switch"))
+source_labels = {k: t(f"system.source.{k}") for k in ("embedded", "local", "modelscope")}
+kind = st.radio(t("system.source"), list(source_labels), format_func=source_labels.get, horizontal=True, key="source-kind")
+spec = "embedded"
+if kind == "local":
+    spec = st.text_input(t("system.path"), key="model-path").strip()
+    if spec and st.button(t("system.preflight")):
+        findings = rt.models.preflight(spec)
+        for f in findings:
+            {"error": st.error, "warning": st.warning}.get(f.level, st.info)(f"{f.message} {f.hint}".strip())
+        if not any(f.level == "error" for f in findings):
+            st.success(t("system.preflight_ok"))
+elif kind == "modelscope":
+    spec = st.text_input(t("system.model_id"), key="model-id").strip()
+if st.button(t("system.load"), type="primary"):
+    if not spec:
+        st.warning(t("system.empty_input"))
+    else:
+        with errors.guard():
+            st.session_state["load_job"] = rt.models.start_load(spec)
+load_job = st.session_state.get("load_job") or next((j.id for j in rt.jobs.list(LOAD_JOB) if j.active), None)
+if load_job:
+    job_panel(load_job, key="load")
+
+with st.expander(t("system.log")):
+    st.code("".join(tail(rt.settings, 100)) or "—", language="log")

@@ -1,0 +1,80 @@
+"""Fixtures shared by every test: offline mode, tiny models, isolated data folders."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from core.config import Settings  # noqa: E402
+from tests.factories import build_model  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+# The embedded model's safetensors cache is shared by all tests (converting takes ~30 s).
+MODEL_CACHE = Path(os.environ.get("LIANDAN_TEST_MODEL_CACHE", REPO / "data" / "models"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    return build_model(tmp_path_factory.mktemp("tiny-llama") / "tiny-llama")
+
+
+@pytest.fixture(scope="session")
+def tiny_engine(tiny_model_dir):
+    from core.models import loader, sources
+
+    return loader.load(sources.resolve(str(tiny_model_dir), MODEL_CACHE))
+
+
+@pytest.fixture(scope="session")
+def smol_engine():
+    from core.models import loader, sources
+
+    return loader.load(sources.resolve("embedded", MODEL_CACHE))
+
+
+@pytest.fixture
+def settings(tmp_path, tiny_model_dir) -> Settings:
+    return Settings(data_dir=tmp_path / "data", model=str(tiny_model_dir), load_on_start=False, embedding_model="hash")
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    if not SHARED.exists():
+        pytest.skip("../shared is not present (opt-in data)")
+    return SHARED
+
+
+@pytest.fixture
+def app_runtime(settings):
+    """A runtime with the tiny model loaded, installed for AppTest pages of this test."""
+    import streamlit as st
+
+    from core.runtime import create_runtime, install_runtime
+
+    rt = create_runtime(settings)
+    rt.models.load(settings.model)
+    install_runtime(rt)
+    st.cache_resource.clear()
+    yield rt
+    install_runtime(None)
+    st.cache_resource.clear()
+
+
+def app_test(page: str, lang: str = "en", timeout: float = 60):
+    """AppTest of one page through the real entry point's sidebar and gate."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "Home.py"), default_timeout=timeout)
+    at.session_state["lang"] = lang
+    at.switch_page(page)
+    return at

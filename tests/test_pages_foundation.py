@@ -1,0 +1,53 @@
+"""AppTest checks of the Home, Chat and System pages on the tiny model."""
+
+from __future__ import annotations
+
+from tests.conftest import app_test
+
+
+def test_home_shows_loaded_model_in_both_languages(app_runtime):
+    at = app_test("pages/home.py", lang="zh").run()
+    assert not at.exception
+    assert any("已加载模型" in s.value for s in at.success)
+    at = app_test("pages/home.py", lang="en").run()
+    assert any("Loaded model" in s.value for s in at.success)
+
+
+def test_chat_streams_an_answer_and_saves_the_conversation(app_runtime):
+    at = app_test("pages/chat.py").run()
+    at.chat_input[0].set_value("Hello 你好").run()
+    assert not at.exception
+    assistant = [m for m in at.chat_message if m.name == "assistant"]
+    assert assistant and assistant[-1].markdown
+    convs = app_runtime_conversations(app_runtime)
+    assert convs[0].turns[0].content == "Hello 你好"
+    assert convs[0].turns[1].role == "assistant" and convs[0].turns[1].content
+
+
+def test_chat_survives_a_new_session_and_regenerates(app_runtime):
+    at = app_test("pages/chat.py").run()
+    at.chat_input[0].set_value("first question").run()
+    fresh = app_test("pages/chat.py").run()  # a browser refresh is a new session
+    assert any("first question" in m.markdown[0].value for m in fresh.chat_message if m.name == "user")
+    regen = next(b for b in fresh.button if "Regenerate" in b.label)
+    regen.click().run()
+    assert not fresh.exception
+    turns = app_runtime_conversations(app_runtime)[0].turns
+    assert [t.role for t in turns] == ["user", "assistant"]
+
+
+def test_system_page_shows_model_and_refuses_missing_folder(app_runtime, tmp_path):
+    at = app_test("pages/system.py").run()
+    assert not at.exception
+    assert any(app_runtime.models.engine.info.name in str(t.value) for t in at.table)
+    at.radio(key="source-kind").set_value("local").run()
+    at.text_input(key="model-path").set_value(str(tmp_path / "missing")).run()
+    next(b for b in at.button if "Check before loading" in b.label).click().run()
+    assert any("does not exist" in e.value for e in at.error)
+    assert not at.exception
+
+
+def app_runtime_conversations(rt):
+    from core.conversations import ConversationStore
+
+    return ConversationStore(rt.settings.conversations_dir).list()
