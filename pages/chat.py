@@ -3,14 +3,18 @@
 import streamlit as st
 
 from components import chat_view, errors, resources
+from components.chat_modes import select_mode
 from components.conversation_list import current_conversation
 from components.generation_options import generation_options
 from components.i18n import t
+from components.modes import ModeContext
 from components.persona_editor import persona_editor
 from core.conversations import Turn
 
 st.title(t("chat.title"))
 store = resources.conversations()
+mode = select_mode()
+mode_settings = mode.sidebar()
 conv = current_conversation(store)
 persona_editor(conv, store, resources.personas())
 options = generation_options("chat", resources.runtime().settings.max_new_tokens)
@@ -54,18 +58,6 @@ if pending:
     if engine is None:
         st.warning(t("chat.no_model"), icon="⏳")
     else:
-        with st.chat_message("assistant"):
-            st.button(t("chat.stop"), key="stop")  # a click reruns the page, which closes the stream
-            with errors.guard():
-                gen = engine.stream(conv.messages(), options)
-                try:
-                    st.write_stream(chat_view.stream_into_page(gen))
-                finally:
-                    if not gen.finished.is_set():
-                        gen.stop()
-                    if gen.text:
-                        meta = {"stats": chat_view.stats_dict(gen), "dropped_turns": gen.stats.dropped_turns,
-                                "stopped": gen.cancel.is_set()}
-                        conv.turns.append(Turn("assistant", gen.text, variant="base", meta=meta))
-                        store.save(conv)
+        with st.chat_message("assistant"), errors.guard():
+            mode.answer(ModeContext(conv=conv, store=store, engine=engine, options=options, settings=mode_settings))
         st.rerun()
