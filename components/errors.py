@@ -23,11 +23,18 @@ def show(exc: BaseException) -> None:
         st.error(t("error.unexpected"), icon="🛑")
 
 
+class Outcome:
+    failed: bool = False
+
+
 @contextmanager
-def guard() -> Iterator[None]:
+def guard() -> Iterator[Outcome]:
+    """Run a UI block; a failure is shown in place and recorded on the yielded outcome."""
+    outcome = Outcome()
     try:
-        yield
+        yield outcome
     except ScriptControlException:  # Streamlit's rerun/stop signals must pass through
         raise
     except Exception as exc:  # noqa: BLE001 - the UI must never show a traceback
+        outcome.failed = True
         show(exc)

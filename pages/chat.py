@@ -58,6 +58,7 @@ if pending:
     if engine is None:
         st.warning(t("chat.no_model"), icon="⏳")
     else:
-        with st.chat_message("assistant"), errors.guard():
+        with st.chat_message("assistant"), errors.guard() as outcome:
             mode.answer(ModeContext(conv=conv, store=store, engine=engine, options=options, settings=mode_settings))
-        st.rerun()
+        if not outcome.failed:
+            st.rerun()  # show the saved answer with its stats and controls

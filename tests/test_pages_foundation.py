@@ -51,3 +51,10 @@ def app_runtime_conversations(rt):
     from core.conversations import ConversationStore
 
     return ConversationStore(rt.settings.conversations_dir).list()
+
+
+def test_too_long_message_shows_a_clear_error_not_a_traceback(app_runtime):
+    at = app_test("pages/chat.py").run()
+    at.chat_input[0].set_value("word " * 20_000).run()
+    assert not at.exception
+    assert any("too long" in e.value for e in at.error)
