@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import TYPE_CHECKING
 from dataclasses import dataclass
+from functools import cached_property
 
 from core.config import Settings
 from core.jobs import JobRegistry
 from core.logging_setup import setup_logging
 from core.models.manager import ModelManager
+
+if TYPE_CHECKING:
+    from core.tuning.adapters import AdapterStore
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +28,12 @@ class Runtime:
     settings: Settings
     jobs: JobRegistry
     models: ModelManager
+
+    @cached_property
+    def adapters(self) -> "AdapterStore":
+        from core.tuning.adapters import AdapterStore
+
+        return AdapterStore(self.settings.adapters_dir)
 
 
 _runtime: Runtime | None = None

@@ -1,0 +1,63 @@
+import io
+import zipfile
+
+import pytest
+
+from core.errors import UserError
+from core.tuning.adapters import AdapterCard, AdapterStore, fingerprint, validate_name
+
+
+def make(store: AdapterStore, name: str, fp: str = "abc") -> AdapterCard:
+    card = AdapterCard(name=name, base_model="tiny", base_fingerprint=fp, system_prompt="现在你要扮演甄嬛")
+    store.save_card(card)
+    (store.path(name) / "adapter_model.safetensors").write_bytes(b"weights")
+    return card
+
+
+def test_card_round_trip_rename_delete(tmp_path):
+    store = AdapterStore(tmp_path)
+    make(store, "甄嬛 v1")
+    assert [c.name for c in store.list()] == ["甄嬛 v1"]
+    assert store.get("甄嬛 v1").system_prompt == "现在你要扮演甄嬛"
+    store.rename("甄嬛 v1", "huanhuan")
+    assert store.get("huanhuan").name == "huanhuan" and not store.exists("甄嬛 v1")
+    store.delete("huanhuan")
+    assert store.list() == []
+
+
+@pytest.mark.parametrize("bad", ["", "../x", "a/b", ".hidden", "x" * 65, "a\\b"])
+def test_bad_names_are_refused(bad):
+    with pytest.raises(UserError):
+        validate_name(bad)
+
+
+def test_zip_export_import_checks_the_base(tmp_path):
+    src = AdapterStore(tmp_path / "a")
+    make(src, "persona", fp="base-1")
+    data = src.export_zip("persona")
+    dst = AdapterStore(tmp_path / "b")
+    with pytest.raises(UserError, match="different base"):
+        dst.import_zip(data, base_fingerprint="base-2")
+    assert dst.list() == []
+    card = dst.import_zip(data, base_fingerprint="base-1")
+    assert card.name == "persona"
+    assert (dst.path("persona") / "adapter_model.safetensors").read_bytes() == b"weights"
+    with pytest.raises(UserError, match="already exists"):
+        dst.import_zip(data, base_fingerprint="base-1")
+
+
+def test_zip_with_path_traversal_is_rejected(tmp_path):
+    store = AdapterStore(tmp_path)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("evil/adapter.json", '{"name": "evil", "base_model": "x", "base_fingerprint": "fp"}')
+        zf.writestr("evil/../../escape.txt", "x")
+    with pytest.raises(UserError, match="Unsafe path"):
+        store.import_zip(buf.getvalue(), base_fingerprint="fp")
+    assert not (tmp_path.parent / "escape.txt").exists()
+
+
+def test_fingerprint_tracks_shape_not_names(tiny_engine):
+    cfg = tiny_engine.model.config.to_dict()
+    assert fingerprint(cfg) == fingerprint(dict(cfg, name_or_path="elsewhere"))
+    assert fingerprint(cfg) != fingerprint(dict(cfg, hidden_size=cfg["hidden_size"] * 2))
