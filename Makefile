@@ -28,8 +28,10 @@ setup-dev: $(VENV)/.dev-installed
 run: setup
 	$(VENV)/bin/streamlit run Home.py
 
+# Browser tests need Debian's chromium (apt-get install chromium); without it they skip and say so.
+# PYTEST_ARGS narrows a run, e.g. make test PYTEST_ARGS='-m "not browser"'.
 test: setup-dev
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup-dev
 	$(PY) bench/generation.py

@@ -6,10 +6,12 @@ from types import ModuleType
 
 import streamlit as st
 
+from components import chat_view
 from components.i18n import t
-from components.modes import chat
+from components.modes import chat, code, kb
+from core.conversations import Turn
 
-MODES: list[ModuleType] = [chat]
+MODES: list[ModuleType] = [chat, kb, code]
 
 
 def select_mode() -> ModuleType:
@@ -18,3 +20,18 @@ def select_mode() -> ModuleType:
     labels = {m.KEY: t(f"chat.mode.{m.KEY}") for m in MODES}
     key = st.sidebar.radio(t("chat.mode"), list(labels), format_func=labels.get, key="chat-mode", horizontal=True)
     return next(m for m in MODES if m.KEY == key)
+
+
+def render_turn(turn: Turn) -> None:
+    """Draw a saved turn of any mode: code results and knowledge-base sources included."""
+    if turn.role == "observation":
+        code.render_observation(turn)
+    else:
+        chat_view.render_turn(turn, extra=_mode_blocks)
+
+
+def _mode_blocks(turn: Turn) -> None:
+    if "grounded" in turn.meta:  # a knowledge-base answer: its numbered sources
+        kb.render_sources(turn.meta)
+    if "interp" in turn.meta:  # the code interpreter skipped the code or hit a limit
+        code.render_code_meta(turn.meta)

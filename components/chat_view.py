@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import streamlit as st
 
@@ -12,12 +12,15 @@ from core.conversations import Turn
 from core.models.engine import Generation
 
 
-def render_turn(turn: Turn) -> None:
+def render_turn(turn: Turn, extra: Callable[[Turn], None] | None = None) -> None:
+    """Draw one saved turn; `extra` adds a mode's own blocks (sources, code notes) under it."""
     with st.chat_message(turn.role if turn.role in ("user", "assistant") else "assistant"):
         if turn.variant and turn.role == "assistant":
             st.caption(f"🧩 {turn.variant}")
         st.markdown(turn.content)
         render_meta(turn)
+        if extra is not None:
+            extra(turn)
 
 
 def render_meta(turn: Turn) -> None:

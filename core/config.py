@@ -49,6 +49,27 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(200, ge=1, description="Largest accepted upload.")
     max_file_mb: int = Field(50, ge=1, description="Largest single file a knowledge base ingests.")
     log_level: str = Field("INFO", description="Python logging level.")
+    interpreter_rounds: int = Field(5, ge=1, le=20, description="Code runs per answer in the code interpreter mode.")
+    interpreter_cell_timeout_s: float = Field(30.0, gt=0, le=3600, description="Seconds one code block may run before it is stopped.")
+    interpreter_run_budget_s: float = Field(120.0, gt=0, le=7200, description="Total seconds of code execution per answer.")
+    interpreter_memory_mb: int = Field(2048, ge=256, le=1_048_576, description="Memory cap of each kernel (RLIMIT_DATA).")
+    interpreter_file_mb: int = Field(512, ge=1, le=1_048_576, description="Largest file a kernel may write.")
+    interpreter_output_chars: int = Field(20_000, ge=100, le=10_000_000, description="Text output kept per code block; the rest is cut with a note.")
+    interpreter_observation_chars: int = Field(2000, ge=100, le=100_000, description="Output characters the model reads back per run.")
+    interpreter_idle_timeout_s: float = Field(1800.0, gt=0, description="An idle kernel is shut down after this many seconds.")
+    interpreter_sandbox: Literal["auto", "audit"] = Field(
+        "auto", description="auto = Landlock file sandbox when the OS has it, else a Python audit hook; audit forces the weaker hook."
+    )
+    max_loaded_adapters: int = Field(
+        4, ge=1, le=32, description="LoRA adapters kept on the model at once; the least recently used is unloaded beyond this."
+    )
+    compare_max_prompts: int = Field(100, ge=1, le=10000, description="Most prompts one comparison run accepts.")
+    kb_chunk_size: int = Field(500, ge=50, le=8000, description="Default chunk length (characters) of a new knowledge base.")
+    kb_chunk_overlap: int = Field(150, ge=0, le=4000, description="Default overlap between chunks (characters).")
+    kb_top_k: int = Field(5, ge=1, le=50, description="Chunks retrieved per question by default.")
+    kb_threshold: float = Field(0.3, ge=0.0, le=1.0, description="Default minimum relevance (0-1) a chunk needs to be used.")
+    kb_dense_weight: float = Field(0.4, ge=0.0, le=1.0, description="Share of dense similarity in the hybrid score (the rest is BM25); 0.2-0.4 did best on bench/data.")
+    kb_embed_batch: int = Field(64, ge=1, le=4096, description="Chunks embedded and written per batch while indexing.")
 
     @cached_property
     def home(self) -> Path:
@@ -71,6 +92,11 @@ class Settings(BaseSettings):
         return self.home / "adapters"
 
     @property
+    def finetune_dir(self) -> Path:
+        """Uploaded training datasets and per-job checkpoints."""
+        return self.home / "finetune"
+
+    @property
     def jobs_dir(self) -> Path:
         return self.home / "jobs"
 
@@ -81,6 +107,10 @@ class Settings(BaseSettings):
     @property
     def kernels_dir(self) -> Path:
         return self.home / "kernels"
+
+    @property
+    def compare_dir(self) -> Path:
+        return self.home / "compare"
 
     @property
     def prefs_dir(self) -> Path:

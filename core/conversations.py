@@ -37,6 +37,15 @@ class Conversation:
         return out + [{"role": t.role, "content": t.content} for t in self.turns]
 
 
+def title_from(message: str) -> str:
+    """The first line with words in it: a message may open with a code fence or a heading."""
+    for line in message.splitlines():
+        words = line.strip().strip("`#>*-").strip()
+        if words:
+            return words[:TITLE_CHARS]
+    return ""
+
+
 class ConversationStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -56,8 +65,7 @@ class ConversationStore:
     def save(self, conv: Conversation) -> None:
         conv.updated = time.time()
         if not conv.title:
-            first = next((t.content for t in conv.turns if t.role == "user"), "")
-            conv.title = first.strip().replace("\n", " ")[:TITLE_CHARS]
+            conv.title = title_from(next((t.content for t in conv.turns if t.role == "user"), ""))
         data = json.dumps(asdict(conv), ensure_ascii=False, indent=1)
         with self._lock:
             tmp = self._path(conv.id).with_suffix(".tmp")

@@ -91,6 +91,12 @@ class JobContext:
             self.job.metrics.append(values)
         self._registry.save(self.job)
 
+    def keep_metrics(self, keep: Callable[[dict[str, Any]], bool]) -> None:
+        """Drop recorded metrics a resumed worker will record again (e.g. steps after a checkpoint)."""
+        with self._registry.lock:
+            self.job.metrics = [m for m in self.job.metrics if keep(m)]
+        self._registry.save(self.job)
+
     def set_result(self, **values: Any) -> None:
         with self._registry.lock:
             self.job.result.update(values)

@@ -18,7 +18,11 @@ from core.logging_setup import setup_logging
 from core.models.manager import ModelManager
 
 if TYPE_CHECKING:
+    from core.tuning.adapter_pool import AdapterPool
     from core.tuning.adapters import AdapterStore
+    from core.interpreter.kernel import KernelPool
+    from core.tuning.finetuner import FineTuner
+    from core.kb.manager import KnowledgeBaseManager
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +38,34 @@ class Runtime:
         from core.tuning.adapters import AdapterStore
 
         return AdapterStore(self.settings.adapters_dir)
+
+    @cached_property
+    def adapter_pool(self) -> "AdapterPool":
+        """Saved adapters loaded lazily onto whichever model is loaded now (LRU-limited)."""
+        from core.tuning.adapter_pool import AdapterPool
+
+        return AdapterPool(self.adapters, self.models.require, self.settings.max_loaded_adapters)
+
+    @cached_property
+    def finetune(self) -> "FineTuner":
+        """LoRA training jobs; creating it registers the job kind so interrupted runs can resume."""
+        from core.tuning.finetuner import FineTuner
+
+        return FineTuner(self)
+
+    @cached_property
+    def kernels(self) -> "KernelPool":
+        """The code interpreter's per-session sandboxed kernels (started lazily, reaped when idle)."""
+        from core.interpreter.kernel import pool_from_settings
+
+        return pool_from_settings(self.settings)
+
+    @cached_property
+    def kb(self) -> "KnowledgeBaseManager":
+        """Knowledge bases (one Chroma client); creating it registers the resumable index job."""
+        from core.kb.manager import KnowledgeBaseManager
+
+        return KnowledgeBaseManager(self.settings, self.jobs)
 
 
 _runtime: Runtime | None = None

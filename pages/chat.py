@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from components import chat_view, errors, resources
-from components.chat_modes import select_mode
+from components import errors, resources
+from components.adapter_picker import adapter_picker
+from components.chat_modes import render_turn, select_mode
 from components.conversation_list import current_conversation
 from components.generation_options import generation_options
 from components.i18n import t
@@ -16,12 +17,13 @@ store = resources.conversations()
 mode = select_mode()
 mode_settings = mode.sidebar()
 conv = current_conversation(store)
+adapter = adapter_picker(conv, store, resources.runtime().adapter_pool if resources.engine() else None)
 persona_editor(conv, store, resources.personas())
 options = generation_options("chat", resources.runtime().settings.max_new_tokens)
 engine = resources.engine()
 
 for turn in conv.turns:
-    chat_view.render_turn(turn)
+    render_turn(turn)
 
 pending = False
 if conv.turns:
@@ -50,15 +52,18 @@ if st.session_state.get("editing"):
 if prompt := st.chat_input(t("chat.input")):
     if prompt.strip():
         conv.turns.append(Turn("user", prompt))
-        chat_view.render_turn(conv.turns[-1])
+        render_turn(conv.turns[-1])
         pending = True
+
+if not pending and getattr(mode, "resumes", None) and mode.resumes(conv):  # code waiting for Run / Skip
+    pending = True
 
 if pending:
     store.save(conv)
     if engine is None:
         st.warning(t("chat.no_model"), icon="⏳")
     else:
-        with st.chat_message("assistant"), errors.guard() as outcome:
-            mode.answer(ModeContext(conv=conv, store=store, engine=engine, options=options, settings=mode_settings))
+        with st.chat_message("assistant"), errors.guard() as outcome, resources.runtime().adapter_pool.using(adapter):
+            mode.answer(ModeContext(conv=conv, store=store, engine=engine, options=options, adapter=adapter, settings=mode_settings))
         if not outcome.failed:
             st.rerun()  # show the saved answer with its stats and controls

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components import errors
+from components.api_panel import api_panel
 from components.i18n import t
 from components.job_panel import job_panel
 from components.resources import runtime
@@ -62,6 +63,8 @@ if st.button(t("system.load"), type="primary"):
 load_job = st.session_state.get("load_job") or next((j.id for j in rt.jobs.list(LOAD_JOB) if j.active), None)
 if load_job:
     job_panel(load_job, key="load")
+
+api_panel(rt.settings)
 
 with st.expander(t("system.log")):
     st.code("".join(tail(rt.settings, 100)) or "—", language="log")

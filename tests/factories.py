@@ -59,3 +59,31 @@ def build_model(folder: Path, architecture: str = "llama", seed: int = 0) -> Pat
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def build_lora_adapter(
+    base_dir: Path, store, name: str, seed: int = 1, system_prompt: str = "", scale: float = 0.5
+):
+    """Save a LoRA adapter for the model in `base_dir` into `store` (an AdapterStore), with its card.
+
+    The LoRA B matrices start at zero (a no-op adapter), so they are filled with seeded
+    noise: each adapter then answers differently from the base and from the others.
+    """
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from core.tuning.adapters import AdapterCard, fingerprint
+
+    model = AutoModelForCausalLM.from_pretrained(base_dir)
+    peft_model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", lora_dropout=0.0))
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for param_name, param in peft_model.named_parameters():
+            if "lora_" in param_name:
+                param.copy_(torch.randn(param.shape, generator=generator) * scale)
+    peft_model.save_pretrained(store.path(name))
+    card = AdapterCard(
+        name=name, base_model=base_dir.name, base_fingerprint=fingerprint(model.config), system_prompt=system_prompt
+    )
+    store.save_card(card)
+    return card

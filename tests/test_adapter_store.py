@@ -25,7 +25,7 @@ def test_card_round_trip_rename_delete(tmp_path):
     assert store.list() == []
 
 
-@pytest.mark.parametrize("bad", ["", "../x", "a/b", ".hidden", "x" * 65, "a\\b"])
+@pytest.mark.parametrize("bad", ["", "../x", "a/b", ".hidden", "x" * 65, "a\\b", "base", "Base"])
 def test_bad_names_are_refused(bad):
     with pytest.raises(UserError):
         validate_name(bad)

@@ -24,6 +24,14 @@ def test_conversations_persist_rename_delete_and_export(tmp_path):
     assert store.list() == []
 
 
+def test_titles_skip_code_fences_and_markup():
+    from core.conversations import title_from
+
+    assert title_from("```python\nprint(1)\n```") == "python"
+    assert title_from("\n\n## 画一个 y=x^2 的图") == "画一个 y=x^2 的图"
+    assert title_from("   ") == ""
+
+
 def test_conversation_ids_cannot_escape_the_folder(tmp_path):
     with pytest.raises(UserError):
         ConversationStore(tmp_path).get("../../etc/passwd")

@@ -3,7 +3,9 @@
 Each mode module defines `KEY` (i18n key suffix, e.g. "chat"), `sidebar() -> dict`
 (its own controls, rendered in the sidebar) and
 `answer(ctx: ModeContext) -> None`, which streams one assistant answer into the page and
-appends the finished `Turn`(s) to `ctx.conv` (the page saves it).
+appends the finished `Turn`(s) to `ctx.conv` (the page saves it). Optionally
+`resumes(conv) -> bool`: True when an answer is waiting on the user (the code mode's
+Run / Skip), so the page calls `answer` again without a new message.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ CARD = "adapter.json"
 NAME_RE = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff .\-]{0,63}$")
 FINGERPRINT_KEYS = ("model_type", "architectures", "hidden_size", "num_hidden_layers", "num_layers", "vocab_size", "padded_vocab_size", "intermediate_size", "num_attention_heads")
 MAX_ZIP_BYTES = 2 * 2**30
+RESERVED = "base"  # what the engine, Chat and the API call the model without adapters
 
 
 @dataclass
@@ -51,6 +52,8 @@ def fingerprint(model_config: Any) -> str:
 
 def validate_name(name: str) -> str:
     name = name.strip()
+    if name.lower() == RESERVED:
+        raise UserError(f"'{name}' is reserved for the base model.", "Pick another adapter name.")
     if not NAME_RE.match(name):
         raise UserError(
             f"'{name}' is not a valid adapter name.",

@@ -1,0 +1,67 @@
+"""Fine-tune step 1: upload a dataset, see its problems by line, a preview and token stats."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from components import errors
+from components.i18n import t
+from core.tuning import datasets
+from core.tuning.examples import measure
+
+STATE = "ft-dataset"  # {"path", "name"} of the uploaded file, saved under the data folder
+
+
+def dataset_section(rt) -> datasets.Dataset | None:
+    """Returns the parsed dataset when it has no problems (its path is in session state)."""
+    st.subheader(t("ft.data.header"))
+    upload = st.file_uploader(t("ft.data.upload"), type=["json", "jsonl", "csv"], key="ft-upload")
+    if upload is not None:
+        with errors.guard():
+            if upload.size > rt.settings.max_upload_mb * 2**20:
+                st.error(f"{upload.name}: > {rt.settings.max_upload_mb} MB")
+                return None
+            path = rt.finetune.save_dataset(upload.name, upload.getvalue())
+            st.session_state[STATE] = {"path": str(path), "name": upload.name}
+    chosen = st.session_state.get(STATE)
+    if not chosen:
+        return None
+    with errors.guard() as outcome:
+        dataset = _parse(chosen["path"], chosen["name"])
+    if outcome.failed:
+        return None
+    if dataset.problems:
+        st.error(t("ft.data.problems", count=dataset.problem_count))
+        st.code("\n".join(str(p) for p in dataset.problems), language="text")
+        return None
+    st.caption(t("ft.data.format", format=dataset.format, records=len(dataset.records)))
+    with st.expander(t("ft.data.preview")):
+        st.dataframe(pd.DataFrame(dataset.preview()), hide_index=True, width="stretch")
+    return dataset
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _parse(path: str, name: str) -> datasets.Dataset:
+    from pathlib import Path
+
+    return datasets.parse(name, Path(path).read_bytes())
+
+
+def stats_section(engine, chosen: dict, system_prompt: str, max_length: int, max_records: int | None) -> int:
+    """Token lengths as the model will see them; returns the longest (for the memory preflight)."""
+    stats = _stats(engine, engine.info.name, chosen["path"], chosen["name"], system_prompt, max_length, max_records)
+    st.caption(t("ft.data.stats", mean=stats.mean, longest=max(stats.lengths), truncated=stats.truncated, max_length=max_length))
+    chart = alt.Chart(pd.DataFrame(stats.histogram())).mark_bar().encode(
+        x=alt.X("from:Q", bin=False, title=t("ft.data.histogram")), y=alt.Y("records:Q", title=None),
+        tooltip=["tokens", "records"])
+    st.altair_chart(chart, width="stretch")
+    return min(max(stats.lengths), max_length)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _stats(_engine, model: str, path: str, name: str, system_prompt: str, max_length: int, max_records: int | None):
+    dataset = _parse(path, name)
+    subset = datasets.Dataset(dataset.name, dataset.format, dataset.records[: max_records or None], dataset.lines)
+    return measure(_engine.tokenizer, _engine.model_type, subset, system_prompt, max_length)

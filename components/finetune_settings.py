@@ -1,0 +1,47 @@
+"""Fine-tune step 2: preset, persona, hyperparameters, and the memory preflight."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.i18n import t
+from core.tuning import memory
+from core.tuning.presets import PRESETS, TrainConfig, linear_layer_names, target_modules
+
+
+def settings_section(engine) -> TrainConfig:
+    st.subheader(t("ft.set.header"))
+    labels = {k: t(f"ft.preset.{k}") for k in PRESETS}
+    name = st.radio(t("ft.set.preset"), list(labels), format_func=labels.get, horizontal=True, key="ft-preset")
+    p = PRESETS[name]
+    k = f"ft-{name}"  # widgets keyed per preset, so switching presets shows that preset's values
+    system_prompt = st.text_area(t("ft.set.persona"), help=t("ft.set.persona_help"), key="ft-persona", height=68)
+    c1, c2 = st.columns(2)
+    epochs = c1.number_input(t("ft.set.epochs"), 1, 100, p.epochs, key=f"{k}-epochs")
+    lr = c2.number_input(t("ft.set.lr"), 1e-6, 1.0, p.learning_rate, format="%.0e", key=f"{k}-lr")
+    with st.expander(t("ft.set.advanced"), expanded=name == "custom"):
+        a1, a2, a3 = st.columns(3)
+        rank = a1.number_input(t("ft.set.rank"), 1, 256, p.rank, key=f"{k}-rank")
+        alpha = a2.number_input(t("ft.set.alpha"), 1, 1024, p.alpha, key=f"{k}-alpha")
+        dropout = a3.number_input(t("ft.set.dropout"), 0.0, 0.9, p.dropout, step=0.05, key=f"{k}-dropout")
+        b1, b2, b3 = st.columns(3)
+        max_length = b1.number_input(t("ft.set.max_length"), 16, 32768, p.max_length, step=64, key=f"{k}-len")
+        batch = b2.number_input(t("ft.set.batch"), 1, 256, p.batch_size, key=f"{k}-batch")
+        accum = b3.number_input(t("ft.set.accum"), 1, 1024, p.grad_accum, key=f"{k}-accum")
+        c1, c2 = st.columns(2)
+        val = c1.number_input(t("ft.set.val"), 0.0, 0.5, p.val_fraction, step=0.05, key=f"{k}-val")
+        limit = c2.number_input(t("ft.set.max_records"), 0, 10**7, p.max_records or 0, key=f"{k}-records")
+        layers = linear_layer_names(engine.model)
+        targets = st.multiselect(t("ft.set.targets"), layers, default=target_modules(engine.model), key=f"{k}-targets")
+    return p.model_copy(update=dict(
+        system_prompt=system_prompt.strip(), epochs=int(epochs), learning_rate=float(lr), rank=int(rank), alpha=int(alpha),
+        dropout=float(dropout), max_length=int(max_length), batch_size=int(batch), grad_accum=int(accum),
+        val_fraction=float(val), max_records=int(limit) or None, target_modules=list(targets)))
+
+
+def memory_warning(engine, config: TrainConfig, longest: int) -> None:
+    """Warn before starting when the estimate does not fit what the device has free."""
+    est = memory.estimate(engine.model, config, longest)
+    device = "GPU" if est.device.startswith("cuda") else "RAM"
+    text = t("ft.mem.ok" if est.fits else "ft.mem.warn", need=est.need_gb, free=est.available_gb, device=device)
+    (st.caption if est.fits else st.warning)(text)

@@ -1,0 +1,62 @@
+"""Pick, create, rename and delete knowledge bases (the top of the Knowledge Base page)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import errors
+from components.i18n import t
+from core.kb.manager import KnowledgeBaseManager
+
+SELECTED = "kb-selected"
+
+
+def pick(kbs: KnowledgeBaseManager) -> str | None:
+    """The selected base's name (None while there is none); also used by the Chat mode."""
+    names = kbs.names()
+    if not names:
+        return None
+    if st.session_state.get(SELECTED) not in names:
+        st.session_state[SELECTED] = names[0]
+    return st.selectbox(t("kb.select"), names, key=SELECTED)
+
+
+def create_form(kbs: KnowledgeBaseManager, expanded: bool) -> None:
+    settings = kbs.settings
+    with st.expander(t("kb.create"), expanded=expanded), st.form("kb-create", clear_on_submit=True):
+        name = st.text_input(t("common.name"), key="kb-new-name")
+        model = st.text_input(t("kb.embedding_model"), settings.embedding_model, help=t("kb.embedding_help"))
+        c1, c2 = st.columns(2)
+        size = c1.number_input(t("kb.chunk_size"), 50, 8000, settings.kb_chunk_size, step=50)
+        overlap = c2.number_input(t("kb.chunk_overlap"), 0, 4000, settings.kb_chunk_overlap, step=10)
+        if st.form_submit_button(t("kb.create_button"), type="primary"):
+            with errors.guard() as outcome:
+                kb = kbs.create(name, model, int(size), int(overlap))
+            if not outcome.failed:
+                st.session_state[SELECTED] = kb.name
+                st.rerun()
+
+
+def manage(kbs: KnowledgeBaseManager, name: str) -> None:
+    with st.expander(t("kb.manage")):
+        new = st.text_input(t("kb.new_name"), name, key=f"kb-rename-{name}")
+        if st.button(t("common.rename"), key="kb-rename") and new.strip() != name:
+            with errors.guard() as outcome:
+                kbs.rename(name, new)
+            if not outcome.failed:
+                st.session_state[SELECTED] = new.strip()
+                st.rerun()
+        sure = st.checkbox(t("kb.confirm_delete", name=name), key=f"kb-confirm-{name}")
+        if st.button(t("common.delete"), key="kb-delete", disabled=not sure, type="primary"):
+            with errors.guard() as outcome:
+                kbs.delete(name)
+            if not outcome.failed:
+                st.session_state.pop(SELECTED, None)
+                st.rerun()
+
+
+def info_line(kbs: KnowledgeBaseManager, name: str) -> None:
+    kb = kbs.get(name)
+    c = kb.config
+    st.caption(t("kb.info", model=c.embedding_model, size=c.chunk_size, overlap=c.chunk_overlap,
+                 files=len(kb.manifest.files), chunks=kb.manifest.chunk_count()))

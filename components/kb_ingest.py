@@ -1,0 +1,70 @@
+"""Add documents: uploads and server folders become a background index job with a live per-file table."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components import errors
+from components.i18n import t
+from components.job_panel import job_panel
+from core.jobs import Job
+from core.kb.loaders import ARCHIVE_SUFFIXES, SUFFIXES
+from core.kb.manager import INDEX_JOB, KnowledgeBaseManager
+
+UPLOAD_TYPES = sorted(s.lstrip(".") for s in SUFFIXES | ARCHIVE_SUFFIXES)
+
+
+def latest_job(kbs: KnowledgeBaseManager, name: str) -> Job | None:
+    kb_id = kbs.get(name).config.id
+    return next((j for j in kbs.jobs.list(INDEX_JOB) if j.params.get("kb_id", "") == kb_id or j.params.get("kb") == name), None)
+
+
+def add_documents(kbs: KnowledgeBaseManager, name: str) -> None:
+    uploads = st.file_uploader(t("kb.upload"), type=UPLOAD_TYPES, accept_multiple_files=True, key=f"kb-upload-{name}")
+    if st.button(t("kb.index_uploads"), disabled=not uploads, type="primary"):
+        with errors.guard():
+            paths = kbs.save_uploads(name, [(f.name, f.getvalue()) for f in uploads])
+            kbs.start_index(name, paths)
+            st.toast(t("kb.job_started"))
+    roots = ", ".join(str(r) for r in kbs.settings.kb_roots)
+    folder = st.text_input(t("kb.folder"), help=t("kb.folder_help", roots=roots), placeholder=roots.split(",")[0], key="kb-folder")
+    if st.button(t("kb.index_folder"), disabled=not folder.strip()):
+        with errors.guard():
+            kbs.start_index(name, [kbs.allowed_folder(folder)])
+            st.toast(t("kb.job_started"))
+    job = latest_job(kbs, name)
+    if job is not None:
+        show_job(kbs, job)
+
+
+def show_job(kbs: KnowledgeBaseManager, job: Job) -> None:
+    job_panel(job.id, key=f"kb-job-{job.id}")
+    if job.status == "interrupted" and st.button(t("kb.resume"), key="kb-resume"):
+        with errors.guard():
+            kbs.jobs.resume(job.id)
+            st.rerun()
+
+    @st.fragment(run_every=1.0 if job.active else None)
+    def _files() -> None:
+        current = kbs.jobs.get(job.id) or job
+        if current.result:
+            st.markdown(t("kb.summary", **{k: current.result.get(k, 0) for k in ("indexed", "unchanged", "duplicate", "removed", "failed")}))
+        file_table(current.details.get("files", []))
+
+    _files()
+
+
+def file_table(rows: list[dict]) -> None:
+    if not rows:
+        return
+    frame = pd.DataFrame(
+        {
+            t("kb.col.file"): [r["source"] for r in rows],
+            t("kb.col.status"): [t(f"kb.status.{r['status']}") for r in rows],
+            t("kb.col.chunks"): [r["chunks"] for r in rows],
+            t("kb.col.reason"): [r["reason"] for r in rows],
+        }
+    )
+    failed_first = frame.iloc[sorted(range(len(rows)), key=lambda i: rows[i]["status"] != "failed")]
+    st.dataframe(failed_first, hide_index=True, width="stretch")

@@ -1,0 +1,74 @@
+"""Knowledge-base mode: retrieve, answer from the context with the base's prompt, cite [1] [2].
+
+When nothing passes the threshold the model answers without context and the answer is
+flagged as such, so an ungrounded answer never looks like a grounded one.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import chat_view
+from components.i18n import lang, t
+from components.modes import ModeContext
+from components.resources import runtime
+from core.conversations import Turn
+from core.errors import UserError
+from core.kb import rag
+
+KEY = "kb"
+
+
+def sidebar() -> dict:
+    kbs = runtime().kb
+    names = kbs.names()
+    if not names:
+        st.sidebar.info(t("kb.chat.none"))
+        return {}
+    settings = kbs.settings
+    name = st.sidebar.selectbox(t("kb.chat.pick"), names, key="chat-kb")
+    k = st.sidebar.slider(t("kb.top_k"), 1, 20, settings.kb_top_k, key="chat-kb-k")
+    threshold = st.sidebar.slider(
+        t("kb.threshold"), 0.0, 1.0, settings.kb_threshold, 0.05, help=t("kb.threshold_help"), key="chat-kb-threshold"
+    )
+    return {"kb": name, "k": k, "threshold": threshold}
+
+
+def answer(ctx: ModeContext) -> None:
+    name = ctx.settings.get("kb")
+    if not name:
+        raise UserError(t("kb.chat.none"))
+    question = ctx.conv.turns[-1].content
+    with st.spinner(t("kb.chat.searching")):
+        turn = rag.prepare(
+            runtime().kb, name, question, ctx.conv.messages()[:-1], lang(), ctx.settings["k"], ctx.settings["threshold"],
+            fits=rag.engine_fits(ctx.engine, ctx.options.max_new_tokens),
+        )
+    if not turn.grounded:
+        st.warning(t("kb.chat.ungrounded"), icon="⚠️")
+    st.button(t("chat.stop"), key="stop")  # a click reruns the page, which closes the stream
+    gen = ctx.engine.stream(turn.messages, ctx.options, adapter=ctx.adapter)
+    try:
+        st.write_stream(chat_view.stream_into_page(gen))
+    finally:
+        if not gen.finished.is_set():
+            gen.stop()
+        if gen.text:
+            meta = {
+                "stats": chat_view.stats_dict(gen), "dropped_turns": gen.stats.dropped_turns, "stopped": gen.cancel.is_set(),
+                "kb": name, "grounded": turn.grounded, "citations": turn.citations,
+            }
+            ctx.conv.turns.append(Turn("assistant", gen.text, variant=ctx.adapter or "base", meta=meta))
+            ctx.store.save(ctx.conv)
+
+
+def render_sources(meta: dict) -> None:
+    """Numbered citations under a saved answer (the page reruns after streaming); each opens to its snippet."""
+    if not meta.get("grounded", True):
+        st.caption("⚠️ " + t("kb.chat.ungrounded"))
+    citations = meta.get("citations") or []
+    if citations:
+        st.caption(f"📚 {t('kb.chat.sources')} · {meta.get('kb', '')}")
+    for c in citations:
+        with st.expander(f"[{c['n']}] {c['source']} · {c['score']:.2f}"):
+            st.text(c["text"])

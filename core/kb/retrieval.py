@@ -1,0 +1,144 @@
+"""Hybrid retrieval with ONE relevance score in 0-1, higher is better, everywhere.
+
+Both signals are made absolute, not rank-based, so a threshold means the same thing for
+every question:
+- lexical = BM25 over jieba tokens divided by its ceiling for this query (every query word
+  present, each many times): 1.0 = all the question's words, often; ~0.4 = each once.
+  Dense retrieval alone is weak on Chinese with the offline MiniLM (its vocabulary lacks
+  many CJK characters); keyword matching is strong there.
+- dense = cosine similarity of normalised embeddings, clipped at 0.
+score = w * dense + (1 - w) * lexical, w = settings.kb_dense_weight.
+
+Scores are computed exactly for every chunk from an in-memory snapshot of the collection
+(embeddings matrix + inverted index): 10k chunks x 384 dims is a ~5 ms product on one core, and
+the snapshot is rebuilt only when the manifest's revision changes.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from core.kb.store import KnowledgeBase
+from core.kb.tokenize import tokens
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    source: str
+    text: str
+    score: float  # 0-1, higher is better
+    dense: float
+    lexical: float
+    chunk: int = 0
+    heading: str = ""
+
+    def as_dict(self) -> dict:
+        return {"source": self.source, "score": round(self.score, 4), "text": self.text, "chunk": self.chunk}
+
+
+class BM25:
+    """Okapi BM25 on an inverted index (numpy per query word), with Lucene's always-positive idf."""
+
+    def __init__(self, docs: list[list[str]], k1: float = 1.5, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.n = len(docs)
+        self.lengths = np.array([len(d) for d in docs], dtype=np.float32)
+        self.avgdl = float(self.lengths.mean()) if self.n and self.lengths.sum() else 1.0
+        postings: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+        for i, doc in enumerate(docs):
+            for term, tf in Counter(doc).items():
+                postings[term][0].append(i)
+                postings[term][1].append(tf)
+        self.postings = {t: (np.array(ix, dtype=np.int64), np.array(tf, dtype=np.float32)) for t, (ix, tf) in postings.items()}
+
+    def idf(self, term: str) -> float:
+        df = len(self.postings[term][0]) if term in self.postings else 0
+        return math.log((self.n - df + 0.5) / (df + 0.5) + 1.0)
+
+    def normalized_scores(self, query: list[str]) -> np.ndarray:
+        scores = np.zeros(self.n, dtype=np.float32)
+        terms = set(query)
+        reference = sum(self.idf(t) for t in terms)
+        if not terms or reference <= 0 or self.n == 0:
+            return scores
+        for term in terms:
+            if term not in self.postings:
+                continue
+            ix, tf = self.postings[term]
+            norm = self.k1 * (1 - self.b + self.b * self.lengths[ix] / self.avgdl)
+            scores[ix] += self.idf(term) * tf * (self.k1 + 1) / (tf + norm)
+        return np.minimum(scores / (reference * (self.k1 + 1)), 1.0)
+
+
+@dataclass
+class Snapshot:
+    revision: int
+    ids: list[str]
+    texts: list[str]
+    metas: list[dict]
+    vectors: np.ndarray
+    bm25: BM25
+
+
+def build_snapshot(kb: KnowledgeBase) -> Snapshot:
+    revision = kb.manifest.revision
+    got = kb.collection.get(include=["documents", "metadatas", "embeddings"])
+    metas = [m or {} for m in got["metadatas"]]
+    vectors = np.asarray(got["embeddings"], dtype=np.float32) if len(got["ids"]) else np.zeros((0, 1), dtype=np.float32)
+    docs = [(m.get("tokens") or "").split() for m in metas]
+    return Snapshot(revision, list(got["ids"]), list(got["documents"]), metas, vectors, BM25(docs))
+
+
+class HybridSearcher:
+    def __init__(self, kb: KnowledgeBase, embedder: Embeddings, dense_weight: float = 0.5) -> None:
+        self.kb = kb
+        self.embedder = embedder
+        self.dense_weight = dense_weight
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            if self._snapshot is None or self._snapshot.revision != self.kb.manifest.revision:
+                self._snapshot = build_snapshot(self.kb)
+            return self._snapshot
+
+    def search(self, query: str, k: int = 5, threshold: float = 0.0, mode: str = "hybrid") -> list[Hit]:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        snap = self.snapshot()
+        if not snap.ids or not query.strip():
+            return []
+        lexical = snap.bm25.normalized_scores(tokens(query)) if mode != "dense" else np.zeros(len(snap.ids), np.float32)
+        if mode != "bm25":
+            q = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
+            # einsum, not `@`: OpenBLAS's threaded gemv is 10x slower than one core on a busy 2-core box.
+            dense = np.clip(np.einsum("ij,j->i", snap.vectors, q), 0.0, 1.0)
+        else:
+            dense = np.zeros(len(snap.ids), np.float32)
+        weight = {"hybrid": self.dense_weight, "dense": 1.0, "bm25": 0.0}[mode]
+        score = np.clip(weight * dense + (1.0 - weight) * lexical, 0.0, 1.0)
+        k = min(k, len(snap.ids))
+        top = np.argpartition(-score, k - 1)[:k]
+        top = top[np.argsort(-score[top], kind="stable")]
+        hits = []
+        for i in top:
+            if score[i] < threshold or score[i] <= 0.0:
+                continue
+            meta = snap.metas[i]
+            hits.append(
+                Hit(
+                    id=snap.ids[i], source=meta.get("source", ""), text=snap.texts[i], score=float(score[i]),
+                    dense=float(dense[i]), lexical=float(lexical[i]), chunk=int(meta.get("chunk", 0)), heading=meta.get("heading", ""),
+                )
+            )
+        return hits

@@ -1,0 +1,310 @@
+"""Fine-tuning datasets: read, detect the format, validate line by line, measure, split.
+
+Every record becomes a list of chat messages (optional system, then user/assistant turns),
+so training formats it with the model's own chat template — the adapter then answers in
+the layout chat uses, instead of a hand-built prompt only the training script knows.
+A problem names the line it starts on, because users fix files in a text editor.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import UserError
+
+FORMATS = ("alpaca", "messages", "sharegpt")
+EXTENSIONS = (".json", ".jsonl", ".csv")
+SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system",
+                  "chatgpt": "assistant", "bot": "assistant", "model": "assistant"}
+MAX_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+@dataclass
+class Dataset:
+    name: str
+    format: str  # alpaca | messages | sharegpt
+    records: list[list[dict]]  # each record: messages ending with an assistant turn
+    lines: list[int]  # the line each record starts on
+    problems: list[Problem] = field(default_factory=list)
+    sha256: str = ""
+    size_bytes: int = 0
+
+    @property
+    def problem_count(self) -> str:
+        """'3', or '20+' when reading stopped at MAX_PROBLEMS."""
+        return f"{len(self.problems)}{'+' if len(self.problems) >= MAX_PROBLEMS else ''}"
+
+    def require_valid(self) -> None:
+        if self.problems:
+            shown = "; ".join(str(p) for p in self.problems[:5])
+            more = f" (+{len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
+            raise UserError(f"{self.name} has {self.problem_count} problem(s): {shown}{more}",
+                            "Fix these lines and upload the file again.")
+        if not self.records:
+            raise UserError(f"{self.name} holds no records.", "Each record needs a prompt and an answer.")
+
+    def preview(self, limit: int = 20) -> list[dict]:
+        """Rows for a table: the first user prompt and last answer of each record."""
+        rows = []
+        for line, messages in zip(self.lines[:limit], self.records[:limit]):
+            system = next((m["content"] for m in messages if m["role"] == "system"), "")
+            user = [m["content"] for m in messages if m["role"] == "user"]
+            rows.append({"line": line, "system": system, "prompt": user[-1] if user else "",
+                         "answer": messages[-1]["content"], "turns": len(user)})
+        return rows
+
+    def card_info(self) -> dict:
+        return {"name": self.name, "format": self.format, "sha256": self.sha256, "records": len(self.records),
+                "bytes": self.size_bytes}
+
+
+# --- reading -------------------------------------------------------------------------
+
+def _json_items(text: str) -> Iterator[tuple[int, object]]:
+    """(line, item) for a JSON array, tracking where each element starts."""
+    decoder = json.JSONDecoder()
+    pos = text.index("[") + 1
+    n = len(text)
+    while True:
+        while pos < n and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= n:
+            raise _Fatal(Problem(text.count("\n") + 1, "the JSON array is not closed with ']'"))
+        if text[pos] == "]":
+            return
+        line = text.count("\n", 0, pos) + 1
+        try:
+            item, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            err_line = text.count("\n", 0, exc.pos) + 1
+            raise _Fatal(Problem(err_line, f"invalid JSON ({exc.msg})")) from exc
+        yield line, item
+
+
+def _jsonl_items(text: str) -> Iterator[tuple[int, object]]:
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield number, json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield number, _Invalid(f"invalid JSON ({exc.msg})")
+
+
+def _csv_items(text: str) -> Iterator[tuple[int, object]]:
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "output" not in [f.strip() for f in reader.fieldnames]:
+        raise _Fatal(Problem(1, "the header needs the columns instruction, input (optional) and output"))
+    for row in reader:
+        line = reader.line_num  # the line a multi-line row ends on; CSV rows start on the previous ones
+        yield line, {k.strip(): v for k, v in row.items() if k is not None}
+
+
+class _Invalid:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+class _Fatal(Exception):
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+
+
+def _decode(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise UserError("The file is not UTF-8 or GBK text.", "Save it as UTF-8 and upload again.")
+
+
+# --- normalising -----------------------------------------------------------------------
+
+def detect_format(item: object) -> str | None:
+    if not isinstance(item, dict):
+        return None
+    if "messages" in item:
+        return "messages"
+    if "conversations" in item:
+        return "sharegpt"
+    if "output" in item or "instruction" in item:
+        return "alpaca"
+    return None
+
+
+def _text(value: object, key: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(f"'{key}' must be text, not {type(value).__name__}")
+    return value
+
+
+def _alpaca(item: dict) -> list[dict]:
+    instruction = _text(item.get("instruction"), "instruction").strip()
+    extra = _text(item.get("input"), "input").strip()
+    output = _text(item.get("output"), "output").strip()
+    if not instruction and not extra:
+        raise ValueError("'instruction' and 'input' are both empty")
+    if not output:
+        raise ValueError("'output' is empty")
+    messages = []
+    system = _text(item.get("system"), "system").strip()
+    if system:
+        messages.append({"role": "system", "content": system})
+    history = item.get("history") or []
+    if not isinstance(history, list):
+        raise ValueError("'history' must be a list of [question, answer] pairs")
+    for i, pair in enumerate(history, start=1):
+        if not (isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+            raise ValueError(f"'history' item {i} must be a [question, answer] pair of texts")
+        messages += [{"role": "user", "content": pair[0]}, {"role": "assistant", "content": pair[1]}]
+    prompt = f"{instruction}\n{extra}" if instruction and extra else instruction or extra
+    return messages + [{"role": "user", "content": prompt}, {"role": "assistant", "content": output}]
+
+
+def _turns(turns: object, key: str, role_key: str, content_key: str, roles: dict[str, str] | None) -> list[dict]:
+    if not isinstance(turns, list) or not turns:
+        raise ValueError(f"'{key}' must be a non-empty list")
+    messages = []
+    for i, turn in enumerate(turns, start=1):
+        if not isinstance(turn, dict) or role_key not in turn or content_key not in turn:
+            raise ValueError(f"'{key}' item {i} needs '{role_key}' and '{content_key}'")
+        raw_role = str(turn[role_key]).strip().lower()
+        role = roles.get(raw_role) if roles is not None else (raw_role if raw_role in ("system", "user", "assistant") else None)
+        if role is None:
+            raise ValueError(f"'{key}' item {i} has unknown role '{turn[role_key]}'")
+        content = _text(turn[content_key], content_key)
+        if not content.strip():
+            raise ValueError(f"'{key}' item {i} is empty")
+        if role == "system" and messages:
+            raise ValueError(f"'{key}' item {i}: a system message may only come first")
+        messages.append({"role": role, "content": content})
+    chat = [m["role"] for m in messages if m["role"] != "system"]
+    if not chat or chat[-1] != "assistant":
+        raise ValueError(f"'{key}' must end with an assistant answer")
+    if any(a == b for a, b in zip(chat, chat[1:])):
+        raise ValueError(f"'{key}' must alternate user and assistant turns")
+    if chat[0] != "user":
+        raise ValueError(f"'{key}' must start with a user turn")
+    return messages
+
+
+def to_messages(item: object, fmt: str) -> list[dict]:
+    """One record in `fmt` as chat messages; ValueError says what is wrong with it."""
+    if not isinstance(item, dict):
+        raise ValueError("a record must be an object {...}")
+    if fmt == "alpaca":
+        return _alpaca(item)
+    if fmt == "messages":
+        return _turns(item.get("messages"), "messages", "role", "content", None)
+    messages = _turns(item.get("conversations"), "conversations", "from", "value", SHAREGPT_ROLES)
+    system = _text(item.get("system"), "system").strip()
+    if system and messages[0]["role"] != "system":
+        messages.insert(0, {"role": "system", "content": system})
+    return messages
+
+
+def parse(name: str, data: bytes) -> Dataset:
+    """Read a dataset file's bytes; problems are collected (first MAX_PROBLEMS), not raised."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in EXTENSIONS:
+        raise UserError(f"'{name}' is not a .json, .jsonl or .csv file.", "Upload one of those formats.")
+    text = _decode(data)
+    if not text.strip():
+        raise UserError(f"{name} is empty.")
+    if suffix == ".json" and text.lstrip().startswith("{"):
+        suffix = ".jsonl"  # one object per line saved as .json is common
+    items = {".json": _json_items, ".jsonl": _jsonl_items, ".csv": _csv_items}[suffix](text)
+    dataset = Dataset(name=Path(name).name, format="", records=[], lines=[],
+                      sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data))
+    try:
+        for line, item in items:
+            if len(dataset.problems) >= MAX_PROBLEMS:
+                break
+            if isinstance(item, _Invalid):
+                dataset.problems.append(Problem(line, item.message))
+                continue
+            fmt = detect_format(item)
+            if fmt is None:
+                dataset.problems.append(Problem(line, "unknown record: expected instruction/output, messages or conversations"))
+                continue
+            if not dataset.format:
+                dataset.format = fmt
+            elif fmt != dataset.format:
+                dataset.problems.append(Problem(line, f"{fmt} record in a {dataset.format} file: use one format per file"))
+                continue
+            try:
+                dataset.records.append(to_messages(item, fmt))
+                dataset.lines.append(line)
+            except ValueError as exc:
+                dataset.problems.append(Problem(line, str(exc)))
+    except _Fatal as fatal:
+        dataset.problems.append(fatal.problem)
+    except ValueError as exc:  # no '[' in a .json file
+        raise UserError(f"{name} is not a JSON array or JSON lines.", "Check the file starts with '[' or '{'.") from exc
+    return dataset
+
+
+def load(path: Path) -> Dataset:
+    return parse(path.name, path.read_bytes())
+
+
+# --- measuring and splitting -----------------------------------------------------------
+
+@dataclass
+class Stats:
+    records: int
+    lengths: list[int]  # tokens per formatted record
+    truncated: int  # records longer than max_length
+    max_length: int
+    answer_tokens: int  # tokens the loss is computed on
+
+    @property
+    def mean(self) -> float:
+        return sum(self.lengths) / len(self.lengths) if self.lengths else 0.0
+
+    def histogram(self, bins: int = 20) -> list[dict]:
+        """Rows {tokens, records} over equal-width bins, ready for a bar chart."""
+        if not self.lengths:
+            return []
+        top = max(self.lengths)
+        width = max(1, -(-top // bins))
+        counts = [0] * (top // width + 1)
+        for n in self.lengths:
+            counts[n // width] += 1
+        return [{"tokens": f"{i * width}-{(i + 1) * width - 1}", "from": i * width, "records": c} for i, c in enumerate(counts)]
+
+
+def split(n: int, val_fraction: float, seed: int = 0) -> tuple[list[int], list[int]]:
+    """Train and validation indices; validation gets at least one record when asked for."""
+    indices = list(range(n))
+    if val_fraction <= 0 or n < 2:
+        return indices, []
+    random.Random(seed).shuffle(indices)
+    n_val = min(n - 1, max(1, round(n * val_fraction)))
+    return sorted(indices[n_val:]), sorted(indices[:n_val])
+
+
+def with_system(messages: list[dict], system_prompt: str) -> list[dict]:
+    """The persona applies to records that bring no system message of their own."""
+    if system_prompt.strip() and (not messages or messages[0]["role"] != "system"):
+        return [{"role": "system", "content": system_prompt.strip()}] + messages
+    return messages

@@ -1,0 +1,87 @@
+"""The fine-tuning service the page, the CLI and tests share: datasets in, jobs out.
+
+Created once per process (`Runtime.finetune`); registering the job kind here is what lets
+a job interrupted by an app restart be resumed from the job list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+from core.errors import UserError
+from core.jobs import Job, JobContext
+from core.tuning import datasets
+from core.tuning.adapters import fingerprint
+from core.tuning.merge import MERGE_JOB, run_merge
+from core.tuning.presets import TrainConfig
+from core.tuning.train import JOB_KIND, TrainingRun, check_name, prepare
+
+
+class FineTuner:
+    def __init__(self, runtime) -> None:
+        self.runtime = runtime
+        self.folder = runtime.settings.finetune_dir
+        (self.folder / "datasets").mkdir(parents=True, exist_ok=True)
+        (self.folder / "runs").mkdir(parents=True, exist_ok=True)
+        runtime.jobs.register(JOB_KIND, self._run)
+        runtime.jobs.register(MERGE_JOB, lambda ctx: run_merge(runtime, ctx))
+
+    # --- datasets ----------------------------------------------------------------
+    def save_dataset(self, name: str, data: bytes) -> Path:
+        """Keep an uploaded file (by content hash) so a job can be resumed after a restart."""
+        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).name)[-80:]
+        path = self.folder / "datasets" / f"{hashlib.sha256(data).hexdigest()[:12]}-{safe}"
+        if not path.exists():
+            path.write_bytes(data)
+        return path
+
+    # --- jobs --------------------------------------------------------------------
+    def jobs(self) -> list[Job]:
+        return self.runtime.jobs.list(JOB_KIND)
+
+    def active(self) -> Job | None:
+        return next((j for j in self.jobs() if j.active), None)
+
+    def start(self, dataset_path: Path, name: str, config: TrainConfig, dataset_name: str | None = None) -> Job:
+        """Check everything a user can fix now, then train in the background."""
+        engine = self.runtime.models.require()
+        if not hasattr(engine, "add_trainable_adapter"):
+            raise UserError("This engine cannot train adapters.", "Load a transformers model on the System page.")
+        name = check_name(name)
+        if self.runtime.adapters.exists(name) or name in engine.adapter_names():
+            raise UserError(f"An adapter named '{name}' already exists.", "Pick another name, or delete the old one.")
+        if self.active() is not None:
+            raise UserError("A training job is already running.", "Wait for it to finish, or cancel it.")
+        if any(j.params.get("name") == name and j.status in ("interrupted", "cancelled") for j in self.jobs()):
+            raise UserError(f"An unfinished job is training '{name}'.", "Resume it from the job list, or delete it first.")
+        dataset = datasets.parse(dataset_name or dataset_path.name, dataset_path.read_bytes())
+        prepare(engine, dataset, config)  # refuses bad files and impossible settings before the job starts
+        params = {"name": name, "dataset": str(dataset_path), "dataset_name": dataset.name,
+                  "config": config.model_dump(), "base_fingerprint": fingerprint(engine.model.config),
+                  "base_model": engine.info.name}
+        return self.runtime.jobs.start(JOB_KIND, f"LoRA · {name}", params)
+
+    def resume(self, job_id: str) -> Job:
+        if self.active() is not None:
+            raise UserError("A training job is already running.", "Wait for it to finish, or cancel it.")
+        return self.runtime.jobs.resume(job_id)
+
+    def delete(self, job_id: str) -> None:
+        self.runtime.jobs.delete(job_id)
+        shutil.rmtree(self.run_dir(job_id), ignore_errors=True)
+
+    def merge(self, name: str) -> Job:
+        """Export `name` merged into a copy of the base, as a background job."""
+        self.runtime.adapters.get(name)
+        return self.runtime.jobs.start(MERGE_JOB, f"Merge · {name}", {"name": name})
+
+    def run_dir(self, job_id: str) -> Path:
+        return self.folder / "runs" / job_id
+
+    def _run(self, ctx: JobContext) -> None:
+        engine = self.runtime.models.require()
+        run_dir = self.run_dir(ctx.job.id)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        TrainingRun(engine, self.runtime.adapters, ctx, run_dir).run()

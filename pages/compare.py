@@ -1,0 +1,49 @@
+"""Adapter Compare: base vs adapters side by side on the one loaded model, and blind A/B votes."""
+
+import streamlit as st
+
+from components import compare_blind, compare_run, errors, resources
+from components.compare_setup import pick_variants, prompt_input
+from components.compare_tally import show_tally
+from components.generation_options import generation_options
+from components.i18n import t
+from core.tuning.compare import RunStore, new_run
+from core.tuning.votes import VoteStore
+
+st.title(t("compare.title"))
+st.caption(t("compare.intro"))
+settings = resources.runtime().settings
+if resources.engine() is None:
+    st.warning(t("compare.no_model"), icon="⏳")
+    st.stop()
+pool = resources.runtime().adapter_pool
+runs = RunStore(settings.compare_dir / "runs")
+votes = VoteStore(settings.compare_dir / "votes.jsonl")
+options = generation_options("compare", min(settings.max_new_tokens, 256))
+
+modes = {"side": t("compare.mode.side"), "blind": t("compare.mode.blind")}
+mode = st.radio(t("compare.mode"), list(modes), format_func=modes.get, horizontal=True, key="compare-mode")
+blind = mode == "blind"
+
+with errors.guard():
+    variants = pick_variants(pool, blind)
+    prompts = prompt_input(settings.compare_max_prompts)
+    if not blind and st.button(t("compare.run"), type="primary", key="compare-start"):
+        run = new_run(pool, variants, prompts, options)
+        runs.save(run)
+        st.session_state[compare_run.RUN_KEY] = run.id
+        compare_run.stream_run(pool, runs, run)
+        st.rerun()  # show the finished run with its export
+    if blind and st.button(t("compare.blind_start"), type="primary", key="blind-start"):
+        compare_blind.start(pool, runs, variants, prompts, options)
+
+with errors.guard():
+    if blind:
+        compare_blind.blind_round(pool, runs, votes)
+    elif run_id := st.session_state.get(compare_run.RUN_KEY):
+        compare_run.show_run(pool, runs.get(run_id))
+
+if blind:
+    with errors.guard():
+        model = pool.engine().info.name
+        show_tally([v for v in votes.all() if v.model == model])

