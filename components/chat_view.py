@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import streamlit as st
 
 from components.i18n import t
+from components.modes import ModeContext
 from core.conversations import Turn
 from core.models.engine import Generation
 
@@ -56,3 +59,36 @@ def stats_dict(gen: Generation) -> dict:
         "tokens_per_second": s.tokens_per_second,
         "finish_reason": s.finish_reason,
     }
+
+
+class _Answer:
+    """What the Stop button needs from the run that is streaming: the handle and when it saved."""
+
+    def __init__(self) -> None:
+        self.gen: Generation | None = None
+        self.saved = threading.Event()
+
+
+def _stop(answer: _Answer) -> None:
+    # Runs at the start of the rerun the click causes: stop the stream, then wait for the
+    # interrupted run to save the partial answer so this run draws it instead of losing it.
+    if answer.gen is not None:
+        answer.gen.stop()
+    answer.saved.wait(3)
+
+
+def stream_answer(ctx: ModeContext, messages: list[dict], extra_meta: dict[str, Any] | None = None) -> None:
+    """Stream one answer into the page with a Stop button, then save it (partial or whole) as a turn."""
+    answer = _Answer()
+    st.button(t("chat.stop"), key="stop", on_click=_stop, args=(answer,))
+    answer.gen = gen = ctx.engine.stream(messages, ctx.options, adapter=ctx.adapter)
+    try:
+        st.write_stream(stream_into_page(gen))
+    finally:
+        if not gen.finished.is_set():
+            gen.stop()
+        if gen.text:
+            meta = {"stats": stats_dict(gen), "dropped_turns": gen.stats.dropped_turns, "stopped": gen.cancel.is_set()}
+            ctx.conv.turns.append(Turn("assistant", gen.text, variant=ctx.adapter or "base", meta=meta | (extra_meta or {})))
+            ctx.store.save(ctx.conv)
+        answer.saved.set()

@@ -10,6 +10,15 @@ from core.conversations import Conversation, ConversationStore, to_markdown
 KEY = "conversation_id"
 
 
+def unique_labels(convs: list[Conversation], untitled: str) -> dict[str, str]:
+    """Radio labels must differ: two "(untitled)" chats would make the list jump between them."""
+    labels = {c.id: c.title or untitled for c in convs}
+    counts: dict[str, int] = {}
+    for label in labels.values():
+        counts[label] = counts.get(label, 0) + 1
+    return {cid: f"{label} · {cid[:4]}" if counts[label] > 1 else label for cid, label in labels.items()}
+
+
 def current_conversation(store: ConversationStore, default_system_prompt: str = "") -> Conversation:
     convs = store.list()
     conv_id = st.session_state.get(KEY)
@@ -23,8 +32,8 @@ def current_conversation(store: ConversationStore, default_system_prompt: str = 
             st.session_state[KEY] = store.new(conv.system_prompt).id
             st.rerun()
         ids = [c.id for c in convs] or [conv.id]
-        untitled = t("chat.untitled")  # resolved now: format_func may run outside the script
-        titles = {c.id: c.title or untitled for c in convs}
+        titles = unique_labels(convs, t("chat.untitled"))  # resolved now: format_func may run outside the script
+        untitled = t("chat.untitled")
         chosen = st.radio(
             t("chat.conversations"), ids, index=ids.index(conv.id) if conv.id in ids else 0,
             format_func=lambda i: titles.get(i, untitled), label_visibility="collapsed",

@@ -12,7 +12,6 @@ from components import chat_view
 from components.i18n import lang, t
 from components.modes import ModeContext
 from components.resources import runtime
-from core.conversations import Turn
 from core.errors import UserError
 from core.kb import rag
 
@@ -46,20 +45,7 @@ def answer(ctx: ModeContext) -> None:
         )
     if not turn.grounded:
         st.warning(t("kb.chat.ungrounded"), icon="⚠️")
-    st.button(t("chat.stop"), key="stop")  # a click reruns the page, which closes the stream
-    gen = ctx.engine.stream(turn.messages, ctx.options, adapter=ctx.adapter)
-    try:
-        st.write_stream(chat_view.stream_into_page(gen))
-    finally:
-        if not gen.finished.is_set():
-            gen.stop()
-        if gen.text:
-            meta = {
-                "stats": chat_view.stats_dict(gen), "dropped_turns": gen.stats.dropped_turns, "stopped": gen.cancel.is_set(),
-                "kb": name, "grounded": turn.grounded, "citations": turn.citations,
-            }
-            ctx.conv.turns.append(Turn("assistant", gen.text, variant=ctx.adapter or "base", meta=meta))
-            ctx.store.save(ctx.conv)
+    chat_view.stream_answer(ctx, turn.messages, {"kb": name, "grounded": turn.grounded, "citations": turn.citations})
 
 
 def render_sources(meta: dict) -> None:

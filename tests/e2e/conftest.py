@@ -18,7 +18,7 @@ Writing a new end-to-end test (knowledge base, compare, interpreter...):
 Fixtures:
 - `liandan_app` (session): one `streamlit run Home.py` on a free port with its own data folder
   (`liandan_app.data_dir`), the embedded SmolLM2 (linked from the converted test cache, so
-  no second conversion), hash embeddings, `LIANDAN_MAX_NEW_TOKENS=160` (room to press Stop). Tests share it: use
+  no second conversion), hash embeddings, `LIANDAN_MAX_NEW_TOKENS=64`. Tests share it: use
   unique texts and never assume an empty app (test order is not fixed).
   `liandan_app.url`, `.log_tail()`; its log is attached to the report of a failing test.
 - `browser` (module): Chromium launched by Playwright with `executable_path` (never
@@ -108,7 +108,7 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def liandan_app(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
-    with run_app(root / "data", model="embedded", model_cache=MODEL_CACHE, LIANDAN_MAX_NEW_TOKENS="160") as app:
+    with run_app(root / "data", model="embedded", model_cache=MODEL_CACHE, LIANDAN_MAX_NEW_TOKENS="64") as app:
         yield app
 
 

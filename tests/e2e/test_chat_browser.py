@@ -86,6 +86,11 @@ def test_english_labels_and_stop_a_long_answer(liandan_app, page):
     assert page.get_by_test_id("stChatInputTextArea").get_attribute("placeholder") == "Type a message… (Enter to send)"
     assert sidebar.get_by_text("Model: SmolLM2-135M-Instruct").is_visible()
 
+    # Give this session room to press Stop: max new tokens to the slider's top (its End key).
+    sidebar.get_by_text("⚙️ Generation settings").click()
+    sidebar.get_by_role("slider").first.press("End")
+    wait_idle(page)
+    assert sidebar.get_by_test_id("stSliderThumbValue").first.inner_text() == "4096"
     send(page, "Write a long story about a dragon who learns to cook.")
     page.wait_for_function(STREAMING_LONGER_THAN, arg=20, timeout=120_000)
     page.get_by_role("button", name="⏹ Stop").click()
@@ -110,10 +115,6 @@ def fresh_app(tmp_path, tiny_model_dir, browser):
             page.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "two '(untitled)' conversations share one radio label, so the list switches back to the "
-    "old one and drops the message (components/conversation_list.py); remove this mark once fixed"
-))
 def test_new_chat_then_send_keeps_the_message(tiny_model_dir, tmp_path, browser):
     with fresh_app(tmp_path, tiny_model_dir, browser) as (app, page):
         open_page(page, app)
