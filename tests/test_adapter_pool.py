@@ -146,3 +146,25 @@ def test_messages_for_applies_the_card_persona_unless_one_is_set():
     assert messages_for(card, mine) == mine
     blank = [{"role": "system", "content": " "}, *ask("hi")]
     assert messages_for(card, blank)[0]["content"] == "现在你要扮演甄嬛" and len(messages_for(card, blank)) == 2
+
+
+def test_an_adapter_card_template_lays_out_its_prompts(tmp_path, tiny_model_dir):
+    """An adapter trained with another chat layout gets that layout; the base keeps its own."""
+    from core.models import loader, sources
+    from core.tuning.adapter_pool import AdapterPool
+    from core.tuning.adapters import AdapterStore
+    from tests.factories import build_lora_adapter
+
+    engine = loader.load(sources.resolve(str(tiny_model_dir), tmp_path))
+    store = AdapterStore(tmp_path / "adapters")
+    build_lora_adapter(tiny_model_dir, store, "plain")
+    card = store.get("plain")
+    card.chat_template = "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}[assistant] "
+    store.save_card(card)
+    pool = AdapterPool(store, lambda: engine)
+    pool.ensure("plain")
+    messages = [{"role": "user", "content": "hello"}]
+    as_adapter = engine.tokenizer.decode(engine.encode(messages, "plain"))
+    as_base = engine.tokenizer.decode(engine.encode(messages))
+    assert as_adapter == "[user] hello\n[assistant] "
+    assert "<|im_start|>" in as_base

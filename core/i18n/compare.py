@@ -28,8 +28,8 @@ STRINGS = {
     "compare.queue": ("排队中：前面还有 {n} 个请求", "Queued: {n} requests ahead"),
     "compare.persona": ("人设：{prompt}", "Persona: {prompt}"),
     "compare.template_differs": (
-        "此适配器训练时的对话模板与当前模型不同，回答使用当前模型的模板。",
-        "This adapter was trained with another chat template; answers use the loaded model's template.",
+        "此适配器使用它训练时的对话模板（与当前模型的默认模板不同）。",
+        "This adapter answers with the chat template it was trained with (not the model's default).",
     ),
     "compare.answer_stats": ("{tokens} 个 token · {seconds} 秒", "{tokens} tokens · {seconds} s"),
     "compare.answer_error": ("出错：{error}", "Error: {error}"),

@@ -46,7 +46,11 @@ def normalize_roles(messages: list[dict], model_type: str) -> list[dict]:
     return out
 
 
-def render(tokenizer, messages: list[dict], model_type: str, add_generation_prompt: bool = True) -> str:
+def render(
+    tokenizer, messages: list[dict], model_type: str, add_generation_prompt: bool = True, chat_template: str | None = None
+) -> str:
+    """`chat_template` overrides the tokenizer's (an adapter trained with another layout)."""
+    kwargs = {"chat_template": chat_template} if chat_template else {}
     return tokenizer.apply_chat_template(
-        normalize_roles(messages, model_type), tokenize=False, add_generation_prompt=add_generation_prompt
+        normalize_roles(messages, model_type), tokenize=False, add_generation_prompt=add_generation_prompt, **kwargs
     )

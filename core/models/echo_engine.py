@@ -22,7 +22,7 @@ class EchoEngine(Engine):
             context_length=context_length, load_seconds=0.0, architecture="EchoEngine",
         )
 
-    def count_tokens(self, messages: list[dict]) -> int:
+    def count_tokens(self, messages: list[dict], adapter: str | None = None) -> int:
         return sum(len(m["content"].split()) + 4 for m in messages)
 
     def answer(self, messages: list[dict], adapter: str | None) -> str:

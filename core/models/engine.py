@@ -118,16 +118,18 @@ class Engine(ABC):
     def __init__(self) -> None:
         self.lock = FairLock()
         self._adapters: dict[str, Path] = {}
+        self._templates: dict[str, str] = {}  # adapter -> the chat template it was trained with
 
     # --- text -----------------------------------------------------------------
     @abstractmethod
-    def count_tokens(self, messages: list[dict]) -> int: ...
+    def count_tokens(self, messages: list[dict], adapter: str | None = None) -> int:
+        """Prompt length in tokens, laid out with `adapter`'s chat template when it has one."""
 
     @abstractmethod
     def _generate(self, messages: list[dict], options: GenerationOptions, adapter: str | None, gen: Generation) -> None:
         """Run under the lock; push text into `gen`, fill `gen.stats`, honour `gen.cancel`."""
 
-    def fit(self, messages: list[dict], max_new_tokens: int) -> tuple[list[dict], int]:
+    def fit(self, messages: list[dict], max_new_tokens: int, adapter: str | None = None) -> tuple[list[dict], int]:
         """Drop the oldest turns (never the system prompt or the last message) to fit the window."""
         budget = self.info.context_length - max_new_tokens
         if budget <= 0:
@@ -137,11 +139,11 @@ class Engine(ABC):
             )
         messages = list(messages)
         dropped = 0
-        while self.count_tokens(messages) > budget:
+        while self.count_tokens(messages, adapter) > budget:
             first = 1 if messages and messages[0]["role"] == "system" else 0
             if len(messages) - first <= 1:
                 raise InputError(
-                    f"The message is too long for this model ({self.count_tokens(messages)} tokens, room for {budget}).",
+                    f"The message is too long for this model ({self.count_tokens(messages, adapter)} tokens, room for {budget}).",
                     "Shorten it, or lower max new tokens.",
                 )
             del messages[first]
@@ -164,7 +166,7 @@ class Engine(ABC):
         if options.max_new_tokens > self.info.context_length // 2:
             # Never let the answer budget starve the prompt: cap it at half the window.
             options = options.model_copy(update={"max_new_tokens": max(1, self.info.context_length // 2)})
-        messages, dropped = self.fit(messages, options.max_new_tokens)
+        messages, dropped = self.fit(messages, options.max_new_tokens, None if adapter == BASE else adapter)
         gen = Generation(ticket=self.lock.ticket(), lock=self.lock)
         gen.stats.dropped_turns = dropped
         threading.Thread(
@@ -201,15 +203,19 @@ class Engine(ABC):
     def adapter_names(self) -> list[str]:
         return list(self._adapters)
 
-    def load_adapter(self, name: str, path: Path) -> None:
+    def load_adapter(self, name: str, path: Path, chat_template: str = "") -> None:
+        """Load a saved adapter; prompts for it use `chat_template` when given (its card's)."""
         with self.lock.hold():
             self._load_adapter(name, path)
         self._adapters[name] = path
+        if chat_template:
+            self._templates[name] = chat_template
 
     def unload_adapter(self, name: str) -> None:
         with self.lock.hold():
             self._unload_adapter(name)
         self._adapters.pop(name, None)
+        self._templates.pop(name, None)
 
     def _load_adapter(self, name: str, path: Path) -> None:  # pragma: no cover - backend specific
         raise UserError("This engine does not support adapters.")

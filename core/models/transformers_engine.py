@@ -60,12 +60,13 @@ class TransformersEngine(Engine):
         chat_format.ensure_template(tokenizer, self.model_type)
 
     # --- prompt -------------------------------------------------------------------
-    def encode(self, messages: list[dict]) -> list[int]:
-        text = chat_format.render(self.tokenizer, messages, self.model_type)
+    def encode(self, messages: list[dict], adapter: str | None = None) -> list[int]:
+        template = self._templates.get(adapter) if adapter else None
+        text = chat_format.render(self.tokenizer, messages, self.model_type, chat_template=template)
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
-    def count_tokens(self, messages: list[dict]) -> int:
-        return len(self.encode(messages))
+    def count_tokens(self, messages: list[dict], adapter: str | None = None) -> int:
+        return len(self.encode(messages, adapter))
 
     # --- generation -------------------------------------------------------------
     @contextmanager
@@ -91,7 +92,7 @@ class TransformersEngine(Engine):
         return kwargs
 
     def _generate(self, messages: list[dict], options: GenerationOptions, adapter: str | None, gen: Generation) -> None:
-        ids = self.encode(messages)
+        ids = self.encode(messages, adapter)
         gen.stats.prompt_tokens = len(ids)
         input_ids = torch.tensor([ids], device=self.model.device)
         if options.seed is not None:

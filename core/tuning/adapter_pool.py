@@ -124,7 +124,7 @@ class AdapterPool:
     def _load(self, engine: Engine, card: AdapterCard) -> None:
         log.info("loading adapter %s", card.name)
         try:
-            engine.load_adapter(card.name, self.store.path(card.name))
+            engine.load_adapter(card.name, self.store.path(card.name), card.chat_template)
         except UserError:
             raise
         except (ValueError, RuntimeError, OSError, KeyError) as exc:
