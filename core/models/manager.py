@@ -65,12 +65,7 @@ class ModelManager:
 
     def load(self, spec: str, progress=sources._noop) -> Engine:
         engine = self.build(spec, progress)
-        with self._lock:
-            old, self._engine = self._engine, engine
-        if old is not None:
-            with old.lock.hold():
-                old.close()
-            gc.collect()
+        self._replace(engine)
         self.last_error = ""
         return engine
 
@@ -86,8 +81,12 @@ class ModelManager:
             raise
 
     def unload(self) -> None:
+        self._replace(None)
+
+    def _replace(self, engine: Engine | None) -> None:
+        """Swap engines; the old one closes once its running request (if any) has finished."""
         with self._lock:
-            old, self._engine = self._engine, None
+            old, self._engine = self._engine, engine
         if old is not None:
             with old.lock.hold():
                 old.close()
