@@ -22,7 +22,7 @@ class ScriptedEngine(Engine):
         self.info = ModelInfo(name="scripted", source="test", kind="fake", parameters=0, dtype="-", device="cpu",
                               context_length=8192, load_seconds=0.0, architecture="Scripted")
 
-    def count_tokens(self, messages: list[dict]) -> int:
+    def count_tokens(self, messages: list[dict], adapter: str | None = None) -> int:
         return sum(len(m["content"].split()) + 4 for m in messages)
 
     def _generate(self, messages: list[dict], options: GenerationOptions, adapter: str | None, gen: Generation) -> None:
