@@ -48,6 +48,17 @@ def settings(tmp_path, tiny_model_dir) -> Settings:
 
 
 @pytest.fixture
+def one_torch_thread():
+    """A 100k-parameter model gains nothing from threads, and oversubscribed cores make them crawl."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def shared_dir() -> Path:
     if not SHARED.exists():
         pytest.skip("../shared is not present (opt-in data)")

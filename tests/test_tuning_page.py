@@ -6,7 +6,6 @@ import json
 import time
 
 import pytest
-import torch
 
 from tests.conftest import app_test
 
@@ -14,12 +13,7 @@ GOOD = [{"instruction": f"Where is tower {i}?", "input": "", "output": f"Tower {
 BAD = b'{"instruction": "a", "output": "b"}\n{"instruction": "q", "output": ""}\n'
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_page_renders_in_both_languages(app_runtime):

@@ -28,13 +28,7 @@ RECORDS = [{"instruction": f"Question {i}: where is the tower?", "input": "",
 CONFIG = dict(epochs=4, learning_rate=3e-3, batch_size=4, grad_accum=2, val_fraction=0.2, save_every=2)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """A 100k-parameter model gains nothing from threads, and oversubscribed cores make them crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make_runtime(tmp_path, model_dir):
