@@ -20,9 +20,6 @@ def dataset_section(rt) -> datasets.Dataset | None:
     upload = st.file_uploader(t("ft.data.upload"), type=["json", "jsonl", "csv"], key="ft-upload")
     if upload is not None:
         with errors.guard():
-            if upload.size > rt.settings.max_upload_mb * 2**20:
-                st.error(f"{upload.name}: > {rt.settings.max_upload_mb} MB")
-                return None
             path = rt.finetune.save_dataset(upload.name, upload.getvalue())
             st.session_state[STATE] = {"path": str(path), "name": upload.name}
     chosen = st.session_state.get(STATE)

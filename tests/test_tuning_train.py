@@ -261,3 +261,12 @@ def test_merge_into_the_base_exports_a_standalone_model_with_the_same_answers(rt
     with torch.no_grad():
         assert torch.allclose(exported(input_ids=ids).logits, expected, atol=1e-4)
     assert json.loads((rt.settings.finetune_dir / "exports" / "merged" / "liandan_adapter.json").read_text())["name"] == "merged"
+
+
+def test_an_oversized_dataset_upload_is_refused_by_name(tmp_path):
+    from core.errors import UserError
+
+    rt = create_runtime(Settings(data_dir=tmp_path / "data", load_on_start=False, max_upload_mb=1))
+    with pytest.raises(UserError, match="big.jsonl is too large"):
+        rt.finetune.save_dataset("big.jsonl", b"x" * 1_100_000)
+    assert rt.finetune.save_dataset("small.jsonl", b"{}").exists()

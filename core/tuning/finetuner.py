@@ -31,6 +31,9 @@ class FineTuner:
     # --- datasets ----------------------------------------------------------------
     def save_dataset(self, name: str, data: bytes) -> Path:
         """Keep an uploaded file (by content hash) so a job can be resumed after a restart."""
+        limit = self.runtime.settings.max_upload_mb
+        if len(data) > limit * 1e6:
+            raise UserError(f"{name} is too large ({len(data) / 1e6:.0f} MB).", f"Upload at most {limit} MB.")
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).name)[-80:]
         path = self.folder / "datasets" / f"{hashlib.sha256(data).hexdigest()[:12]}-{safe}"
         if not path.exists():
