@@ -136,11 +136,12 @@ class JobRegistry:
             self._jobs[job.id] = job
 
     def save(self, job: Job) -> None:
+        # Under the lock: the worker and the UI (cancel, resume) may save one job at once,
+        # and two writers sharing the temp file would lose a rename.
         with self.lock:
-            data = json.dumps(asdict(job), ensure_ascii=False)
-        tmp = self._path(job.id).with_suffix(".tmp")
-        tmp.write_text(data, encoding="utf-8")
-        tmp.replace(self._path(job.id))
+            tmp = self._path(job.id).with_suffix(".tmp")
+            tmp.write_text(json.dumps(asdict(job), ensure_ascii=False), encoding="utf-8")
+            tmp.replace(self._path(job.id))
 
     def register(self, kind: str, runner: Runner) -> None:
         self._runners[kind] = runner
