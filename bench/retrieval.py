@@ -1,8 +1,10 @@
 """Retrieval quality on the public QA list: dense-only vs BM25-only vs hybrid, same index.
 
-Claim checked: fusing jieba BM25 with dense similarity beats either alone on the Datawhale
+Claims checked: fusing jieba BM25 with dense similarity beats either alone on the Datawhale
 corpus (mostly Chinese; the offline MiniLM's vocabulary lacks many CJK characters, so dense
-alone is weak there, while English questions need the dense side).
+alone is weak there, while English questions need the dense side); and the default relevance
+threshold keeps the questions the corpus answers while turning away ones it cannot
+(bench/data/offtopic.jsonl: cooking, travel, sport… in Chinese and English).
 
     .venv/bin/python bench/retrieval.py                        # builds a fresh index (slow: MiniLM on 2 cores)
     .venv/bin/python bench/retrieval.py --data-dir DIR --kb NAME   # reuse an index, e.g. from `python -m core index`
@@ -31,6 +33,7 @@ from core.kb.retrieval import MODES  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus" / "datawhale"
 QA = REPO / "bench" / "data" / "datawhale_qa.jsonl"
+OFFTOPIC = REPO / "bench" / "data" / "offtopic.jsonl"
 
 
 def subset(limit: int, target: Path) -> Path:
@@ -47,6 +50,29 @@ def subset(limit: int, target: Path) -> Path:
         shutil.copyfile(f, dest)
     print(f"subset: {len(chosen)} of {len(files)} files (all QA sources + distractors)")
     return target / CORPUS.name
+
+
+def calibrate(kbs: KnowledgeBaseManager, kb: str, on_topic: list[str]) -> None:
+    """Top-1 hybrid score of answerable vs unanswerable questions: where the threshold should sit."""
+    off_topic = [json.loads(line)["question"] for line in OFFTOPIC.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    def top(question: str) -> float:
+        hits = kbs.search(kb, question, 1)
+        return hits[0].score if hits else 0.0
+
+    on = sorted(top(q) for q in on_topic)
+    off = sorted(top(q) for q in off_topic)
+    print(f"top-1 score, {len(on)} answerable: min {on[0]:.3f} median {on[len(on) // 2]:.3f}; "
+          f"{len(off)} off-topic: median {off[len(off) // 2]:.3f} max {off[-1]:.3f}")
+
+    def rates(t: float) -> tuple[float, float]:
+        return sum(s >= t for s in on) / len(on), sum(s < t for s in off) / len(off)
+
+    best = max((round(0.05 * i, 2) for i in range(1, 20)), key=lambda t: sum(rates(t)))
+    current = kbs.settings.kb_threshold
+    for label, t in (("default", current), ("best", best)):
+        kept, turned = rates(t)
+        print(f"threshold {t:.2f} ({label}): keeps {100 * kept:.0f}% of answerable, turns away {100 * turned:.0f}% of off-topic")
 
 
 def main() -> int:
@@ -89,6 +115,7 @@ def main() -> int:
         for r in misses:
             print(f"  hybrid miss: {r['question']}  (top: {r['top']})")
         print(json.dumps({m: r.as_dict() for m, r in scores.items()}))
+        calibrate(kbs, args.kb, [qa.question for qa in indexed])
     return 0
 
 

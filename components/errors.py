@@ -9,18 +9,24 @@ from contextlib import contextmanager
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-from components.i18n import t
+from components.i18n import lang, t
 from core.errors import UserError
+from core.jobs import Job
 
 log = logging.getLogger("liandan.ui")
 
 
 def show(exc: BaseException) -> None:
     if isinstance(exc, UserError):
-        st.error(str(exc), icon="⚠️")
+        st.error(exc.text(lang()), icon="⚠️")
     else:
         log.error("unexpected error in the UI", exc_info=exc)
         st.error(t("error.unexpected"), icon="🛑")
+
+
+def job_error(job: Job) -> str:
+    """A failed job's error in the UI language; jobs saved before `error_zh` existed have English only."""
+    return job.error_zh if lang() == "zh" and job.error_zh else job.error
 
 
 class Outcome:

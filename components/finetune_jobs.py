@@ -50,7 +50,7 @@ def job_view(ft, job_id: str, key: str = "jobs") -> None:
         _numbers(job)
         loss_chart(job)
         if job.error:
-            st.error(job.error)
+            st.error(errors.job_error(job))
         if job.status == "done" and job.result:
             st.success(t("ft.jobs.result", name=job.result.get("adapter"), train=job.result.get("train_loss"),
                          val=job.result.get("val_loss")))

@@ -10,6 +10,7 @@ import datetime as dt
 
 import streamlit as st
 
+from components.errors import job_error
 from components.i18n import t
 from components.resources import runtime
 from core.jobs import Job
@@ -19,6 +20,15 @@ def format_eta(seconds: float | None) -> str:
     if seconds is None:
         return ""
     return t("job.eta", eta=str(dt.timedelta(seconds=int(seconds))))
+
+
+def step_text(job: Job) -> str:
+    """A worker may describe its step as an i18n key plus values (details["step"]) so it reads in
+    the page's language; otherwise its English message is shown."""
+    step = job.details.get("step") if job.active else None
+    if isinstance(step, dict) and "key" in step:
+        return t(step["key"], **{k: v for k, v in step.items() if k != "key"})
+    return job.message
 
 
 def job_status_line(job: Job) -> str:
@@ -38,9 +48,9 @@ def job_panel(job_id: str, key: str, poll_seconds: float = 1.0) -> Job | None:
         if current is None:
             return
         st.markdown(job_status_line(current))
-        st.progress(current.progress, text=f"{current.message} {format_eta(current.eta_seconds)}".strip())
+        st.progress(current.progress, text=f"{step_text(current)} {format_eta(current.eta_seconds)}".strip())
         if current.error:
-            st.error(current.error)
+            st.error(job_error(current))
         if current.active:
             if st.button(t("job.cancel"), key=f"{key}-cancel"):
                 jobs.cancel(job_id)

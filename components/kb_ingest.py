@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from components import errors
-from components.i18n import t
+from components.i18n import lang, t
 from components.job_panel import job_panel
 from core.jobs import Job
 from core.kb.loaders import ARCHIVE_SUFFIXES, SUFFIXES
@@ -16,8 +16,14 @@ UPLOAD_TYPES = sorted(s.lstrip(".") for s in SUFFIXES | ARCHIVE_SUFFIXES)
 
 
 def latest_job(kbs: KnowledgeBaseManager, name: str) -> Job | None:
+    """By the base's id, so a deleted base's jobs never show under a new one of the same name
+    (the name only for jobs saved before ids were recorded)."""
     kb_id = kbs.get(name).config.id
-    return next((j for j in kbs.jobs.list(INDEX_JOB) if j.params.get("kb_id", "") == kb_id or j.params.get("kb") == name), None)
+    mine = (
+        j for j in kbs.jobs.list(INDEX_JOB)
+        if (j.params["kb_id"] == kb_id if "kb_id" in j.params else j.params.get("kb") == name)
+    )
+    return next(mine, None)
 
 
 def add_documents(kbs: KnowledgeBaseManager, name: str) -> None:
@@ -55,6 +61,11 @@ def show_job(kbs: KnowledgeBaseManager, job: Job) -> None:
     _files()
 
 
+def reason(row: dict) -> str:
+    """A file's reason in the UI language; reports saved before `reason_zh` existed have English only."""
+    return (row.get("reason_zh") or row["reason"]) if lang() == "zh" else row["reason"]
+
+
 def file_table(rows: list[dict]) -> None:
     if not rows:
         return
@@ -63,7 +74,7 @@ def file_table(rows: list[dict]) -> None:
             t("kb.col.file"): [r["source"] for r in rows],
             t("kb.col.status"): [t(f"kb.status.{r['status']}") for r in rows],
             t("kb.col.chunks"): [r["chunks"] for r in rows],
-            t("kb.col.reason"): [r["reason"] for r in rows],
+            t("kb.col.reason"): [reason(r) for r in rows],
         }
     )
     failed_first = frame.iloc[sorted(range(len(rows)), key=lambda i: rows[i]["status"] != "failed")]

@@ -67,9 +67,16 @@ class Settings(BaseSettings):
     kb_chunk_size: int = Field(500, ge=50, le=8000, description="Default chunk length (characters) of a new knowledge base.")
     kb_chunk_overlap: int = Field(150, ge=0, le=4000, description="Default overlap between chunks (characters).")
     kb_top_k: int = Field(5, ge=1, le=50, description="Chunks retrieved per question by default.")
-    kb_threshold: float = Field(0.3, ge=0.0, le=1.0, description="Default minimum relevance (0-1) a chunk needs to be used.")
+    kb_threshold: float = Field(
+        0.35, ge=0.0, le=1.0,
+        description="Default minimum relevance (0-1) a chunk needs to be used; 0.35 best split answerable from off-topic questions in bench/retrieval.py.",
+    )
     kb_dense_weight: float = Field(0.4, ge=0.0, le=1.0, description="Share of dense similarity in the hybrid score (the rest is BM25); 0.2-0.4 did best on bench/data.")
-    kb_embed_batch: int = Field(64, ge=1, le=4096, description="Chunks embedded and written per batch while indexing.")
+    kb_embed_batch: int = Field(0, ge=0, le=4096, description="Chunks per embedding batch while indexing; 0 = auto (16 on CPU, 128 on CUDA).")
+    embed_device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where embedding models run; auto = CUDA when present.")
+    embed_precision: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="Embedding precision; auto = fp16 on CUDA, bf16 on CPUs with native bf16 (AVX512-BF16/AMX), else fp32."
+    )
 
     @cached_property
     def home(self) -> Path:

@@ -54,7 +54,7 @@ class ConversationStore:
 
     def _path(self, conv_id: str) -> Path:
         if not conv_id.isalnum():
-            raise UserError("Invalid conversation id.")
+            raise UserError("Invalid conversation id.", zh="对话 ID 无效。")
         return self.folder / f"{conv_id}.json"
 
     def new(self, system_prompt: str = "", title: str = "") -> Conversation:
@@ -87,9 +87,9 @@ class ConversationStore:
     def rename(self, conv_id: str, title: str) -> None:
         conv = self.get(conv_id)
         if conv is None:
-            raise UserError("That conversation no longer exists.")
+            raise UserError("That conversation no longer exists.", zh="该对话已不存在。")
         if not title.strip():
-            raise UserError("The title is empty.")
+            raise UserError("The title is empty.", zh="标题为空。")
         conv.title = title.strip()[:200]
         self.save(conv)
 

@@ -2,6 +2,9 @@
 
 Anything else that escapes is a bug: the UI logs it and shows a generic apology, never a
 traceback.
+
+Each user error carries English (what `str()` gives: CLI, API and logs stay English) and,
+keyword-only, Simplified Chinese for the UI, which defaults to Chinese; `text(lang)` picks one.
 """
 
 from __future__ import annotations
@@ -10,10 +13,18 @@ from __future__ import annotations
 class UserError(Exception):
     """A problem the user can fix; `hint` tells them how."""
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    def __init__(self, message: str, hint: str = "", *, zh: str = "", zh_hint: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.zh = zh
+        self.zh_hint = zh_hint
+
+    def text(self, lang: str) -> str:
+        """The message and hint in `lang` ("zh" or "en"); English when no Chinese was given."""
+        if lang == "zh" and self.zh:
+            return f"{self.zh} {self.zh_hint}".strip()
+        return str(self)
 
     def __str__(self) -> str:
         return f"{self.message} {self.hint}".strip()
@@ -29,7 +40,9 @@ class PreflightError(UserError):
 
 class ModelNotLoaded(UserError):
     def __init__(self) -> None:
-        super().__init__("No model is loaded.", "Load one on the System page.")
+        super().__init__(
+            "No model is loaded.", "Load one on the System page.", zh="尚未加载模型。", zh_hint="请在“系统”页面加载一个模型。"
+        )
 
 
 class InputError(UserError):

@@ -37,6 +37,7 @@ class Job:
     progress: float = 0.0
     message: str = ""
     error: str = ""
+    error_zh: str = ""  # the error in Chinese for the UI when it was a UserError with Chinese text
     created: float = field(default_factory=time.time)
     started: float | None = None
     updated: float = field(default_factory=time.time)
@@ -149,7 +150,7 @@ class JobRegistry:
     def start(self, kind: str, title: str, params: dict[str, Any], runner: Runner | None = None) -> Job:
         runner = runner or self._runners.get(kind)
         if runner is None:
-            raise UserError(f"No runner for jobs of kind '{kind}'.")
+            raise UserError(f"No runner for jobs of kind '{kind}'.", zh=f"“{kind}”类任务没有对应的执行程序。")
         job = Job(id=f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}", kind=kind, title=title, params=params)
         with self.lock:
             self._jobs[job.id] = job
@@ -160,14 +161,14 @@ class JobRegistry:
     def resume(self, job_id: str) -> Job:
         job = self._jobs.get(job_id)
         if job is None:
-            raise UserError(f"No job {job_id}.")
+            raise UserError(f"No job {job_id}.", zh=f"任务 {job_id} 不存在。")
         if job.active:
-            raise UserError("This job is still running.")
+            raise UserError("This job is still running.", zh="该任务仍在运行。")
         runner = self._runners.get(job.kind)
         if runner is None:
-            raise UserError(f"Jobs of kind '{job.kind}' cannot be resumed.")
+            raise UserError(f"Jobs of kind '{job.kind}' cannot be resumed.", zh=f"“{job.kind}”类任务无法继续运行。")
         with self.lock:
-            job.status, job.error, job.finished = "pending", "", None
+            job.status, job.error, job.error_zh, job.finished = "pending", "", "", None
             job.details["resumed"] = job.details.get("resumed", 0) + 1
         self.save(job)
         self._launch(job, runner)
@@ -185,6 +186,7 @@ class JobRegistry:
         with self.lock:
             job.status, job.started = "running", time.time()
         self.save(job)
+        error_zh = ""
         try:
             runner(ctx)
             status, error = ("cancelled", "") if ctx.cancelled else ("done", "")
@@ -192,11 +194,12 @@ class JobRegistry:
             status, error = "cancelled", ""
         except UserError as exc:
             status, error = "failed", str(exc)
+            error_zh = exc.text("zh") if exc.zh else ""
         except Exception as exc:  # a bug: keep the trace in the log, show one line
             log.error("job %s failed:\n%s", job.id, traceback.format_exc())
             status, error = "failed", f"{type(exc).__name__}: {exc}"
         with self.lock:
-            job.status, job.error, job.finished = status, error, time.time()
+            job.status, job.error, job.error_zh, job.finished = status, error, error_zh, time.time()
             if status == "done":
                 job.progress = 1.0
         self.save(job)
@@ -222,7 +225,7 @@ class JobRegistry:
             if job is None:
                 return
             if job.active:
-                raise UserError("Cancel the job before deleting it.")
+                raise UserError("Cancel the job before deleting it.", zh="请先取消该任务，再删除。")
             del self._jobs[job_id]
         self._path(job_id).unlink(missing_ok=True)
 

@@ -27,7 +27,7 @@ class PersonaStore:
     def save(self, name: str, prompt: str) -> None:
         name = name.strip()
         if not name:
-            raise UserError("A persona needs a name.")
+            raise UserError("A persona needs a name.", zh="人设需要一个名称。")
         personas = self.all()
         personas[name] = prompt
         self._write(personas)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from components import errors
 from components.api_panel import api_panel
-from components.i18n import t
+from components.i18n import lang, t
 from components.job_panel import job_panel
 from components.resources import runtime
 from core import system_info
@@ -49,7 +49,9 @@ if kind == "local":
     if spec and st.button(t("system.preflight")):
         findings = rt.models.preflight(spec)
         for f in findings:
-            {"error": st.error, "warning": st.warning}.get(f.level, st.info)(f"{f.message} {f.hint}".strip())
+            {"error": st.error, "warning": st.warning}.get(f.level, st.info)(
+                (f"{f.zh} {f.zh_hint}" if lang() == "zh" and f.zh else f"{f.message} {f.hint}").strip()
+            )
         if not any(f.level == "error" for f in findings):
             st.success(t("system.preflight_ok"))
 elif kind == "modelscope":

@@ -135,3 +135,25 @@ def test_embedded_model_accepts_chinese_input(smol_engine):
     gen = smol_engine.stream(ask("你好！请用一句话介绍你自己。"), GenerationOptions(temperature=0, max_new_tokens=16))
     assert gen.result().strip()
     assert gen.stats.prompt_tokens > 10
+
+
+def test_a_character_cut_by_the_token_limit_is_not_shown_as_a_replacement_mark(tiny_engine):
+    """Byte-level tokenizers split one CJK character over several tokens; stopping after the first
+    of them used to end the answer with '\ufffd'."""
+    import torch
+
+    from core.models.engine import FairLock, Generation
+    from core.models.transformers_engine import _HandleStreamer
+
+    tokenizer = tiny_engine.tokenizer
+    ids = tokenizer("大桥", add_special_tokens=False)["input_ids"]
+    assert tokenizer.decode(ids[:-1]).endswith("\ufffd")  # the premise: a character needs several tokens
+    gen = Generation(ticket=0, lock=FairLock())
+    streamer = _HandleStreamer(tokenizer, gen, time.perf_counter())
+    streamer.put(torch.tensor([[1, 2]]))  # the prompt, skipped
+    for token in ids[:-1]:
+        streamer.put(torch.tensor([token]))
+    streamer.end()
+    gen.close()
+    text = "".join(gen)
+    assert "\ufffd" not in text and text == tokenizer.decode(ids[:-1]).rstrip("\ufffd")

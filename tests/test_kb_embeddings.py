@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.errors import UserError
-from core.kb.embeddings import HashEmbedder, embedded_model_dir, get_embedder
+from core.kb.embeddings import HashEmbedder, Placement, cpu_has_native_bf16, embedded_model_dir, get_embedder, placement
 from core.kb.manager import KnowledgeBaseManager
 from tests.test_kb_store import kb_settings
 
@@ -53,3 +53,47 @@ def test_unknown_embedding_models_are_refused_at_creation(tmp_path, spec, messag
     with pytest.raises(UserError, match=message):
         kbs.create("x", embedding_model=spec)
     assert kbs.names() == []
+
+
+def test_placement_picks_precision_and_batch_for_the_machine():
+    cpu = placement("cpu", "auto")
+    assert cpu.device == "cpu" and cpu.batch == 16
+    assert cpu.dtype == ("bfloat16" if cpu_has_native_bf16() else "float32")
+    assert placement("cuda", "auto") == Placement("cuda", "float16", 128)
+    assert placement("cpu", "float32") == Placement("cpu", "float32", 16)
+
+
+def test_bf16_vectors_agree_with_fp32_ones(tmp_path):
+    """bf16 is what makes CPU indexing fast; it must not move the vectors (cosine >= 0.995)."""
+    texts = ["大语言模型的微调需要多少显存？", "LoRA adds low-rank matrices to attention weights.", "一只猫坐在垫子上。" * 30]
+    full = np.array(get_embedder("embedded", tmp_path, "cpu", "float32").embed_documents(texts))
+    half = np.array(get_embedder("embedded", tmp_path, "cpu", "bfloat16").embed_documents(texts))
+    assert np.allclose(np.linalg.norm(half, axis=1), 1.0, atol=1e-4)
+    assert float((full * half).sum(axis=1).min()) > 0.995
+
+
+class CountingEmbedder(HashEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.seen += texts
+        return super().embed_documents(texts)
+
+
+def test_a_paragraph_repeated_across_files_is_embedded_once_and_found_in_each(tmp_path):
+    kbs = KnowledgeBaseManager(kb_settings(tmp_path))
+    counting = CountingEmbedder()
+    kbs.embedder_for = lambda spec: counting  # the real indexer, with an embedder that counts
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    licence = "本项目采用知识共享署名-非商业性使用-相同方式共享 4.0 国际许可协议进行许可。" * 8  # boilerplate
+    for i in range(3):
+        (folder / f"chapter{i}.txt").write_text(f"第{i}章讲的是主题{i}，" * 20 + "\n\n" + licence, encoding="utf-8")
+    kbs.create("dedup")
+    result = kbs.index("dedup", [folder])
+    assert result.count("indexed") == 3
+    assert len(counting.seen) == len(set(counting.seen)) < result.chunks_added
+    sources = {h.source for h in kbs.search("dedup", "知识共享署名 非商业性使用 许可协议", 10)}
+    assert sources == {f"docs/chapter{i}.txt" for i in range(3)}

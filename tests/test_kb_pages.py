@@ -112,3 +112,29 @@ def zoo_conversation(rt):
     from core.conversations import ConversationStore
 
     return ConversationStore(rt.settings.conversations_dir).list()[0]
+
+
+def test_a_running_index_job_words_its_step_in_the_page_language(app_runtime):
+    import threading
+
+    from core.kb.manager import INDEX_JOB
+
+    release = threading.Event()
+
+    def runner(ctx):
+        ctx.report(0.4, "embedding 40/100 chunks", step={"key": "kb.step.embedding", "done": 40, "total": 100, "source": ""})
+        release.wait(30)
+
+    app_runtime.kb.create("steps")
+    job = app_runtime.jobs.start(INDEX_JOB, "steps", {"kb": "steps"}, runner)
+    try:
+        deadline = time.time() + 10
+        while app_runtime.jobs.get(job.id).progress < 0.4 and time.time() < deadline:
+            time.sleep(0.05)
+        for lang, expected in (("zh", "向量化分块 40/100"), ("en", "Embedding chunks 40/100")):
+            at = app_test("pages/knowledge_base.py", lang=lang).run()
+            assert not at.exception
+            texts = [bar.proto.text for bar in at.get("progress")]
+            assert any(text.startswith(expected) for text in texts), texts
+    finally:
+        release.set()

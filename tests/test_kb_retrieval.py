@@ -168,6 +168,6 @@ def test_cli_index_search_json_and_eval(tmp_path, monkeypatch, capsys):
     assert main(["search", "--kb", "nope", "x"]) == 2
     assert "no knowledge base 'nope'" in capsys.readouterr().err
     monkeypatch.setenv("LIANDAN_ENGINE", "echo")
-    assert main(["ask", "--kb", "cli", "--lang", "en", "what do pandas eat? 大熊猫吃什么"]) == 0
+    assert main(["ask", "--kb", "cli", "--lang", "en", "大熊猫吃什么？"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("echo: Use only the following context") and "[1] corpus/sub/熊猫.md" in out

@@ -233,3 +233,30 @@ def test_interrupted_index_job_resumes_after_a_restart(tmp_path):
     assert files["docs/guide.md"] == "unchanged" and files["docs/paper.pdf"] == "indexed"
     assert finished.result["indexed"] == 3 and finished.result["unchanged"] == 5
     assert len(restarted.files("jobs")) == 8
+
+
+def test_progress_is_one_rising_fraction_over_reading_then_embedding(tmp_path, monkeypatch):
+    """Small rounds force several read-then-embed cycles: the bar never goes back, ends at 1,
+    and the chunk set equals a one-round build."""
+    from core.kb import indexer
+
+    corpus = tmp_path / "corpus"
+    _corpus(corpus, 12)
+    one_round = KnowledgeBaseManager(kb_settings(tmp_path / "one"))
+    one_round.create("c")
+    one_round.index("c", [corpus])
+
+    monkeypatch.setattr(indexer, "ROUND_CHUNKS", 20)
+    kbs = KnowledgeBaseManager(kb_settings(tmp_path, kb_embed_batch=4))
+    kbs.create("c")
+    seen = []
+    result = kbs.index("c", [corpus], lambda status: seen.append((status.phase, status.done, status.total, status.fraction)))
+    fractions = [f for *_, f in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and seen[-1][0] == "done"
+    phases = [p for p, *_ in seen]
+    rounds = sum(1 for a, b in zip(phases, phases[1:]) if a == "embedding" and b == "reading")
+    assert rounds >= 2  # several rounds really happened
+    embedding = [(d, t) for p, d, t, _ in seen if p == "embedding"]
+    assert all(0 < d <= t for d, t in embedding) and any(d == t for d, t in embedding)
+    assert result.count("indexed") == 12
+    assert chunk_set(kbs, "c") == chunk_set(one_round, "c")

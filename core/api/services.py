@@ -101,12 +101,11 @@ class Services:
     def embed(self, texts: list[str], model: str) -> tuple[list[list[float]], str, int]:
         """Vectors from a knowledge base's embedding model when `model` names one, else the default one;
         with the model's name and the tokens it read."""
-        from core.kb.embeddings import get_embedder
         from core.kb.tokenize import cheap_tokens
 
         manager = self.runtime.kb
         spec = manager.get(model).config.embedding_model if manager.exists(model) else self.settings.embedding_model
-        embedder = get_embedder(spec, self.settings.models_dir)
+        embedder = manager.embedder_for(spec)
         tokenizer = getattr(getattr(embedder, "model", None), "tokenizer", None)
         if tokenizer is not None:
             tokens = sum(len(ids) for ids in tokenizer(texts, add_special_tokens=True)["input_ids"])

@@ -60,12 +60,12 @@ def run_index(args) -> int:
     if not kbs.exists(args.kb):
         kbs.create(args.kb, args.embedding_model, args.chunk_size, args.chunk_overlap)
         print(f"created knowledge base '{args.kb}'", file=sys.stderr)
-    bar = tqdm(total=0, unit="file", file=sys.stderr, dynamic_ncols=True)
+    # One bar over the whole run (reading, then embedding), in per mille so tqdm's ETA spans both.
+    bar = tqdm(total=1000, file=sys.stderr, dynamic_ncols=True, bar_format="{l_bar}{bar}| [{elapsed}<{remaining}{postfix}]")
 
-    def progress(done: int, total: int, message: str, _reports) -> None:
-        bar.total = total
-        bar.set_postfix_str(message[-50:])  # refreshes during long embedding batches too
-        bar.update(done - bar.n)
+    def progress(status) -> None:
+        bar.set_postfix_str(status.text()[-60:], refresh=False)
+        bar.update(round(1000 * status.fraction) - bar.n)
 
     result = kbs.index(args.kb, args.paths, progress)
     bar.close()

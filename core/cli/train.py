@@ -44,9 +44,17 @@ def run(args) -> int:
         load_engine(rt.models, rt.settings.model)
         return follow(rt, rt.finetune.resume(args.resume).id)
     if args.data is None or not args.name:
-        raise UserError("--data and --name are required.", "Example: python -m core train --data huanhuan.json --name zhenhuan")
+        raise UserError(
+            "--data and --name are required.", "Example: python -m core train --data huanhuan.json --name zhenhuan",
+            zh="必须提供 --data 和 --name。",
+            zh_hint="示例：python -m core train --data huanhuan.json --name zhenhuan",
+        )
     if not args.data.is_file():
-        raise UserError(f"{args.data} does not exist.", "Pass the path of a .json, .jsonl or .csv file.")
+        raise UserError(
+            f"{args.data} does not exist.", "Pass the path of a .json, .jsonl or .csv file.",
+            zh=f"{args.data} 不存在。",
+            zh_hint="请传入 .json、.jsonl 或 .csv 文件的路径。",
+        )
     dataset = datasets.load(args.data)
     if dataset.problems:
         for problem in dataset.problems:

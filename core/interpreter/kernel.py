@@ -88,7 +88,11 @@ def safe_name(name: str) -> str:
     """A plain file name inside the folder: no paths, no hidden files."""
     base = Path(name.replace("\\", "/")).name.strip()
     if not base or base.startswith("."):
-        raise UserError(f"'{name}' is not a usable file name.", "Rename the file and try again.")
+        raise UserError(
+            f"'{name}' is not a usable file name.", "Rename the file and try again.",
+            zh=f"“{name}”不是可用的文件名。",
+            zh_hint="请重命名文件后重试。",
+        )
     return base
 
 
@@ -149,7 +153,11 @@ class SandboxedKernel:
             client.wait_for_ready(timeout=60)
         except RuntimeError as exc:
             client.stop_channels()
-            raise UserError("The Python kernel did not start.", "See the log; the memory limit may be too low.") from exc
+            raise UserError(
+                "The Python kernel did not start.", "See the log; the memory limit may be too low.",
+                zh="Python 内核未能启动。",
+                zh_hint="请查看日志；内存上限可能设得太低。",
+            ) from exc
         self._client = client
         reply = self._run(SETUP, timeout=30, silent=True)
         if reply.status != "ok":
@@ -271,7 +279,7 @@ class SandboxedKernel:
     def read_file(self, relative: str) -> bytes:
         path = (self.folder / relative).resolve()
         if not path.is_relative_to(self.folder.resolve()) or not path.is_file():
-            raise UserError(f"'{relative}' is not a file of this session.")
+            raise UserError(f"'{relative}' is not a file of this session.", zh=f"“{relative}”不是本会话的文件。")
         return path.read_bytes()
 
 
@@ -294,7 +302,7 @@ class KernelPool:
     def get(self, session_id: str) -> SandboxedKernel:
         """The session's kernel object (the process starts on its first cell)."""
         if not SESSION_ID.match(session_id):
-            raise UserError("Invalid session id.")
+            raise UserError("Invalid session id.", zh="会话 ID 无效。")
         with self._lock:
             kernel = self._kernels.get(session_id)
             if kernel is None:

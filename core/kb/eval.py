@@ -44,9 +44,11 @@ def parse_qa(text: str) -> list[QA]:
             raise UserError(
                 f"Line {number} of the QA list is not a JSON object with \"question\" and \"source\".",
                 'Each line must look like {"question": "…", "source": "folder/file.md"}.',
+                zh=f"问答列表第 {number} 行不是包含 \"question\" 和 \"source\" 的 JSON 对象。",
+                zh_hint='每一行都应形如 {"question": "…", "source": "folder/file.md"}。',
             ) from exc
     if not items:
-        raise UserError("The QA list is empty.")
+        raise UserError("The QA list is empty.", zh="问答列表为空。")
     return items
 
 

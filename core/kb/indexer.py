@@ -8,6 +8,7 @@ of the speed), and a file is recorded in the manifest only once all its chunks a
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import time
@@ -25,6 +26,7 @@ from core.kb.tokenize import tokens
 log = logging.getLogger(__name__)
 SKIP_DIRS = {"node_modules", "__pycache__", "venv", ".venv"}
 WRITE_BATCH = 512  # chunks per Chroma upsert: each call costs ~0.1 s on top of ~1 ms per chunk
+ROUND_CHUNKS = 20_000  # chunks read ahead of embedding (~30 MB of text): the whole Datawhale corpus is one round
 
 
 @dataclass
@@ -41,6 +43,7 @@ class FileReport:
     status: str  # indexed | unchanged | duplicate | failed | removed
     chunks: int = 0
     reason: str = ""
+    reason_zh: str = ""  # the same reason in Chinese, for the UI; empty in reports saved before it existed
 
 
 @dataclass
@@ -59,7 +62,27 @@ class IndexResult:
         return {s: self.count(s) for s in ("indexed", "unchanged", "duplicate", "failed", "removed")}
 
 
-Progress = Callable[[int, int, str, list[FileReport]], None]  # done, total, message, reports so far
+@dataclass
+class IndexProgress:
+    """Where a run is: `done`/`total` count files while reading, chunks while embedding."""
+
+    phase: str  # reading | embedding | done
+    done: int
+    total: int
+    source: str = ""
+    fraction: float = 0.0  # of the whole run, 0-1
+    reports: list[FileReport] = field(default_factory=list)
+
+    def text(self) -> str:
+        """English, for terminals and logs; the UI words it from the fields in its own language."""
+        if self.phase == "reading":
+            return f"reading {self.done}/{self.total} {self.source}".strip()
+        if self.phase == "embedding":
+            return f"embedding {self.done}/{self.total} chunks"
+        return ""
+
+
+Progress = Callable[[IndexProgress], None]
 
 
 def _file_reader(path: Path, max_bytes: int) -> Callable[[], bytes]:
@@ -69,6 +92,8 @@ def _file_reader(path: Path, max_bytes: int) -> Callable[[], bytes]:
             raise loaders.LoadError(
                 f"The file is too large ({size / 1e6:.1f} MB, limit {max_bytes / 1e6:.0f} MB).",
                 "Split it, or raise LIANDAN_MAX_FILE_MB.",
+                zh=f"文件过大（{size / 1e6:.1f} MB，上限 {max_bytes / 1e6:.0f} MB）。",
+                zh_hint="请拆分文件，或调高 LIANDAN_MAX_FILE_MB。",
             )
         return path.read_bytes()
 
@@ -80,7 +105,10 @@ def _zip_items(source: str, read: Callable[[], bytes], max_bytes: int) -> list[I
     try:
         members = list(loaders.iter_zip(read(), max_bytes))
     except (loaders.LoadError, OSError) as exc:
-        error = exc if isinstance(exc, loaders.LoadError) else loaders.LoadError(f"Cannot read the file ({exc}).")
+        error = exc if isinstance(exc, loaders.LoadError) else loaders.LoadError(
+            f"Cannot read the file ({exc}).",
+            zh=f"无法读取文件（{exc}）。",
+        )
         return [Item(source, _raiser(error))]
     return [Item(f"{source}/{name}", _raiser(data) if isinstance(data, Exception) else _const(data)) for name, data in members]
 
@@ -122,7 +150,7 @@ def discover(paths: list[Path], max_bytes: int) -> tuple[list[Item], list[str]]:
             if path.suffix.lower() in loaders.ARCHIVE_SUFFIXES:
                 prefixes.append(f"{path.name}/")
         else:
-            items.append(Item(str(path), _raiser(loaders.LoadError("No such file or folder."))))
+            items.append(Item(str(path), _raiser(loaders.LoadError("No such file or folder.", zh="文件或文件夹不存在。"))))
     return items, prefixes
 
 
@@ -142,12 +170,13 @@ class _Pending:
 
 
 class Indexer:
-    def __init__(self, kb: KnowledgeBase, embedder: Embeddings, max_bytes: int, batch_size: int = 64) -> None:
+    def __init__(self, kb: KnowledgeBase, embedder: Embeddings, max_bytes: int, batch_size: int = 0) -> None:
+        """`batch_size` 0 takes the embedder's own (small on CPU, large on CUDA)."""
         self.kb = kb
         self.embedder = embedder
         self.max_bytes = max_bytes
-        self.batch_size = batch_size
-        self.write_batch = min(WRITE_BATCH, 8 * batch_size)
+        self.batch_size = batch_size or getattr(embedder, "batch_size", 64)
+        self.write_batch = min(WRITE_BATCH, 32 * self.batch_size)
 
     def run(
         self,
@@ -160,30 +189,8 @@ class Indexer:
         result = IndexResult()
         manifest = self.kb.manifest
         known = manifest.by_hash()
-        pending: list[_Pending] = []
-
-        def report(done: int, message: str) -> None:
-            if progress:
-                progress(done, len(items), message, result.reports)
-
-        def flush(done: int) -> None:
-            if pending:
-                self._flush(pending, result, should_stop, lambda msg: report(done, msg))
-                pending.clear()
-
-        def process(batch: list[Item]) -> None:
-            for done, item in enumerate(batch, 1):
-                if should_stop():
-                    raise Cancelled()
-                found = self._process(item, known, result)
-                report(done, item.source)
-                if found is not None:
-                    pending.append(found)
-                    if sum(len(p.chunks) for p in pending) >= self.write_batch:
-                        flush(done)
-            flush(len(batch))
-
-        process(items)
+        meter = _Meter(len(items), result, progress)
+        self._index(items, known, result, should_stop, meter)
         seen = {item.source for item in items}
         removed = [s for s in manifest.files if any(s.startswith(p) for p in prefixes) and s not in seen]
         for source in removed:
@@ -195,12 +202,32 @@ class Indexer:
             for item in orphans:
                 manifest.files.pop(item.source)
             result.reports = [r for r in result.reports if r.source not in {i.source for i in orphans}]
-            known = manifest.by_hash()
-            process(orphans)
+            meter.extend(len(orphans))
+            self._index(orphans, manifest.by_hash(), result, should_stop, meter)
         manifest.save()
         result.seconds = time.perf_counter() - started
-        report(len(items), "")
+        meter.finish()
         return result
+
+    def _index(self, items: list[Item], known: dict[str, str], result: IndexResult, should_stop: Callable[[], bool], meter: "_Meter") -> None:
+        """Read files until a round holds ROUND_CHUNKS chunks (memory stays bounded), then embed and
+        write them: knowing a round's chunk count up front is what makes the ETA honest."""
+        next_item = 0
+        while next_item < len(items):
+            pending: list[_Pending] = []
+            chunks = 0
+            meter.new_round()
+            while next_item < len(items) and chunks < ROUND_CHUNKS:
+                if should_stop():
+                    raise Cancelled()
+                item = items[next_item]
+                next_item += 1
+                found = self._process(item, known, result)
+                if found is not None:
+                    pending.append(found)
+                    chunks += len(found.chunks)
+                meter.read(item.source)
+            self._write(pending, result, should_stop, meter)
 
     def _process(self, item: Item, known: dict[str, str], result: IndexResult) -> _Pending | None:
         """Read, compare and load one item; returns what to embed, or None (reported here)."""
@@ -211,7 +238,10 @@ class Indexer:
             entry = manifest.files.get(item.source)
             if entry is not None and entry.hash == digest:
                 if entry.duplicate_of:
-                    result.reports.append(FileReport(item.source, "duplicate", reason=f"Same content as {entry.duplicate_of}."))
+                    twin_of = entry.duplicate_of
+                    result.reports.append(
+                        FileReport(item.source, "duplicate", reason=f"Same content as {twin_of}.", reason_zh=f"与 {twin_of} 内容相同。")
+                    )
                 else:
                     result.reports.append(FileReport(item.source, "unchanged", len(entry.chunk_ids)))
                 return None
@@ -219,7 +249,9 @@ class Indexer:
             if twin is not None and twin != item.source:
                 self._forget(item.source)
                 manifest.files[item.source] = FileEntry(hash=digest, chunk_ids=[], size=len(data), duplicate_of=twin)
-                result.reports.append(FileReport(item.source, "duplicate", reason=f"Same content as {twin}."))
+                result.reports.append(
+                    FileReport(item.source, "duplicate", reason=f"Same content as {twin}.", reason_zh=f"与 {twin} 内容相同。")
+                )
                 return None
             loaded = loaders.load_bytes(item.source, data, self.max_bytes)
             chunks = chunking.split(loaded.text, loaded.kind, self.kb.config.chunk_size, self.kb.config.chunk_overlap)
@@ -227,7 +259,8 @@ class Indexer:
             self._forget(item.source)
             reason = exc.message if isinstance(exc, loaders.LoadError) else f"Cannot read the file ({exc.strerror or exc})."
             hint = exc.hint if isinstance(exc, loaders.LoadError) else ""
-            result.reports.append(FileReport(item.source, "failed", reason=f"{reason} {hint}".strip()))
+            reason_zh = exc.text("zh") if isinstance(exc, loaders.LoadError) else f"无法读取文件（{exc.strerror or exc}）。"
+            result.reports.append(FileReport(item.source, "failed", reason=f"{reason} {hint}".strip(), reason_zh=reason_zh))
             return None
         known[digest] = item.source
         return _Pending(item.source, digest, len(data), loaded.encoding, chunks)
@@ -237,36 +270,85 @@ class Indexer:
         if entry is not None and entry.chunk_ids:
             self.kb.delete_source(source)
 
-    def _flush(self, pending: list[_Pending], result: IndexResult, should_stop: Callable[[], bool], say: Callable[[str], None]) -> None:
-        """Embed in small batches (progress, cancel), write in large ones (Chroma's cost is per call)."""
+    def _write(self, pending: list[_Pending], result: IndexResult, should_stop: Callable[[], bool], meter: "_Meter") -> None:
+        """Embed in small batches (progress, cancel), write in large ones (Chroma's cost is per call);
+        a file enters the manifest as soon as its last chunk is written, so a crash loses little."""
         rows = [(p, c) for p in pending for c in p.chunks]
+        ends = list(itertools.accumulate(len(p.chunks) for p in pending))
+        recorded = 0
         for p in pending:
             self.kb.delete_source(p.source)  # the old version, and leftovers of a killed run
         for start in range(0, len(rows), self.write_batch):
             batch = rows[start : start + self.write_batch]
             texts = [c.text for _, c in batch]
-            vectors: list[list[float]] = [[] for _ in texts]
-            # Similar lengths together: a batch is padded to its longest text, so this saves compute.
-            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-            for sub in range(0, len(order), self.batch_size):
+            # Each distinct text once (boilerplate repeats across files), similar lengths together:
+            # a batch is padded to its longest text, so sorting saves compute.
+            unique = sorted(set(texts), key=len)
+            found: dict[str, list[float]] = {}
+            for sub in range(0, len(unique), self.batch_size):
                 if should_stop():
                     raise Cancelled()
-                part = order[sub : sub + self.batch_size]
-                for i, vector in zip(part, self.embedder.embed_documents([texts[i] for i in part])):
-                    vectors[i] = vector
-                if len(rows) > self.batch_size:
-                    say(f"embedding {start + sub + len(part)}/{len(rows)} chunks")
+                part = unique[sub : sub + self.batch_size]
+                found.update(zip(part, self.embedder.embed_documents(part)))
+                meter.embedded(start + round(len(batch) * len(found) / len(unique)), len(rows))
             self.kb.upsert(
                 ids=[chunk_id(p.source, p.digest, c.index) for p, c in batch],
                 texts=texts,
-                embeddings=vectors,
+                embeddings=[found[t] for t in texts],
                 metadatas=[
                     {"source": p.source, "chunk": c.index, "heading": c.heading, "tokens": " ".join(tokens(c.text))}
                     for p, c in batch
                 ],
             )
-        for p in pending:
-            ids = [chunk_id(p.source, p.digest, c.index) for c in p.chunks]
-            self.kb.manifest.files[p.source] = FileEntry(hash=p.digest, chunk_ids=ids, size=p.size, encoding=p.encoding)
-            result.reports.append(FileReport(p.source, "indexed", len(ids)))
+            while recorded < len(pending) and ends[recorded] <= start + len(batch):
+                self._record(pending[recorded], result)
+                recorded += 1
+            self.kb.manifest.save()
+        for p in pending[recorded:]:  # files whose text gave no chunks
+            self._record(p, result)
         self.kb.manifest.save()
+
+    def _record(self, p: _Pending, result: IndexResult) -> None:
+        ids = [chunk_id(p.source, p.digest, c.index) for c in p.chunks]
+        self.kb.manifest.files[p.source] = FileEntry(hash=p.digest, chunk_ids=ids, size=p.size, encoding=p.encoding)
+        result.reports.append(FileReport(p.source, "indexed", len(ids)))
+
+
+class _Meter:
+    """One 0-1 fraction over the whole run: reading a file earns READ_SHARE of its part, the rest
+    comes as the round's chunks are embedded (embedding is ~97 % of the time on CPU)."""
+
+    READ_SHARE = 0.1
+
+    def __init__(self, files: int, result: IndexResult, callback: Progress | None) -> None:
+        self.files = files
+        self.result = result
+        self.callback = callback
+        self.closed = 0  # files of finished rounds
+        self.in_round = 0  # files read in the current round
+
+    def extend(self, files: int) -> None:
+        self.files += files
+
+    def new_round(self) -> None:
+        self.closed += self.in_round
+        self.in_round = 0
+
+    def read(self, source: str) -> None:
+        self.in_round += 1
+        done = self.closed + self.READ_SHARE * self.in_round
+        self._emit(done, IndexProgress("reading", self.closed + self.in_round, self.files, source))
+
+    def embedded(self, chunks: int, total: int) -> None:
+        share = self.READ_SHARE + (1 - self.READ_SHARE) * chunks / max(1, total)
+        self._emit(self.closed + share * self.in_round, IndexProgress("embedding", chunks, total))
+
+    def finish(self) -> None:
+        self.closed, self.in_round = self.files, 0
+        self._emit(self.files, IndexProgress("done", self.files, self.files))
+
+    def _emit(self, done: float, status: "IndexProgress") -> None:
+        if self.callback is not None:
+            status.fraction = min(1.0, done / self.files) if self.files else 1.0
+            status.reports = self.result.reports
+            self.callback(status)

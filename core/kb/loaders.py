@@ -71,14 +71,22 @@ def decode(data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError:
         best = from_bytes(data[:2_000_000]).best() if data else None
         if best is None:
-            raise LoadError("This is not a text file (binary content).", "Check that the file extension is right.")
+            raise LoadError(
+                "This is not a text file (binary content).", "Check that the file extension is right.",
+                zh="这不是文本文件（内容为二进制）。",
+                zh_hint="请检查文件扩展名是否正确。",
+            )
         encoding = best.encoding
         try:
             text = data.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             text = data.decode(encoding, errors="replace")
     if _printable_ratio(text) < 0.95:
-        raise LoadError("This is not a text file (binary content).", "Check that the file extension is right.")
+        raise LoadError(
+            "This is not a text file (binary content).", "Check that the file extension is right.",
+            zh="这不是文本文件（内容为二进制）。",
+            zh_hint="请检查文件扩展名是否正确。",
+        )
     return text, encoding
 
 
@@ -89,15 +97,27 @@ def _pdf(data: bytes) -> str:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise LoadError("The PDF is password-protected.", "Remove the password and upload it again.")
+            raise LoadError(
+                "The PDF is password-protected.", "Remove the password and upload it again.",
+                zh="该 PDF 受密码保护。",
+                zh_hint="请移除密码后重新上传。",
+            )
         pages = [page.extract_text() or "" for page in reader.pages]
     except LoadError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, OSError, AssertionError) as exc:
-        raise LoadError(f"The PDF is damaged or truncated ({type(exc).__name__}).", "Export or download it again.") from exc
+        raise LoadError(
+            f"The PDF is damaged or truncated ({type(exc).__name__}).", "Export or download it again.",
+            zh=f"该 PDF 已损坏或不完整（{type(exc).__name__}）。",
+            zh_hint="请重新导出或下载。",
+        ) from exc
     text = "\n\n".join(p.strip() for p in pages if p.strip())
     if not text:
-        raise LoadError("The PDF has no extractable text (scanned images?).", "OCR it first, or upload a text version.")
+        raise LoadError(
+            "The PDF has no extractable text (scanned images?).", "OCR it first, or upload a text version.",
+            zh="该 PDF 中没有可提取的文字（可能是扫描图片）。",
+            zh_hint="请先做 OCR 文字识别，或上传文本版本。",
+        )
     return text
 
 
@@ -108,7 +128,11 @@ def _docx(data: bytes) -> str:
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise LoadError("The Word file is damaged or not a .docx.", "Open and save it again as .docx.") from exc
+        raise LoadError(
+            "The Word file is damaged or not a .docx.", "Open and save it again as .docx.",
+            zh="该 Word 文件已损坏，或不是 .docx 格式。",
+            zh_hint="请打开后另存为 .docx。",
+        ) from exc
     parts = [p.text for p in document.paragraphs if p.text.strip()]
     for table in document.tables:
         for row in table.rows:
@@ -133,7 +157,7 @@ def _csv(data: bytes) -> str:
     try:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error as exc:
-        raise LoadError(f"The CSV cannot be parsed: {exc}.") from exc
+        raise LoadError(f"The CSV cannot be parsed: {exc}.", zh=f"无法解析该 CSV：{exc}。") from exc
     if not rows:
         return ""
     header, body = rows[0], rows[1:]
@@ -150,7 +174,10 @@ def _json(data: bytes) -> str:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise LoadError(f"The JSON is invalid (line {exc.lineno}: {exc.msg}).") from exc
+        raise LoadError(
+            f"The JSON is invalid (line {exc.lineno}: {exc.msg}).",
+            zh=f"JSON 格式无效（第 {exc.lineno} 行：{exc.msg}）。",
+        ) from exc
     return json.dumps(value, ensure_ascii=False, indent=1)
 
 
@@ -160,7 +187,7 @@ def _ipynb(data: bytes) -> str:
     try:
         cells = json.loads(text).get("cells", [])
     except (json.JSONDecodeError, AttributeError) as exc:
-        raise LoadError("The notebook is not valid .ipynb JSON.") from exc
+        raise LoadError("The notebook is not valid .ipynb JSON.", zh="该笔记本不是有效的 .ipynb JSON。") from exc
     parts = []
     for cell in cells:
         source = cell.get("source", "")
@@ -178,20 +205,26 @@ def load_bytes(name: str, data: bytes, max_bytes: int) -> Loaded:
     """Read one file's bytes by its extension; raises `LoadError` with the reason."""
     suffix = PurePosixPath(name.replace("\\", "/")).suffix.lower()
     if suffix not in SUFFIXES:
-        raise LoadError(f"Unsupported file type '{suffix or name}'.", f"Supported: {', '.join(sorted(SUFFIXES | ARCHIVE_SUFFIXES))}.")
+        raise LoadError(
+            f"Unsupported file type '{suffix or name}'.", f"Supported: {', '.join(sorted(SUFFIXES | ARCHIVE_SUFFIXES))}.",
+            zh=f"不支持的文件类型“{suffix or name}”。",
+            zh_hint=f"支持的类型：{', '.join(sorted(SUFFIXES | ARCHIVE_SUFFIXES))}。",
+        )
     if len(data) > max_bytes:
         raise LoadError(
             f"The file is too large ({len(data) / 1e6:.1f} MB, limit {max_bytes / 1e6:.0f} MB).",
             "Split it, or raise LIANDAN_MAX_FILE_MB.",
+            zh=f"文件过大（{len(data) / 1e6:.1f} MB，上限 {max_bytes / 1e6:.0f} MB）。",
+            zh_hint="请拆分文件，或调高 LIANDAN_MAX_FILE_MB。",
         )
     if not data.strip():
-        raise LoadError("The file is empty.")
+        raise LoadError("The file is empty.", zh="文件为空。")
     if suffix in TEXT_SUFFIXES:
         text, encoding = decode(data)
     else:
         text, encoding = _BINARY_LOADERS[suffix](data), ""
     if not text.strip():
-        raise LoadError("The file has no text.")
+        raise LoadError("The file has no text.", zh="文件中没有文字。")
     return Loaded(text=text, kind="markdown" if suffix in MARKDOWN_KINDS else "text", encoding=encoding)
 
 
@@ -206,22 +239,40 @@ def iter_zip(data: bytes, max_bytes: int) -> Iterator[tuple[str, bytes | LoadErr
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
-        raise LoadError("The zip file is damaged.", "Create the archive again.") from exc
+        raise LoadError(
+            "The zip file is damaged.", "Create the archive again.",
+            zh="该 zip 文件已损坏。",
+            zh_hint="请重新创建压缩包。",
+        ) from exc
     with archive:
         for info in archive.infolist():
             if info.is_dir():
                 continue
             name = info.filename
             if unsafe_member(name):
-                yield name, LoadError("Refused: the archive member's path leaves the archive (path traversal).")
+                yield name, LoadError(
+                    "Refused: the archive member's path leaves the archive (path traversal).",
+                    zh="已拒绝：压缩包内文件的路径指向包外（路径穿越）。",
+                )
             elif PurePosixPath(name).suffix.lower() in ARCHIVE_SUFFIXES:
-                yield name, LoadError("Nested archives are not opened.", "Unpack it and upload its files.")
+                yield name, LoadError(
+                    "Nested archives are not opened.", "Unpack it and upload its files.",
+                    zh="不会打开嵌套的压缩包。",
+                    zh_hint="请解压后上传其中的文件。",
+                )
             elif not is_supported(name) or "__MACOSX/" in name:
                 continue
             elif info.file_size > max_bytes:
-                yield name, LoadError(f"The file is too large ({info.file_size / 1e6:.1f} MB).", "Split it, or raise LIANDAN_MAX_FILE_MB.")
+                yield name, LoadError(
+                    f"The file is too large ({info.file_size / 1e6:.1f} MB).", "Split it, or raise LIANDAN_MAX_FILE_MB.",
+                    zh=f"文件过大（{info.file_size / 1e6:.1f} MB）。",
+                    zh_hint="请拆分文件，或调高 LIANDAN_MAX_FILE_MB。",
+                )
             else:
                 try:
                     yield name, archive.read(info)
                 except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-                    yield name, LoadError(f"The archive member cannot be read ({type(exc).__name__}).")
+                    yield name, LoadError(
+                        f"The archive member cannot be read ({type(exc).__name__}).",
+                        zh=f"无法读取压缩包内的该文件（{type(exc).__name__}）。",
+                    )

@@ -19,7 +19,7 @@ from core.config import Settings
 from core.errors import UserError
 from core.jobs import Job, JobContext, JobRegistry
 from core.kb.embeddings import get_embedder
-from core.kb.indexer import FileReport, Indexer, IndexResult
+from core.kb.indexer import FileReport, Indexer, IndexProgress, IndexResult
 from core.kb.retrieval import Hit, HybridSearcher
 from core.kb.store import KBConfig, KnowledgeBase, chroma_client, validate_name
 
@@ -58,7 +58,11 @@ class KnowledgeBaseManager:
             for kb in self._bases.values():
                 if kb.name == name:
                     return kb
-        raise UserError(f"There is no knowledge base '{name}'.", "Create it first (Knowledge Base page or `python -m core index`).")
+        raise UserError(
+            f"There is no knowledge base '{name}'.", "Create it first (Knowledge Base page or `python -m core index`).",
+            zh=f"知识库“{name}”不存在。",
+            zh_hint="请先创建它（在“知识库”页面，或运行 `python -m core index`）。",
+        )
 
     def exists(self, name: str) -> bool:
         return name.strip() in self.names()
@@ -68,12 +72,19 @@ class KnowledgeBaseManager:
         size = chunk_size or self.settings.kb_chunk_size
         overlap = self.settings.kb_chunk_overlap if chunk_overlap is None else chunk_overlap
         if not 50 <= size <= 8000 or not 0 <= overlap < size:
-            raise UserError("Chunk overlap must be smaller than the chunk size (50-8000 characters).")
+            raise UserError(
+                "Chunk overlap must be smaller than the chunk size (50-8000 characters).",
+                zh="分块重叠必须小于分块长度（50-8000 个字符）。",
+            )
         model = (embedding_model or self.settings.embedding_model).strip()
-        get_embedder(model, self.settings.models_dir)  # fail now, not at the first upload
+        self.embedder_for(model)  # fail now, not at the first upload
         with self._lock:
             if self.exists(name):
-                raise UserError(f"A knowledge base named '{name}' already exists.", "Pick another name.")
+                raise UserError(
+                    f"A knowledge base named '{name}' already exists.", "Pick another name.",
+                    zh=f"名为“{name}”的知识库已存在。",
+                    zh_hint="请换一个名称。",
+                )
             config = KBConfig(name=name, embedding_model=model, chunk_size=size, chunk_overlap=overlap)
             folder = self.folder / config.id
             folder.mkdir(parents=True)
@@ -90,7 +101,11 @@ class KnowledgeBaseManager:
         with self._lock:
             kb = self.get(old)
             if new != old and self.exists(new):
-                raise UserError(f"A knowledge base named '{new}' already exists.", "Pick another name.")
+                raise UserError(
+                    f"A knowledge base named '{new}' already exists.", "Pick another name.",
+                    zh=f"名为“{new}”的知识库已存在。",
+                    zh_hint="请换一个名称。",
+                )
             kb.config.name = new
             kb.save_config()
 
@@ -105,7 +120,11 @@ class KnowledgeBaseManager:
         with self._lock:
             kb = self.get(name)
             if not kb.write_lock.acquire(blocking=False):
-                raise UserError("This knowledge base is being indexed.", "Cancel the indexing job first.")
+                raise UserError(
+                    "This knowledge base is being indexed.", "Cancel the indexing job first.",
+                    zh="该知识库正在建立索引。",
+                    zh_hint="请先取消索引任务。",
+                )
             try:
                 self.client.delete_collection(kb.config.collection_name)
                 shutil.rmtree(kb.folder, ignore_errors=True)
@@ -115,7 +134,11 @@ class KnowledgeBaseManager:
                 kb.write_lock.release()
 
     def embedder(self, kb: KnowledgeBase):
-        return get_embedder(kb.config.embedding_model, self.settings.models_dir)
+        return self.embedder_for(kb.config.embedding_model)
+
+    def embedder_for(self, spec: str):
+        s = self.settings
+        return get_embedder(spec, s.models_dir, s.embed_device, s.embed_precision)
 
     # --- files --------------------------------------------------------------------
     def files(self, name: str) -> list[dict]:
@@ -144,12 +167,16 @@ class KnowledgeBaseManager:
         kb.files_dir.mkdir(parents=True, exist_ok=True)
         total = sum(len(data) for _, data in uploads)
         if total > self.settings.max_upload_mb * 1e6:
-            raise UserError(f"The upload is too large ({total / 1e6:.0f} MB).", f"Upload at most {self.settings.max_upload_mb} MB at a time.")
+            raise UserError(
+                f"The upload is too large ({total / 1e6:.0f} MB).", f"Upload at most {self.settings.max_upload_mb} MB at a time.",
+                zh=f"上传内容过大（{total / 1e6:.0f} MB）。",
+                zh_hint=f"每次最多上传 {self.settings.max_upload_mb} MB。",
+            )
         paths = []
         for filename, data in uploads:
             base = PurePosixPath(filename.replace("/", "_")).name.strip()
             if base in ("", ".", "..") or "\x00" in base:
-                raise UserError(f"Invalid file name '{filename}'.")
+                raise UserError(f"Invalid file name '{filename}'.", zh=f"文件名“{filename}”无效。")
             path = kb.files_dir / base
             path.write_bytes(data)
             if path not in paths:
@@ -161,9 +188,13 @@ class KnowledgeBaseManager:
         path = Path(folder.strip()).expanduser().resolve()
         roots = [r.expanduser().resolve() for r in self.settings.kb_roots]
         if not any(path == r or r in path.parents for r in roots):
-            raise UserError(f"{path} is outside the allowed folders.", f"Allowed: {', '.join(map(str, roots))} (LIANDAN_KB_ROOTS).")
+            raise UserError(
+                f"{path} is outside the allowed folders.", f"Allowed: {', '.join(map(str, roots))} (LIANDAN_KB_ROOTS).",
+                zh=f"{path} 不在允许的文件夹范围内。",
+                zh_hint=f"允许的文件夹：{', '.join(map(str, roots))}（LIANDAN_KB_ROOTS）。",
+            )
         if not path.is_dir():
-            raise UserError(f"{path} is not a folder on the server.")
+            raise UserError(f"{path} is not a folder on the server.", zh=f"{path} 不是服务器上的文件夹。")
         return path
 
     # --- indexing -----------------------------------------------------------------
@@ -171,7 +202,11 @@ class KnowledgeBaseManager:
     def _write(self, kb: KnowledgeBase) -> Iterator[None]:
         """One writer per base; a second one is told why instead of waiting silently."""
         if not kb.write_lock.acquire(timeout=1.0):
-            raise UserError(f"'{kb.name}' is being indexed right now.", "Wait for the job to finish or cancel it.")
+            raise UserError(
+                f"'{kb.name}' is being indexed right now.", "Wait for the job to finish or cancel it.",
+                zh=f"“{kb.name}”正在建立索引。",
+                zh_hint="请等待任务完成，或取消它。",
+            )
         try:
             yield
         finally:
@@ -185,7 +220,7 @@ class KnowledgeBaseManager:
 
     def start_index(self, name: str, paths: list[Path]) -> Job:
         if self.jobs is None:
-            raise UserError("Background jobs are not available here.")
+            raise UserError("Background jobs are not available here.", zh="此处无法使用后台任务。")
         kb = self.get(name)
         title = f"{name}: {', '.join(Path(p).name for p in paths[:3])}{'…' if len(paths) > 3 else ''}"
         return self.jobs.start(INDEX_JOB, title, {"kb": name, "kb_id": kb.config.id, "paths": [str(p) for p in paths]})
@@ -194,13 +229,15 @@ class KnowledgeBaseManager:
         """The job runner; re-running it after a crash skips what the manifest already has."""
         last = 0.0
 
-        def progress(done: int, total: int, message: str, reports: list[FileReport]) -> None:
+        def progress(status: IndexProgress) -> None:
             nonlocal last
             now = time.monotonic()
-            if now - last < REPORT_EVERY_S and done < total:
+            if now - last < REPORT_EVERY_S and status.phase != "done":
                 return
             last = now
-            ctx.report(done / total if total else 1.0, f"{done}/{total} {message}".strip(), files=[r.__dict__ for r in reports])
+            step = None if status.phase == "done" else {
+                "key": f"kb.step.{status.phase}", "done": status.done, "total": status.total, "source": status.source}
+            ctx.report(status.fraction, status.text(), files=[r.__dict__ for r in status.reports], step=step)
 
         params = ctx.job.params
         renamed = self._bases.get(params.get("kb_id", ""))  # the base may have been renamed since

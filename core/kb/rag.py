@@ -53,11 +53,17 @@ def check_template(text: str) -> str:
     try:
         variables = set(PromptTemplate.from_template(text).input_variables)
     except (ValueError, KeyError) as exc:
-        raise UserError("The prompt has unbalanced braces.", "Write literal braces as {{ and }}.") from exc
+        raise UserError(
+            "The prompt has unbalanced braces.", "Write literal braces as {{ and }}.",
+            zh="提示词中的花括号不配对。",
+            zh_hint="字面的花括号请写成 {{ 和 }}。",
+        ) from exc
     if variables != {"context", "question"}:
         raise UserError(
             f"The prompt must contain {{context}} and {{question}} (found: {', '.join(sorted(variables)) or 'none'}).",
             "Write literal braces as {{ and }}.",
+            zh=f"提示词必须包含 {{context}} 和 {{question}}（找到的是：{'、'.join(sorted(variables)) or '无'}）。",
+            zh_hint="字面的花括号请写成 {{ 和 }}。",
         )
     return text
 

@@ -66,6 +66,8 @@ def validate_name(name: str) -> str:
         raise UserError(
             f"'{name}' is not a valid knowledge base name.",
             "Use 1-64 letters, digits, Chinese characters, spaces, '.', '-' or '_' (no slashes).",
+            zh=f"“{name}”不是有效的知识库名称。",
+            zh_hint="请使用 1 到 64 个字母、数字、汉字、空格、“.”、“-”或“_”（不能含斜杠）。",
         )
     return name
 

@@ -17,6 +17,7 @@ jieba.setLogLevel(logging.WARNING)
 _WORD = re.compile(r"\w", re.UNICODE)
 STOPWORDS = frozenset(
     "的 了 是 在 和 与 及 或 也 就 都 而 被 把 对 这 那 之 其 中 一个 我们 你 我 他 它 吗 呢 吧 啊 什么 如何 怎么 怎样 哪些 为什么 "
+    "哪 哪里 哪个 哪一 多少 多久 多长 一共 是否 请问 怎么办 可以 能 会 要 需要 应该 有 有哪些 "
     "a an the of to in on for and or is are was were be been it this that with as by at from what how why which who "
     "does do did can could should would".split()
 )

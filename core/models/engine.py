@@ -136,15 +136,19 @@ class Engine(ABC):
             raise InputError(
                 f"max new tokens ({max_new_tokens}) leaves no room in the model's context ({self.info.context_length}).",
                 "Lower max new tokens.",
+                zh=f"最大生成长度（{max_new_tokens}）占满了模型的上下文（{self.info.context_length}），没有留给输入的空间。",
+                zh_hint="请调低最大生成长度。",
             )
         messages = list(messages)
         dropped = 0
-        while self.count_tokens(messages, adapter) > budget:
+        while (needed := self.count_tokens(messages, adapter)) > budget:
             first = 1 if messages and messages[0]["role"] == "system" else 0
             if len(messages) - first <= 1:
                 raise InputError(
-                    f"The message is too long for this model ({self.count_tokens(messages, adapter)} tokens, room for {budget}).",
+                    f"The message is too long for this model ({needed} tokens, room for {budget}).",
                     "Shorten it, or lower max new tokens.",
+                    zh=f"消息太长，超出了该模型的容量（{needed} 个 token，可容纳 {budget} 个）。",
+                    zh_hint="请缩短消息，或调低最大生成长度。",
                 )
             del messages[first]
             dropped += 1
@@ -160,9 +164,13 @@ class Engine(ABC):
         options = options or GenerationOptions()
         messages = as_dicts(messages)
         if not messages or not any(m["content"].strip() for m in messages if m["role"] == "user"):
-            raise InputError("The message is empty.", "Type a question first.")
+            raise InputError("The message is empty.", "Type a question first.", zh="消息为空。", zh_hint="请先输入问题。")
         if adapter not in (None, BASE) and adapter not in self._adapters:
-            raise UserError(f"Adapter '{adapter}' is not available.", "Pick one from the list, or load it first.")
+            raise UserError(
+                f"Adapter '{adapter}' is not available.", "Pick one from the list, or load it first.",
+                zh=f"适配器“{adapter}”不可用。",
+                zh_hint="请从列表中选择一个，或先加载它。",
+            )
         if options.max_new_tokens > self.info.context_length // 2:
             # Never let the answer budget starve the prompt: cap it at half the window.
             options = options.model_copy(update={"max_new_tokens": max(1, self.info.context_length // 2)})
@@ -218,10 +226,10 @@ class Engine(ABC):
         self._templates.pop(name, None)
 
     def _load_adapter(self, name: str, path: Path) -> None:  # pragma: no cover - backend specific
-        raise UserError("This engine does not support adapters.")
+        raise UserError("This engine does not support adapters.", zh="当前推理引擎不支持适配器。")
 
     def _unload_adapter(self, name: str) -> None:  # pragma: no cover - backend specific
-        raise UserError("This engine does not support adapters.")
+        raise UserError("This engine does not support adapters.", zh="当前推理引擎不支持适配器。")
 
     def close(self) -> None:
         """Free the weights; the engine is unusable afterwards."""

@@ -23,7 +23,11 @@ def pick_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise UserError("CUDA was requested but no GPU is visible.", "Set LIANDAN_DEVICE=auto or cpu.")
+        raise UserError(
+            "CUDA was requested but no GPU is visible.", "Set LIANDAN_DEVICE=auto or cpu.",
+            zh="已指定使用 CUDA，但检测不到 GPU。",
+            zh_hint="请设置 LIANDAN_DEVICE=auto 或 cpu。",
+        )
     return device
 
 
@@ -60,7 +64,11 @@ def load(
     dtype = pick_dtype(dtype, device)
     errors = [f for f in preflight.check(resolved.path, device, dtype, trust_remote_code) if f.level == "error"]
     if errors:
-        raise PreflightError(" ".join(f.message for f in errors), " ".join(f.hint for f in errors if f.hint))
+        raise PreflightError(
+            " ".join(f.message for f in errors), " ".join(f.hint for f in errors if f.hint),
+            zh=" ".join(f.zh or f.message for f in errors),
+            zh_hint=" ".join(f.zh_hint or f.hint for f in errors if f.zh_hint or f.hint),
+        )
     started = time.perf_counter()
     progress(0.6, f"Loading {resolved.name} ({dtype} on {device})…")
     path: Path = resolved.path
@@ -71,7 +79,11 @@ def load(
             kwargs["device_map"] = "auto"
         model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
     except (OSError, ValueError, ImportError, KeyError) as exc:
-        raise UserError(f"Could not load {resolved.name}: {str(exc)[:300]}", "Check that the folder holds a complete causal-LM model.") from exc
+        raise UserError(
+            f"Could not load {resolved.name}: {str(exc)[:300]}", "Check that the folder holds a complete causal-LM model.",
+            zh=f"无法加载 {resolved.name}：{str(exc)[:300]}",
+            zh_hint="请检查该文件夹是否包含完整的因果语言模型（causal LM）。",
+        ) from exc
     if chatglm_compat.needs_compat(model.config.to_dict()):
         chatglm_compat.patch_tokenizer(tokenizer)
         chatglm_compat.patch_model(model)

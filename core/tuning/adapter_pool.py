@@ -101,11 +101,15 @@ class AdapterPool:
                 f"Adapter '{card.name}' was trained on {card.base_model or 'another model'}, "
                 f"a different base than the loaded model ({engine.info.name}).",
                 "Load that base model on the System page, or pick another adapter.",
+                zh=f"适配器“{card.name}”是在 {card.base_model or '另一个模型'} 上训练的，与当前加载的模型（{engine.info.name}）基座不同。",
+                zh_hint="请在“系统”页面加载该基座模型，或选择其他适配器。",
             )
         if not (self.store.path(card.name) / "adapter_config.json").exists():
             raise UserError(
                 f"Adapter '{card.name}' has no weights (adapter_config.json is missing).",
                 "Train it again, or upload its zip again.",
+                zh=f"适配器“{card.name}”没有权重（缺少 adapter_config.json）。",
+                zh_hint="请重新训练，或重新上传它的 zip。",
             )
 
     def ensure(self, name: str) -> AdapterCard:
@@ -132,13 +136,19 @@ class AdapterPool:
             raise UserError(
                 f"Adapter '{card.name}' could not be loaded: {exc}",
                 "Its files may be damaged; train it again or upload its zip again.",
+                zh=f"无法加载适配器“{card.name}”：{exc}",
+                zh_hint="其文件可能已损坏；请重新训练，或重新上传它的 zip。",
             ) from exc
 
     def unload(self, name: str) -> None:
         with self._lock:
             engine = self.engine()
             if self._pins[name]:
-                raise UserError(f"Adapter '{name}' is answering a request right now.", "Try again when it is done.")
+                raise UserError(
+                    f"Adapter '{name}' is answering a request right now.", "Try again when it is done.",
+                    zh=f"适配器“{name}”正在回答一个请求。",
+                    zh_hint="请等它完成后再试。",
+                )
             if name in engine.adapter_names():
                 log.info("unloading adapter %s", name)
                 engine.unload_adapter(name)

@@ -53,11 +53,17 @@ def fingerprint(model_config: Any) -> str:
 def validate_name(name: str) -> str:
     name = name.strip()
     if name.lower() == RESERVED:
-        raise UserError(f"'{name}' is reserved for the base model.", "Pick another adapter name.")
+        raise UserError(
+            f"'{name}' is reserved for the base model.", "Pick another adapter name.",
+            zh=f"“{name}”是基座模型的保留名称。",
+            zh_hint="请换一个适配器名称。",
+        )
     if not NAME_RE.match(name):
         raise UserError(
             f"'{name}' is not a valid adapter name.",
             "Use up to 64 letters, digits, Chinese characters, spaces, '-', '_' or '.', not starting with '.' or a space.",
+            zh=f"“{name}”不是有效的适配器名称。",
+            zh_hint="最多 64 个字母、数字、汉字、空格、“-”、“_”或“.”，且不能以“.”或空格开头。",
         )
     return name
 
@@ -76,7 +82,11 @@ class AdapterStore:
     def get(self, name: str) -> AdapterCard:
         card = self.path(name) / CARD
         if not card.exists():
-            raise UserError(f"No adapter named '{name}'.", "Pick one from the Adapters list.")
+            raise UserError(
+                f"No adapter named '{name}'.", "Pick one from the Adapters list.",
+                zh=f"没有名为“{name}”的适配器。",
+                zh_hint="请从适配器列表中选择。",
+            )
         return AdapterCard(**json.loads(card.read_text(encoding="utf-8")))
 
     def list(self) -> list[AdapterCard]:
@@ -99,7 +109,7 @@ class AdapterStore:
     def rename(self, old: str, new: str) -> AdapterCard:
         new = validate_name(new)
         if self.exists(new):
-            raise UserError(f"An adapter named '{new}' already exists.")
+            raise UserError(f"An adapter named '{new}' already exists.", zh=f"名为“{new}”的适配器已存在。")
         card = self.get(old)
         self.path(old).rename(self.path(new))
         card.name = new
@@ -123,31 +133,45 @@ class AdapterStore:
         try:
             zf = zipfile.ZipFile(io.BytesIO(data))
         except zipfile.BadZipFile as exc:
-            raise UserError("This file is not a zip archive.", "Upload a zip made with Download.") from exc
+            raise UserError(
+                "This file is not a zip archive.", "Upload a zip made with Download.",
+                zh="该文件不是 zip 压缩包。",
+                zh_hint="请上传用“下载 zip”得到的压缩包。",
+            ) from exc
         with zf:
             if sum(i.file_size for i in zf.infolist()) > MAX_ZIP_BYTES:
-                raise UserError("The archive is too large once unpacked.")
+                raise UserError("The archive is too large once unpacked.", zh="该压缩包解压后过大。")
             members = [i for i in zf.infolist() if not i.is_dir()]
             cards = [i for i in members if PurePosixPath(i.filename).name == CARD]
             if len(cards) != 1:
-                raise UserError("The archive has no adapter.json card.", "Only adapters downloaded from Liandan can be uploaded.")
+                raise UserError(
+                    "The archive has no adapter.json card.", "Only adapters downloaded from Liandan can be uploaded.",
+                    zh="该压缩包中没有 adapter.json 说明卡。",
+                    zh_hint="只能上传从 Liandan 下载的适配器。",
+                )
             root = PurePosixPath(cards[0].filename).parent
             card = AdapterCard(**json.loads(zf.read(cards[0]).decode("utf-8")))
             if card.base_fingerprint != base_fingerprint:
                 raise UserError(
                     f"Adapter '{card.name}' was trained on {card.base_model}, a different base than the loaded model.",
                     "Load that base model first (System page), then upload again.",
+                    zh=f"适配器“{card.name}”是在 {card.base_model} 上训练的，与当前加载的模型基座不同。",
+                    zh_hint="请先加载该基座模型（“系统”页面），再重新上传。",
                 )
             card.name = validate_name(name or card.name)
             if self.exists(card.name):
-                raise UserError(f"An adapter named '{card.name}' already exists.", "Rename or delete it first.")
+                raise UserError(
+                    f"An adapter named '{card.name}' already exists.", "Rename or delete it first.",
+                    zh=f"名为“{card.name}”的适配器已存在。",
+                    zh_hint="请先重命名或删除它。",
+                )
             target = self.path(card.name)
             staging = target.with_name(f".{card.name}.partial")
             shutil.rmtree(staging, ignore_errors=True)
             for info in members:
                 rel = PurePosixPath(info.filename)
                 if rel.is_absolute() or ".." in rel.parts or "\\" in info.filename:
-                    raise UserError(f"Unsafe path in the archive: {info.filename}")
+                    raise UserError(f"Unsafe path in the archive: {info.filename}", zh=f"压缩包中有不安全的路径：{info.filename}")
                 if root.parts and rel.parts[: len(root.parts)] != root.parts:
                     continue
                 out = staging.joinpath(*rel.parts[len(root.parts):])

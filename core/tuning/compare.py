@@ -26,9 +26,12 @@ MIN_VARIANTS, MAX_VARIANTS = 2, 4
 
 def check_variants(variants: list[str]) -> list[str]:
     if len(set(variants)) != len(variants):
-        raise InputError("The same variant is picked twice.")
+        raise InputError("The same variant is picked twice.", zh="同一个版本被选了两次。")
     if not MIN_VARIANTS <= len(variants) <= MAX_VARIANTS:
-        raise InputError(f"Pick {MIN_VARIANTS} to {MAX_VARIANTS} variants to compare (picked {len(variants)}).")
+        raise InputError(
+            f"Pick {MIN_VARIANTS} to {MAX_VARIANTS} variants to compare (picked {len(variants)}).",
+            zh=f"请选择 {MIN_VARIANTS} 到 {MAX_VARIANTS} 个版本进行对比（当前选了 {len(variants)} 个）。",
+        )
     return [BASE if is_base(v) else v for v in variants]
 
 
@@ -159,7 +162,7 @@ class RunStore:
 
     def _path(self, run_id: str) -> Path:
         if not run_id.replace("-", "").isalnum():
-            raise UserError("Invalid run id.")
+            raise UserError("Invalid run id.", zh="对比记录 ID 无效。")
         return self.folder / f"{run_id}.json"
 
     def save(self, run: CompareRun) -> None:
@@ -170,7 +173,7 @@ class RunStore:
     def get(self, run_id: str) -> CompareRun:
         path = self._path(run_id)
         if not path.exists():
-            raise UserError("That comparison run no longer exists.")
+            raise UserError("That comparison run no longer exists.", zh="该对比记录已不存在。")
         data = json.loads(path.read_text(encoding="utf-8"))
         data["answers"] = [[Answer(**a) for a in row] for row in data.get("answers", [])]
         return CompareRun(**data)

@@ -55,9 +55,15 @@ class Dataset:
             shown = "; ".join(str(p) for p in self.problems[:5])
             more = f" (+{len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
             raise UserError(f"{self.name} has {self.problem_count} problem(s): {shown}{more}",
-                            "Fix these lines and upload the file again.")
+                            "Fix these lines and upload the file again.",
+                            zh=f"{self.name} 有 {self.problem_count} 处问题：{shown}{more}",
+                            zh_hint="请修正这些行后重新上传文件。")
         if not self.records:
-            raise UserError(f"{self.name} holds no records.", "Each record needs a prompt and an answer.")
+            raise UserError(
+                f"{self.name} holds no records.", "Each record needs a prompt and an answer.",
+                zh=f"{self.name} 中没有任何记录。",
+                zh_hint="每条记录都需要提示（prompt）和回答（answer）。",
+            )
 
     def preview(self, limit: int = 20) -> list[dict]:
         """Rows for a table: the first user prompt and last answer of each record."""
@@ -132,7 +138,11 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise UserError("The file is not UTF-8 or GBK text.", "Save it as UTF-8 and upload again.")
+    raise UserError(
+        "The file is not UTF-8 or GBK text.", "Save it as UTF-8 and upload again.",
+        zh="该文件不是 UTF-8 或 GBK 编码的文本。",
+        zh_hint="请另存为 UTF-8 后重新上传。",
+    )
 
 
 # --- normalising -----------------------------------------------------------------------
@@ -226,10 +236,14 @@ def parse(name: str, data: bytes) -> Dataset:
     """Read a dataset file's bytes; problems are collected (first MAX_PROBLEMS), not raised."""
     suffix = Path(name).suffix.lower()
     if suffix not in EXTENSIONS:
-        raise UserError(f"'{name}' is not a .json, .jsonl or .csv file.", "Upload one of those formats.")
+        raise UserError(
+            f"'{name}' is not a .json, .jsonl or .csv file.", "Upload one of those formats.",
+            zh=f"“{name}”不是 .json、.jsonl 或 .csv 文件。",
+            zh_hint="请上传这几种格式之一。",
+        )
     text = _decode(data)
     if not text.strip():
-        raise UserError(f"{name} is empty.")
+        raise UserError(f"{name} is empty.", zh=f"{name} 是空的。")
     if suffix == ".json" and text.lstrip().startswith("{"):
         suffix = ".jsonl"  # one object per line saved as .json is common
     items = {".json": _json_items, ".jsonl": _jsonl_items, ".csv": _csv_items}[suffix](text)
@@ -259,7 +273,11 @@ def parse(name: str, data: bytes) -> Dataset:
     except _Fatal as fatal:
         dataset.problems.append(fatal.problem)
     except ValueError as exc:  # no '[' in a .json file
-        raise UserError(f"{name} is not a JSON array or JSON lines.", "Check the file starts with '[' or '{'.") from exc
+        raise UserError(
+            f"{name} is not a JSON array or JSON lines.", "Check the file starts with '[' or '{'.",
+            zh=f"{name} 既不是 JSON 数组，也不是 JSON Lines。",
+            zh_hint="请检查文件是否以 '[' 或 '{' 开头。",
+        ) from exc
     return dataset
 
 

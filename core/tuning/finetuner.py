@@ -33,7 +33,11 @@ class FineTuner:
         """Keep an uploaded file (by content hash) so a job can be resumed after a restart."""
         limit = self.runtime.settings.max_upload_mb
         if len(data) > limit * 1e6:
-            raise UserError(f"{name} is too large ({len(data) / 1e6:.0f} MB).", f"Upload at most {limit} MB.")
+            raise UserError(
+                f"{name} is too large ({len(data) / 1e6:.0f} MB).", f"Upload at most {limit} MB.",
+                zh=f"{name} 过大（{len(data) / 1e6:.0f} MB）。",
+                zh_hint=f"最多上传 {limit} MB。",
+            )
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).name)[-80:]
         path = self.folder / "datasets" / f"{hashlib.sha256(data).hexdigest()[:12]}-{safe}"
         if not path.exists():
@@ -51,14 +55,30 @@ class FineTuner:
         """Check everything a user can fix now, then train in the background."""
         engine = self.runtime.models.require()
         if not hasattr(engine, "add_trainable_adapter"):
-            raise UserError("This engine cannot train adapters.", "Load a transformers model on the System page.")
+            raise UserError(
+                "This engine cannot train adapters.", "Load a transformers model on the System page.",
+                zh="当前推理引擎无法训练适配器。",
+                zh_hint="请在“系统”页面加载一个 transformers 模型。",
+            )
         name = check_name(name)
         if self.runtime.adapters.exists(name) or name in engine.adapter_names():
-            raise UserError(f"An adapter named '{name}' already exists.", "Pick another name, or delete the old one.")
+            raise UserError(
+                f"An adapter named '{name}' already exists.", "Pick another name, or delete the old one.",
+                zh=f"名为“{name}”的适配器已存在。",
+                zh_hint="请换一个名称，或删除旧的适配器。",
+            )
         if self.active() is not None:
-            raise UserError("A training job is already running.", "Wait for it to finish, or cancel it.")
+            raise UserError(
+                "A training job is already running.", "Wait for it to finish, or cancel it.",
+                zh="已有一个训练任务正在运行。",
+                zh_hint="请等待它完成，或取消它。",
+            )
         if any(j.params.get("name") == name and j.status in ("interrupted", "cancelled") for j in self.jobs()):
-            raise UserError(f"An unfinished job is training '{name}'.", "Resume it from the job list, or delete it first.")
+            raise UserError(
+                f"An unfinished job is training '{name}'.", "Resume it from the job list, or delete it first.",
+                zh=f"有一个未完成的任务正在训练“{name}”。",
+                zh_hint="请在任务列表中继续该任务，或先删除它。",
+            )
         dataset = datasets.parse(dataset_name or dataset_path.name, dataset_path.read_bytes())
         prepare(engine, dataset, config)  # refuses bad files and impossible settings before the job starts
         params = {"name": name, "dataset": str(dataset_path), "dataset_name": dataset.name,
@@ -68,7 +88,11 @@ class FineTuner:
 
     def resume(self, job_id: str) -> Job:
         if self.active() is not None:
-            raise UserError("A training job is already running.", "Wait for it to finish, or cancel it.")
+            raise UserError(
+                "A training job is already running.", "Wait for it to finish, or cancel it.",
+                zh="已有一个训练任务正在运行。",
+                zh_hint="请等待它完成，或取消它。",
+            )
         return self.runtime.jobs.resume(job_id)
 
     def delete(self, job_id: str) -> None:

@@ -29,7 +29,11 @@ def run_merge(runtime, ctx: JobContext) -> None:
     engine = runtime.models.require()
     card = runtime.adapters.get(name)
     if card.base_fingerprint != fingerprint(engine.model.config):
-        raise UserError(f"Adapter '{name}' was trained on another base.", "Load its base model first.")
+        raise UserError(
+            f"Adapter '{name}' was trained on another base.", "Load its base model first.",
+            zh=f"适配器“{name}”是在另一个基座模型上训练的。",
+            zh_hint="请先加载它的基座模型。",
+        )
     out = runtime.settings.finetune_dir / "exports" / name
     staging = out.with_name(f".{name}.partial")
     shutil.rmtree(staging, ignore_errors=True)

@@ -49,7 +49,11 @@ def prepare(engine, dataset: datasets.Dataset, config: TrainConfig) -> Prepared:
     examples = encode_all(engine.tokenizer, engine.model_type, dataset, config.system_prompt, config.max_length)
     usable = [e for e in examples if loop.answer_tokens([e]) > 0]
     if not usable:
-        raise UserError("Every record is cut before its answer at this max length.", "Raise the max length.")
+        raise UserError(
+            "Every record is cut before its answer at this max length.", "Raise the max length.",
+            zh="在这个最大长度下，每条记录都会在回答之前被截断。",
+            zh_hint="请调高最大长度。",
+        )
     train_idx, val_idx = datasets.split(len(usable), config.val_fraction, config.seed)
     return Prepared(dataset, [usable[i] for i in train_idx], [usable[i] for i in val_idx], len(examples) - len(usable))
 
@@ -57,7 +61,11 @@ def prepare(engine, dataset: datasets.Dataset, config: TrainConfig) -> Prepared:
 def check_name(name: str) -> str:
     name = validate_name(name)
     if "." in name:
-        raise UserError(f"'{name}': an adapter being trained cannot have '.' in its name.", "Use '-' or '_' instead.")
+        raise UserError(
+            f"'{name}': an adapter being trained cannot have '.' in its name.", "Use '-' or '_' instead.",
+            zh=f"“{name}”：正在训练的适配器名称中不能含有“.”。",
+            zh_hint="请改用“-”或“_”。",
+        )
     return name
 
 
@@ -76,7 +84,11 @@ class TrainingRun:
     # --- setup -------------------------------------------------------------------
     def _load_data(self) -> Prepared:
         if not self.dataset_path.exists():
-            raise UserError(f"The dataset file of this job is gone ({self.dataset_path.name}).", "Start a new job.")
+            raise UserError(
+                f"The dataset file of this job is gone ({self.dataset_path.name}).", "Start a new job.",
+                zh=f"该任务的数据集文件已不存在（{self.dataset_path.name}）。",
+                zh_hint="请开始一个新任务。",
+            )
         dataset = datasets.parse(self.dataset_name, self.dataset_path.read_bytes())
         return prepare(self.engine, dataset, self.config)
 
@@ -92,7 +104,11 @@ class TrainingRun:
         marker = f".{self.name}."
         self.params = {n: p for n, p in peft.named_parameters() if marker in n and "lora_" in n}
         if not self.params:
-            raise UserError("No layer matched the LoRA target modules.", f"Pick from: {', '.join(target_modules(model))}.")
+            raise UserError(
+                "No layer matched the LoRA target modules.", f"Pick from: {', '.join(target_modules(model))}.",
+                zh="没有任何层匹配 LoRA 的目标模块。",
+                zh_hint=f"可选：{', '.join(target_modules(model))}。",
+            )
         for p in self.params.values():
             p.data = p.data.float()
             p.requires_grad_(True)
@@ -149,7 +165,11 @@ class TrainingRun:
         total = 0.0
         with self.engine.lock.hold(self.cancel):
             if self.engine.model is None:
-                raise UserError("The model was unloaded during training.", "Load it again, then resume this job.")
+                raise UserError(
+                    "The model was unloaded during training.", "Load it again, then resume this job.",
+                    zh="训练期间模型被卸载了。",
+                    zh_hint="请重新加载模型，然后继续该任务。",
+                )
             try:
                 peft.set_adapter(self.name)
                 for p in self.params.values():
@@ -192,7 +212,11 @@ class TrainingRun:
         engine, ctx, cfg = self.engine, self.ctx, self.config
         expected = ctx.job.params.get("base_fingerprint")
         if expected and expected != fingerprint(engine.model.config):
-            raise UserError("The loaded model is not the one this job was training on.", "Load that model again, then resume.")
+            raise UserError(
+                "The loaded model is not the one this job was training on.", "Load that model again, then resume.",
+                zh="当前加载的模型不是该任务训练时所用的模型。",
+                zh_hint="请重新加载那个模型，然后继续。",
+            )
         ctx.report(0.0, "Preparing the dataset…")
         data = self._load_data()
         lengths = [len(e) for e in data.train]
@@ -261,7 +285,11 @@ class TrainingRun:
 
         engine = self.engine
         if self.store.exists(self.name):
-            raise UserError(f"An adapter named '{self.name}' appeared while training.", "Rename it, then resume this job.")
+            raise UserError(
+                f"An adapter named '{self.name}' appeared while training.", "Rename it, then resume this job.",
+                zh=f"训练期间出现了同名适配器“{self.name}”。",
+                zh_hint="请将其重命名，然后继续该任务。",
+            )
         staging = self.store.folder / f".{self.name}.partial"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)

@@ -45,9 +45,13 @@ class Vote:
 
     def __post_init__(self) -> None:
         if self.choice not in CHOICES:
-            raise InputError(f"Unknown vote '{self.choice}'.", f"Vote one of {', '.join(CHOICES)}.")
+            raise InputError(
+                f"Unknown vote '{self.choice}'.", f"Vote one of {', '.join(CHOICES)}.",
+                zh=f"未知的投票“{self.choice}”。",
+                zh_hint=f"请从 {', '.join(CHOICES)} 中选择一项投票。",
+            )
         if self.a == self.b:
-            raise InputError("A vote needs two different variants.")
+            raise InputError("A vote needs two different variants.", zh="投票需要两个不同的版本。")
 
     @property
     def winner(self) -> str | None:
