@@ -97,3 +97,12 @@ def test_a_paragraph_repeated_across_files_is_embedded_once_and_found_in_each(tm
     assert len(counting.seen) == len(set(counting.seen)) < result.chunks_added
     sources = {h.source for h in kbs.search("dedup", "知识共享署名 非商业性使用 许可协议", 10)}
     assert sources == {f"docs/chapter{i}.txt" for i in range(3)}
+
+
+def test_token_counts_rank_texts_by_model_cost_not_characters(tmp_path):
+    embedder = get_embedder("embedded", tmp_path)
+    english = ("Low-rank adapters train a small set of weights. " * 12)[:500]
+    chinese = ("低秩适配器只训练一小部分权重。" * 40)[:500]
+    short_en, long_zh = embedder.token_counts([english, chinese])
+    assert len(english) == len(chinese) == 500
+    assert short_en < 150 and long_zh == embedder.model.max_seq_length  # cut at the window, as the model reads it

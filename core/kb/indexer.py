@@ -283,7 +283,9 @@ class Indexer:
             texts = [c.text for _, c in batch]
             # Each distinct text once (boilerplate repeats across files), similar lengths together:
             # a batch is padded to its longest text, so sorting saves compute.
-            unique = sorted(set(texts), key=len)
+            unique = list(set(texts))
+            counts = getattr(self.embedder, "token_counts", lambda batch: [len(t) for t in batch])(unique)
+            unique = [t for _, t in sorted(zip(counts, unique))]
             found: dict[str, list[float]] = {}
             for sub in range(0, len(unique), self.batch_size):
                 if should_stop():
