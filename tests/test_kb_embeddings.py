@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 
 from core.errors import UserError
-from core.kb.embeddings import HashEmbedder, Placement, cpu_has_native_bf16, embedded_model_dir, get_embedder, placement
+from core.kb.embeddings import (
+    HashEmbedder,
+    Placement,
+    SentenceTransformerEmbedder,
+    cpu_has_native_bf16,
+    embedded_model_dir,
+    get_embedder,
+    openvino_available,
+    placement,
+)
 from core.kb.manager import KnowledgeBaseManager
 from tests.test_kb_store import kb_settings
 
@@ -55,19 +64,47 @@ def test_unknown_embedding_models_are_refused_at_creation(tmp_path, spec, messag
     assert kbs.names() == []
 
 
-def test_placement_picks_precision_and_batch_for_the_machine():
+def test_placement_picks_precision_backend_and_batch_for_the_machine():
     cpu = placement("cpu", "auto")
     assert cpu.device == "cpu" and cpu.batch == 16
     assert cpu.dtype == ("bfloat16" if cpu_has_native_bf16() else "float32")
-    assert placement("cuda", "auto") == Placement("cuda", "float16", 128)
-    assert placement("cpu", "float32") == Placement("cpu", "float32", 16)
+    assert cpu.backend == ("openvino" if openvino_available() else "torch")
+    assert placement("cuda", "auto", "openvino") == Placement("cuda", "float16", 128, "torch")
+    assert placement("cpu", "float32", "torch") == Placement("cpu", "float32", 16, "torch")
+
+
+@pytest.mark.skipif(not openvino_available(), reason="openvino/onnx not installed (pip install -r requirements.txt)")
+def test_openvino_vectors_match_torch_fp32_and_the_export_is_cached(tmp_path):
+    texts = ["大语言模型的微调需要多少显存？", "LoRA adds low-rank matrices to attention weights.", "一只猫坐在垫子上。" * 30]
+    full = np.array(get_embedder("embedded", tmp_path, "cpu", "float32", "torch").embed_documents(texts))
+    cache = tmp_path / "openvino"
+    fast = SentenceTransformerEmbedder(embedded_model_dir(), placement("cpu", "auto", "openvino"), cache)
+    assert fast.placement.backend == "openvino"
+    vectors = np.array(fast.embed_documents(texts))
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert float((full * vectors).sum(axis=1).min()) > 0.999
+    exported = cache / "transformer.onnx"
+    stamp = exported.stat().st_mtime_ns
+    again = SentenceTransformerEmbedder(embedded_model_dir(), fast.placement, cache)  # what a later process does
+    assert again.placement.backend == "openvino" and exported.stat().st_mtime_ns == stamp
+    assert np.allclose(np.array(again.embed_documents(texts)), vectors, atol=1e-5)
+
+
+@pytest.mark.skipif(not openvino_available(), reason="openvino/onnx not installed (pip install -r requirements.txt)")
+def test_a_broken_openvino_export_falls_back_to_torch(tmp_path, caplog):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "transformer.onnx").write_bytes(b"not an onnx file")
+    embedder = SentenceTransformerEmbedder(embedded_model_dir(), placement("cpu", "float32", "openvino"), cache)
+    assert embedder.placement.backend == "torch" and "OpenVINO could not compile" in caplog.text
+    assert np.array(embedder.embed_documents(["still works"])).shape == (1, 384)
 
 
 def test_bf16_vectors_agree_with_fp32_ones(tmp_path):
     """bf16 is what makes CPU indexing fast; it must not move the vectors (cosine >= 0.995)."""
     texts = ["大语言模型的微调需要多少显存？", "LoRA adds low-rank matrices to attention weights.", "一只猫坐在垫子上。" * 30]
-    full = np.array(get_embedder("embedded", tmp_path, "cpu", "float32").embed_documents(texts))
-    half = np.array(get_embedder("embedded", tmp_path, "cpu", "bfloat16").embed_documents(texts))
+    full = np.array(get_embedder("embedded", tmp_path, "cpu", "float32", "torch").embed_documents(texts))
+    half = np.array(get_embedder("embedded", tmp_path, "cpu", "bfloat16", "torch").embed_documents(texts))
     assert np.allclose(np.linalg.norm(half, axis=1), 1.0, atol=1e-4)
     assert float((full * half).sum(axis=1).min()) > 0.995
 

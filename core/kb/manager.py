@@ -138,7 +138,7 @@ class KnowledgeBaseManager:
 
     def embedder_for(self, spec: str):
         s = self.settings
-        return get_embedder(spec, s.models_dir, s.embed_device, s.embed_precision)
+        return get_embedder(spec, s.models_dir, s.embed_device, s.embed_precision, s.embed_backend)
 
     # --- files --------------------------------------------------------------------
     def files(self, name: str) -> list[dict]:
