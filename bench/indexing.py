@@ -130,7 +130,7 @@ def main() -> int:
         embedder = kbs.embedder_for("embedded")  # LIANDAN_EMBED_PRECISION=float32 shows what bf16 contributes
         embedder.embed_documents([f.read_text(encoding="utf-8", errors="ignore")[:500] for f in files[:8]])
         where = embedder.placement
-        print(f"ours: MiniLM in {where.dtype} on {where.device}, batches of {where.batch}; "
+        print(f"ours: MiniLM through {where.backend} in {where.dtype} on {where.device}, batches of {where.batch}; "
               "baseline: HuggingFaceEmbeddings defaults (float32, batches of 32)")
         started = time.perf_counter()
         kbs.create("bench")  # the model is loaded already (warm-up); the baseline loads its own copy
