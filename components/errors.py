@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-from components.i18n import lang, t
+from components.i18n import in_ui_language, lang, t
 from core.errors import UserError
 from core.jobs import Job
 
@@ -25,8 +25,7 @@ def show(exc: BaseException) -> None:
 
 
 def job_error(job: Job) -> str:
-    """A failed job's error in the UI language; jobs saved before `error_zh` existed have English only."""
-    return job.error_zh if lang() == "zh" and job.error_zh else job.error
+    return in_ui_language(job.error, job.error_zh)
 
 
 class Outcome:

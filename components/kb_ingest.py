@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from components import errors
-from components.i18n import lang, t
+from components.i18n import in_ui_language, t
 from components.job_panel import job_panel
 from core.jobs import Job
 from core.kb.loaders import ARCHIVE_SUFFIXES, SUFFIXES
@@ -61,11 +61,6 @@ def show_job(kbs: KnowledgeBaseManager, job: Job) -> None:
     _files()
 
 
-def reason(row: dict) -> str:
-    """A file's reason in the UI language; reports saved before `reason_zh` existed have English only."""
-    return (row.get("reason_zh") or row["reason"]) if lang() == "zh" else row["reason"]
-
-
 def file_table(rows: list[dict]) -> None:
     if not rows:
         return
@@ -74,7 +69,7 @@ def file_table(rows: list[dict]) -> None:
             t("kb.col.file"): [r["source"] for r in rows],
             t("kb.col.status"): [t(f"kb.status.{r['status']}") for r in rows],
             t("kb.col.chunks"): [r["chunks"] for r in rows],
-            t("kb.col.reason"): [reason(r) for r in rows],
+            t("kb.col.reason"): [in_ui_language(r["reason"], r.get("reason_zh", "")) for r in rows],
         }
     )
     failed_first = frame.iloc[sorted(range(len(rows)), key=lambda i: rows[i]["status"] != "failed")]

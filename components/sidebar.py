@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.errors import job_error
-from components.i18n import t
+from components.i18n import in_ui_language, t
 from components.resources import runtime
 from core.models.manager import LOAD_JOB
 
 
 def _loading_job():
     return next((j for j in runtime().jobs.list(LOAD_JOB) if j.active), None)
-
-
-def _load_error(rt) -> str:
-    """The last load failure, in the UI language when its job recorded one."""
-    failed = next((j for j in rt.jobs.list(LOAD_JOB) if j.status == "failed"), None)
-    return job_error(failed) if failed is not None and failed.error == rt.models.last_error else rt.models.last_error
 
 
 def model_status() -> None:
@@ -35,7 +28,7 @@ def model_status() -> None:
         elif rt.models.engine is not None:
             st.success(t("model.loaded", name=rt.models.engine.info.name), icon="🧠")
         elif rt.models.last_error:
-            st.error(t("model.load_failed", error=_load_error(rt)))
+            st.error(t("model.load_failed", error=in_ui_language(rt.models.last_error, rt.models.last_error_zh)))
         else:
             st.warning(t("model.none"))
 

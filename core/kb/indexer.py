@@ -89,12 +89,7 @@ def _file_reader(path: Path, max_bytes: int) -> Callable[[], bytes]:
     def read() -> bytes:
         size = path.stat().st_size
         if size > max_bytes:
-            raise loaders.LoadError(
-                f"The file is too large ({size / 1e6:.1f} MB, limit {max_bytes / 1e6:.0f} MB).",
-                "Split it, or raise LIANDAN_MAX_FILE_MB.",
-                zh=f"文件过大（{size / 1e6:.1f} MB，上限 {max_bytes / 1e6:.0f} MB）。",
-                zh_hint="请拆分文件，或调高 LIANDAN_MAX_FILE_MB。",
-            )
+            raise loaders.too_large(size, max_bytes)
         return path.read_bytes()
 
     return read

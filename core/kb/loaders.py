@@ -201,6 +201,15 @@ def _ipynb(data: bytes) -> str:
 _BINARY_LOADERS = {".pdf": _pdf, ".docx": _docx, ".html": _html, ".htm": _html, ".csv": _csv, ".json": _json, ".ipynb": _ipynb}
 
 
+def too_large(size: int, max_bytes: int) -> LoadError:
+    return LoadError(
+        f"The file is too large ({size / 1e6:.1f} MB, limit {max_bytes / 1e6:.0f} MB).",
+        "Split it, or raise LIANDAN_MAX_FILE_MB.",
+        zh=f"文件过大（{size / 1e6:.1f} MB，上限 {max_bytes / 1e6:.0f} MB）。",
+        zh_hint="请拆分文件，或调高 LIANDAN_MAX_FILE_MB。",
+    )
+
+
 def load_bytes(name: str, data: bytes, max_bytes: int) -> Loaded:
     """Read one file's bytes by its extension; raises `LoadError` with the reason."""
     suffix = PurePosixPath(name.replace("\\", "/")).suffix.lower()
@@ -211,12 +220,7 @@ def load_bytes(name: str, data: bytes, max_bytes: int) -> Loaded:
             zh_hint=f"支持的类型：{', '.join(sorted(SUFFIXES | ARCHIVE_SUFFIXES))}。",
         )
     if len(data) > max_bytes:
-        raise LoadError(
-            f"The file is too large ({len(data) / 1e6:.1f} MB, limit {max_bytes / 1e6:.0f} MB).",
-            "Split it, or raise LIANDAN_MAX_FILE_MB.",
-            zh=f"文件过大（{len(data) / 1e6:.1f} MB，上限 {max_bytes / 1e6:.0f} MB）。",
-            zh_hint="请拆分文件，或调高 LIANDAN_MAX_FILE_MB。",
-        )
+        raise too_large(len(data), max_bytes)
     if not data.strip():
         raise LoadError("The file is empty.", zh="文件为空。")
     if suffix in TEXT_SUFFIXES:

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from core.config import Settings
-from core.errors import ModelNotLoaded, ModelSourceError
+from core.errors import ModelNotLoaded, ModelSourceError, UserError
 from core.jobs import JobContext, JobRegistry
 from core.models import loader, preflight, sources
 from core.models.echo_engine import EchoEngine
@@ -30,6 +30,7 @@ class ModelManager:
         self._engine: Engine | None = None
         self._lock = threading.Lock()
         self.last_error: str = ""
+        self.last_error_zh: str = ""
         jobs.register(LOAD_JOB, self._load_job)
 
     @property
@@ -66,7 +67,7 @@ class ModelManager:
     def load(self, spec: str, progress=sources._noop) -> Engine:
         engine = self.build(spec, progress)
         self._replace(engine)
-        self.last_error = ""
+        self.last_error = self.last_error_zh = ""
         return engine
 
     def start_load(self, spec: str) -> str:
@@ -78,6 +79,7 @@ class ModelManager:
             self.load(ctx.job.params["spec"], lambda f, m: ctx.report(f, m))
         except Exception as exc:
             self.last_error = str(exc)
+            self.last_error_zh = exc.text("zh") if isinstance(exc, UserError) and exc.zh else ""
             raise
 
     def unload(self) -> None:
