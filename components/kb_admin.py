@@ -30,7 +30,8 @@ def create_form(kbs: KnowledgeBaseManager, expanded: bool) -> None:
         size = c1.number_input(t("kb.chunk_size"), 50, 8000, settings.kb_chunk_size, step=50)
         overlap = c2.number_input(t("kb.chunk_overlap"), 0, 4000, settings.kb_chunk_overlap, step=10)
         if st.form_submit_button(t("kb.create_button"), type="primary"):
-            with errors.guard() as outcome:
+            # The first base on a machine also prepares the embedding model (~25 s, once).
+            with errors.guard() as outcome, st.spinner(t("kb.preparing_model"), show_time=True):
                 kb = kbs.create(name, model, int(size), int(overlap))
             if not outcome.failed:
                 st.session_state[SELECTED] = kb.name

@@ -61,6 +61,23 @@ def build_model(folder: Path, architecture: str = "llama", seed: int = 0) -> Pat
     return folder
 
 
+def build_sentence_model(folder: Path, seed: int = 0) -> Path:
+    """Save a ~30k-parameter BERT sentence-transformers model (mean pooling) into `folder`."""
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import BertConfig, BertModel
+
+    tokenizer = build_tokenizer()
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                        num_attention_heads=4, max_position_embeddings=128, pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(seed)
+    bert = folder / "bert"
+    BertModel(config).save_pretrained(bert)
+    tokenizer.save_pretrained(bert)
+    transformer = models.Transformer(str(bert), max_seq_length=128)
+    SentenceTransformer(modules=[transformer, models.Pooling(32, "mean")]).save(str(folder))
+    return folder
+
+
 def build_lora_adapter(
     base_dir: Path, store, name: str, seed: int = 1, system_prompt: str = "", scale: float = 0.5
 ):

@@ -13,10 +13,13 @@ from core.kb.embeddings import (
     cpu_has_native_bf16,
     embedded_model_dir,
     get_embedder,
+    native_float,
     openvino_available,
     placement,
 )
+from core.kb import int8
 from core.kb.manager import KnowledgeBaseManager
+from tests.factories import build_sentence_model
 from tests.test_kb_store import kb_settings
 
 
@@ -67,8 +70,10 @@ def test_unknown_embedding_models_are_refused_at_creation(tmp_path, spec, messag
 def test_placement_picks_precision_backend_and_batch_for_the_machine():
     cpu = placement("cpu", "auto")
     assert cpu.device == "cpu" and cpu.batch == 16
-    assert cpu.dtype == ("bfloat16" if cpu_has_native_bf16() else "float32")
     assert cpu.backend == ("openvino" if openvino_available() else "torch")
+    assert cpu.dtype == ("int8" if cpu.backend == "openvino" and int8.nncf_available() else native_float())
+    assert native_float() == ("bfloat16" if cpu_has_native_bf16() else "float32")
+    assert placement("cpu", "int8", "torch").dtype == native_float()  # int8 is OpenVINO's only
     assert placement("cuda", "auto", "openvino") == Placement("cuda", "float16", 128, "torch")
     assert placement("cpu", "float32", "torch") == Placement("cpu", "float32", 16, "torch")
 
@@ -78,7 +83,7 @@ def test_openvino_vectors_match_torch_fp32_and_the_export_is_cached(tmp_path):
     texts = ["大语言模型的微调需要多少显存？", "LoRA adds low-rank matrices to attention weights.", "一只猫坐在垫子上。" * 30]
     full = np.array(get_embedder("embedded", tmp_path, "cpu", "float32", "torch").embed_documents(texts))
     cache = tmp_path / "openvino"
-    fast = SentenceTransformerEmbedder(embedded_model_dir(), placement("cpu", "auto", "openvino"), cache)
+    fast = SentenceTransformerEmbedder(embedded_model_dir(), placement("cpu", native_float(), "openvino"), cache)
     assert fast.placement.backend == "openvino"
     vectors = np.array(fast.embed_documents(texts))
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
@@ -98,6 +103,62 @@ def test_a_broken_openvino_export_falls_back_to_torch(tmp_path, caplog):
     embedder = SentenceTransformerEmbedder(embedded_model_dir(), placement("cpu", "float32", "openvino"), cache)
     assert embedder.placement.backend == "torch" and "OpenVINO could not compile" in caplog.text
     assert np.array(embedder.embed_documents(["still works"])).shape == (1, 384)
+
+
+needs_int8 = pytest.mark.skipif(not (openvino_available() and int8.nncf_available()), reason="openvino/onnx/nncf not installed")
+
+
+@needs_int8
+def test_int8_minilm_stays_close_to_fp32_and_is_prepared_once(tmp_path, monkeypatch):
+    texts = ["大语言模型的微调需要多少显存？", "LoRA adds low-rank matrices to attention weights.", "一只猫坐在垫子上。" * 30,
+             "def add(a, b):\n    return a + b  # 求和", "| 模型 | 参数量 |\n|---|---|\n| Qwen2.5 | 7B |", "how do I resume a crashed job"]
+    full = np.array(get_embedder("embedded", tmp_path, "cpu", "float32", "torch").embed_documents(texts))
+    cache = tmp_path / "openvino"
+    fast = SentenceTransformerEmbedder(embedded_model_dir(), placement("cpu", "int8", "openvino"), cache)
+    assert fast.placement == Placement("cpu", "int8", 16, "openvino")
+    check = int8.saved_check(cache / "transformer-int8.xml")
+    assert check.accepted and check.mean_cosine >= int8.MIN_MEAN_COSINE and check.p5_cosine >= int8.MIN_P5_COSINE
+    vectors = np.array(fast.embed_documents(texts))
+    assert float((full * vectors).sum(axis=1).min()) > 0.98
+    assert np.argmax(vectors @ vectors[0]) == 0 and np.argmax(vectors @ vectors[1]) == 1
+
+    def no_second_preparation(*args):
+        raise AssertionError("the int8 model should come from the cache")
+
+    monkeypatch.setattr(int8, "prepare", no_second_preparation)
+    again = SentenceTransformerEmbedder(embedded_model_dir(), fast.placement, cache)  # what a later process does
+    assert again.placement.dtype == "int8" and np.allclose(np.array(again.embed_documents(texts)), vectors, atol=1e-5)
+
+
+@needs_int8
+def test_an_int8_model_failing_its_check_is_dropped_for_good(tmp_path, monkeypatch):
+    folder = build_sentence_model(tmp_path / "tiny")
+    monkeypatch.setattr(int8, "MIN_MEAN_COSINE", 1.5)  # no model can pass: cosine <= 1
+    cache = tmp_path / "openvino"
+    embedder = SentenceTransformerEmbedder(folder, placement("cpu", "int8", "openvino"), cache)
+    assert embedder.placement == Placement("cpu", native_float(), 16, "openvino")
+    check = int8.saved_check(cache / "transformer-int8.xml")
+    assert check is not None and not check.accepted and 0.9 < check.mean_cosine <= 1.0001
+    assert not (cache / "transformer-int8.xml").exists()
+    assert np.array(embedder.embed_documents(["still works", "仍然可用"])).shape == (2, 32)
+
+    def no_second_preparation(*args):
+        raise AssertionError("a rejected int8 model is not prepared again")
+
+    monkeypatch.setattr(int8, "prepare", no_second_preparation)
+    assert SentenceTransformerEmbedder(folder, placement("cpu", "int8", "openvino"), cache).placement.dtype == native_float()
+
+
+@needs_int8
+def test_attention_scores_and_the_first_ffn_output_stay_float(tmp_path):
+    import openvino as ov
+
+    folder = build_sentence_model(tmp_path / "tiny")
+    SentenceTransformerEmbedder(folder, placement("cpu", native_float(), "openvino"), tmp_path / "ov")
+    names = int8.float_matmuls(ov.Core().read_model(str(tmp_path / "ov" / "transformer.onnx")))
+    attention = [n for n in names if "attention/self/MatMul" in n]
+    assert len(attention) == 4  # Q.K and scores.V in each of the two layers
+    assert set(names) - set(attention) == {"/transformer/encoder/layer.0/output/dense/MatMul"}
 
 
 def test_bf16_vectors_agree_with_fp32_ones(tmp_path):

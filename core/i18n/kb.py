@@ -8,6 +8,10 @@ STRINGS = {
     "kb.none": ("还没有知识库，先在下面新建一个。", "No knowledge base yet: create one below."),
     "kb.create": ("➕ 新建知识库", "➕ New knowledge base"),
     "kb.create_button": ("创建", "Create"),
+    "kb.preparing_model": (
+        "正在准备向量模型……本机第一次使用时会为这台 CPU 转换模型（约半分钟，只需一次）。",
+        "Preparing the embedding model… the first time on this machine it is converted for this CPU (about half a minute, once).",
+    ),
     "kb.created": ("已创建知识库“{name}”。", "Created knowledge base “{name}”."),
     "kb.embedding_model": ("向量模型", "Embedding model"),
     "kb.embedding_help": (

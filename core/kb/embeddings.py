@@ -5,9 +5,10 @@ on disk, never downloaded); "hash" is a deterministic fake for tests and demos, 
 settings; anything else is a local sentence-transformers folder or a ModelScope id.
 
 Indexing is embedding-bound, so where the model runs matters most: fp16 on CUDA; on CPU the
-transformer is run by OpenVINO (indexing the Datawhale corpus: 213 s vs 287 s with torch bf16), in bf16
-where the CPU computes it natively (torch bf16 alone: 1.7x fp32, cosine >= 0.998 to the fp32
-vectors), fp32 elsewhere; batches are small on CPU, where padding is the waste.
+transformer is run by OpenVINO (core.kb.openvino_encoder) in int8 where NNCF is installed and the
+int8 vectors pass their check, else in bf16 where the CPU computes it natively (torch bf16 alone:
+1.7x fp32, cosine >= 0.998 to the fp32 vectors), fp32 elsewhere; batches are small on CPU, where
+padding is the waste.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from core.errors import UserError
+from core.kb import int8
+from core.kb.openvino_encoder import OpenVINOEncoder
 from core.kb.tokenize import cheap_tokens
 from core.models import sources
 
@@ -40,7 +43,7 @@ class Placement:
     """Where and how an embedding model computes, and the batch size that suits it."""
 
     device: str  # cpu | cuda
-    dtype: str  # float32 | bfloat16 | float16
+    dtype: str  # float32 | bfloat16 | float16 | int8 (OpenVINO only)
     batch: int
     backend: str = "torch"  # torch | openvino (CPU only)
 
@@ -56,73 +59,27 @@ def openvino_available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("openvino", "onnx"))
 
 
+def native_float() -> str:
+    return "bfloat16" if cpu_has_native_bf16() else "float32"
+
+
 def placement(device: str = "auto", precision: str = "auto", backend: str = "auto") -> Placement:
     """Resolve "auto" for this machine: see the module docstring for why these choices."""
     import torch
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    if backend == "auto" or device == "cuda":  # OpenVINO's GPU plugin is for Intel GPUs only
+        backend = "openvino" if device == "cpu" and openvino_available() else "torch"
     if precision == "auto":
         if device == "cuda":
             precision = "float16"
         else:
-            precision = "bfloat16" if cpu_has_native_bf16() else "float32"
-    if backend == "auto" or device == "cuda":  # OpenVINO's GPU plugin is for Intel GPUs only
-        backend = "openvino" if device == "cpu" and openvino_available() else "torch"
+            precision = "int8" if backend == "openvino" and int8.nncf_available() else native_float()
+    elif precision == "int8" and backend != "openvino":
+        precision = "float16" if device == "cuda" else native_float()
+        log.warning("int8 embeddings need the OpenVINO backend (CPU); using %s", precision)
     return Placement(device, precision, 128 if device == "cuda" else 16, backend)
-
-
-class OpenVINOEncoder:
-    """The transformer of a sentence-transformers model run by OpenVINO, followed by the model's
-    own pooling / normalising modules in torch, so any model's recipe is kept.
-
-    The transformer goes through ONNX (torch.onnx.export, then OpenVINO reads the file): public
-    APIs only, and not OpenVINO's model converter, which sends usage telemetry by default. The
-    ONNX file is cached under models_dir, so later processes start in well under a second."""
-
-    def __init__(self, model, precision: str, cache_dir: Path) -> None:
-        import openvino as ov
-
-        self.model = model
-        self.inputs = [k for k in model.tokenizer(["probe"]) if k in ("input_ids", "attention_mask", "token_type_ids")]
-        path = cache_dir / "transformer.onnx"
-        if not path.exists():
-            self._export(path)
-        hint = {"bfloat16": "bf16", "float16": "f16"}.get(precision, "f32")
-        self.compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": hint})
-
-    def _export(self, path: Path) -> None:
-        import torch
-
-        transformer, names = self.model[0].auto_model, self.inputs
-
-        class Hidden(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.transformer = transformer
-
-            def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-                return self.transformer(**dict(zip(names, tensors))).last_hidden_state
-
-        example = self.model.tokenizer(["an example", "两个 examples"], padding=True, return_tensors="pt")
-        axes = {name: {0: "batch", 1: "tokens"} for name in [*names, "hidden"]}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
-        torch.onnx.export(Hidden().eval(), tuple(example[n] for n in names), str(partial), input_names=names,
-                          output_names=["hidden"], dynamic_axes=axes, dynamo=False, opset_version=17)
-        partial.replace(path)  # a killed export never leaves a half file to load
-
-    def encode(self, texts: list[str]):
-        import torch
-
-        features = self.model.preprocess(texts)
-        request = self.compiled.create_infer_request()  # one per call: callers may be on several threads
-        request.infer({name: features[name].numpy() for name in self.inputs})
-        features["token_embeddings"] = torch.from_numpy(request.get_output_tensor(0).data.copy())
-        with torch.inference_mode():
-            for module in list(self.model)[1:]:
-                features = module(features)
-        return features["sentence_embedding"]
 
 
 class HashEmbedder(Embeddings):
@@ -166,7 +123,8 @@ class SentenceTransformerEmbedder(Embeddings):
         self.fast: OpenVINOEncoder | None = None
         if where.backend == "openvino":
             try:
-                self.fast = OpenVINOEncoder(self.model, where.dtype, cache_dir or folder / ".openvino")
+                self.fast = OpenVINOEncoder(self.model, where.dtype, cache_dir or folder / ".openvino", cpu_has_native_bf16())
+                where = Placement(where.device, self.fast.precision, where.batch, where.backend)
             except Exception as exc:  # noqa: BLE001 - any failure here only costs speed
                 log.warning("OpenVINO could not compile %s (%s); embedding with torch instead", folder, exc)
                 where = Placement(where.device, "float32", where.batch, "torch")
