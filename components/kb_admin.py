@@ -9,11 +9,19 @@ from components.i18n import t
 from core.kb.manager import KnowledgeBaseManager
 
 SELECTED = "kb-selected"
+PENDING = "kb-select-next"  # a base to select on the next run: the picker's own key is locked once drawn
+
+
+def select_next_run(name: str) -> None:
+    st.session_state[PENDING] = name
+    st.rerun()
 
 
 def pick(kbs: KnowledgeBaseManager) -> str | None:
     """The selected base's name (None while there is none); also used by the Chat mode."""
     names = kbs.names()
+    if PENDING in st.session_state:
+        st.session_state[SELECTED] = st.session_state.pop(PENDING)
     if not names:
         return None
     if st.session_state.get(SELECTED) not in names:
@@ -34,8 +42,7 @@ def create_form(kbs: KnowledgeBaseManager, expanded: bool) -> None:
             with errors.guard() as outcome, st.spinner(t("kb.preparing_model"), show_time=True):
                 kb = kbs.create(name, model, int(size), int(overlap))
             if not outcome.failed:
-                st.session_state[SELECTED] = kb.name
-                st.rerun()
+                select_next_run(kb.name)
 
 
 def manage(kbs: KnowledgeBaseManager, name: str) -> None:
@@ -45,8 +52,7 @@ def manage(kbs: KnowledgeBaseManager, name: str) -> None:
             with errors.guard() as outcome:
                 kbs.rename(name, new)
             if not outcome.failed:
-                st.session_state[SELECTED] = new.strip()
-                st.rerun()
+                select_next_run(new.strip())
         sure = st.checkbox(t("kb.confirm_delete", name=name), key=f"kb-confirm-{name}")
         if st.button(t("common.delete"), key="kb-delete", disabled=not sure, type="primary"):
             with errors.guard() as outcome:

@@ -39,6 +39,22 @@ def test_empty_page_offers_creation_in_both_languages(app_runtime):
     assert at.selectbox(key="kb-selected").value == "My docs"
 
 
+def test_a_second_base_and_a_renamed_one_become_the_selection(app_runtime):
+    """The picker's key is locked once drawn: creating or renaming while a base exists used to crash."""
+    app_runtime.kb.create("第一个")
+    at = app_test("pages/knowledge_base.py", lang="en").run()
+    assert at.selectbox(key="kb-selected").value == "第一个"
+    at.text_input(key="kb-new-name").set_value("第二个")
+    next(b for b in at.button if b.label == "Create").click().run()
+    assert not at.exception
+    assert at.selectbox(key="kb-selected").value == "第二个"
+    at.text_input(key="kb-rename-第二个").set_value("改名后").run()
+    next(b for b in at.button if b.label == "Rename").click().run()
+    assert not at.exception
+    assert sorted(app_runtime.kb.names()) == sorted(["第一个", "改名后"])
+    assert at.selectbox(key="kb-selected").value == "改名后"
+
+
 def test_bad_name_is_a_message_not_a_traceback(app_runtime):
     at = app_test("pages/knowledge_base.py").run()
     at.text_input(key="kb-new-name").set_value("a/b")

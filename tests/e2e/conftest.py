@@ -37,8 +37,10 @@ Without a Chromium the tests skip with a message (and `make test` says so at the
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -108,8 +110,15 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def liandan_app(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
-    with run_app(root / "data", model="embedded", model_cache=MODEL_CACHE, LIANDAN_MAX_NEW_TOKENS="64") as app:
+    (root / "server").mkdir()  # the server folders the Knowledge Base page may index (server_root)
+    roots = json.dumps([str(root / "server")])
+    with run_app(root / "data", model="embedded", model_cache=MODEL_CACHE, LIANDAN_MAX_NEW_TOKENS="64", LIANDAN_KB_ROOTS=roots) as app:
         yield app
+
+
+def server_root(app) -> Path:
+    """The one folder `liandan_app` lets the Knowledge Base page index (LIANDAN_KB_ROOTS)."""
+    return app.data_dir.parent / "server"
 
 
 # Module scope: Playwright's sync API keeps an event loop running in this thread while it
