@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -147,6 +149,19 @@ def test_an_int8_model_failing_its_check_is_dropped_for_good(tmp_path, monkeypat
 
     monkeypatch.setattr(int8, "prepare", no_second_preparation)
     assert SentenceTransformerEmbedder(folder, placement("cpu", "int8", "openvino"), cache).placement.dtype == native_float()
+
+
+@needs_int8
+def test_a_failing_int8_preparation_leaves_the_float_openvino_model(tmp_path, monkeypatch, caplog):
+    def broken(*args):
+        raise RuntimeError("calibration blew up")
+
+    monkeypatch.setattr(int8, "prepare", broken)
+    # nncf.set_log_level (an earlier int8 test) also sets pytest's capture handlers, found on its logger, to ERROR.
+    caplog.set_level(logging.WARNING, logger="core.kb.openvino_encoder")
+    embedder = SentenceTransformerEmbedder(build_sentence_model(tmp_path / "tiny"), placement("cpu", "int8", "openvino"), tmp_path / "ov")
+    assert embedder.placement == Placement("cpu", native_float(), 16, "openvino")
+    assert "calibration blew up" in caplog.text and np.array(embedder.embed_documents(["ok"])).shape == (1, 32)
 
 
 @needs_int8

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -111,7 +112,7 @@ def prepare(onnx: Path, target: Path, inputs: Inputs, encode: Encode, hint: str)
     mean, p5 = float(cosines.mean()), float(np.percentile(cosines, 5))
     check = Int8Check(mean >= MIN_MEAN_COSINE and p5 >= MIN_P5_COSINE, mean, p5, float(cosines.min()), 0.0)
     if check.accepted:
-        partial = target.with_name(target.stem + ".partial.xml")
+        partial = target.with_name(f"{target.stem}.partial-{os.getpid()}.xml")  # two first uses at once: no mixed files
         ov.save_model(quantized, str(partial), compress_to_fp16=False)
         partial.with_suffix(".bin").replace(target.with_suffix(".bin"))
         partial.replace(target)

@@ -36,8 +36,12 @@ class OpenVINOEncoder:
         path, self.precision = onnx, precision
         if precision == "int8":
             quantized = cache_dir / "transformer-int8.xml"
-            check = int8.saved_check(quantized) or int8.prepare(onnx, quantized, self._arrays, self._encode, hint)
-            if check.accepted:
+            try:
+                check = int8.saved_check(quantized) or int8.prepare(onnx, quantized, self._arrays, self._encode, hint)
+            except Exception as exc:  # noqa: BLE001 - int8 only adds speed; the float model still serves
+                log.warning("could not make an int8 embedding model (%s); using %s", exc, float_hint)
+                check = None
+            if check is not None and check.accepted:
                 path = quantized
             else:
                 self.precision = "bfloat16" if native_bf16 else "float32"
