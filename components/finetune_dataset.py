@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from components import errors
-from components.i18n import t
+from components.i18n import lang, t
 from core.tuning import datasets
 from core.tuning.examples import measure
 
@@ -31,7 +31,7 @@ def dataset_section(rt) -> datasets.Dataset | None:
         return None
     if dataset.problems:
         st.error(t("ft.data.problems", count=dataset.problem_count))
-        st.code("\n".join(str(p) for p in dataset.problems), language="text")
+        st.code("\n".join(p.text(lang()) for p in dataset.problems), language="text")
         return None
     st.caption(t("ft.data.format", format=dataset.format, records=len(dataset.records)))
     with st.expander(t("ft.data.preview")):

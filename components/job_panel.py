@@ -11,7 +11,7 @@ import datetime as dt
 import streamlit as st
 
 from components.errors import job_error
-from components.i18n import t
+from components.i18n import in_ui_language, t
 from components.resources import runtime
 from core.jobs import Job
 
@@ -24,11 +24,11 @@ def format_eta(seconds: float | None) -> str:
 
 def step_text(job: Job) -> str:
     """A worker may describe its step as an i18n key plus values (details["step"]) so it reads in
-    the page's language; otherwise its English message is shown."""
+    the page's language; otherwise its message, in Chinese when the worker gave one."""
     step = job.details.get("step") if job.active else None
     if isinstance(step, dict) and "key" in step:
         return t(step["key"], **{k: v for k, v in step.items() if k != "key"})
-    return job.message
+    return in_ui_language(job.message, job.message_zh)
 
 
 def job_status_line(job: Job) -> str:

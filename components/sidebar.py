@@ -22,7 +22,7 @@ def model_status() -> None:
         rt = runtime()
         loading = _loading_job()
         if loading is not None:
-            st.info(t("model.loading", message=loading.message or "…"), icon="⏳")
+            st.info(t("model.loading", message=in_ui_language(loading.message, loading.message_zh) or "…"), icon="⏳")
         elif loading_now:
             st.rerun()  # the load just ended (ready or failed): redraw the whole page once
         elif rt.models.engine is not None:

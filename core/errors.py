@@ -30,6 +30,12 @@ class UserError(Exception):
         return f"{self.message} {self.hint}".strip()
 
 
+def chinese_text(exc: BaseException) -> str:
+    """A user error's Chinese text, to store beside its English one; "" for any other error
+    (technical text that stays as str(exc)) or a user error given no Chinese."""
+    return exc.text("zh") if isinstance(exc, UserError) and exc.zh else ""
+
+
 class ModelSourceError(UserError):
     """The model source cannot be resolved (missing folder, no weights, offline hub)."""
 

@@ -19,12 +19,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.errors import Cancelled, UserError
+from core.errors import Cancelled, UserError, chinese_text
 
 log = logging.getLogger(__name__)
 
 ACTIVE = ("pending", "running")
 FINAL = ("done", "failed", "cancelled", "interrupted")
+# What an interrupted job says, in English and Chinese (the UI's default language).
+INTERRUPTED_MESSAGE = "The app stopped while this job was running."
+INTERRUPTED_MESSAGE_ZH = "该任务运行期间应用已停止。"
 
 
 @dataclass
@@ -36,6 +39,7 @@ class Job:
     status: str = "pending"  # pending | running | done | failed | cancelled | interrupted
     progress: float = 0.0
     message: str = ""
+    message_zh: str = ""  # the message in Chinese when its writer gave one; "" in job files from before it
     error: str = ""
     error_zh: str = ""  # the error in Chinese for the UI when it was a UserError with Chinese text
     created: float = field(default_factory=time.time)
@@ -77,12 +81,16 @@ class JobContext:
         if self.cancel_event.is_set():
             raise Cancelled()
 
-    def report(self, progress: float | None = None, message: str | None = None, **details: Any) -> None:
+    def report(
+        self, progress: float | None = None, message: str | None = None, *, message_zh: str = "", **details: Any
+    ) -> None:
+        """`message_zh` is the message in Chinese; a new message without one clears the old Chinese
+        text, so the UI never shows a stale Chinese sentence beside a newer English one."""
         with self._registry.lock:
             if progress is not None:
                 self.job.progress = max(0.0, min(1.0, progress))
             if message is not None:
-                self.job.message = message
+                self.job.message, self.job.message_zh = message, message_zh
             self.job.details.update(details)
             self.job.updated = time.time()
         self._registry.save(self.job)
@@ -132,8 +140,10 @@ class JobRegistry:
                 continue
             if job.status in ACTIVE:
                 job.status = "interrupted"
-                job.message = "The app stopped while this job was running."
+                job.message, job.message_zh = INTERRUPTED_MESSAGE, INTERRUPTED_MESSAGE_ZH
                 self.save(job)
+            elif job.message == INTERRUPTED_MESSAGE and not job.message_zh:  # interrupted before Chinese existed
+                job.message_zh = INTERRUPTED_MESSAGE_ZH
             self._jobs[job.id] = job
 
     def save(self, job: Job) -> None:
@@ -169,6 +179,7 @@ class JobRegistry:
             raise UserError(f"Jobs of kind '{job.kind}' cannot be resumed.", zh=f"“{job.kind}”类任务无法继续运行。")
         with self.lock:
             job.status, job.error, job.error_zh, job.finished = "pending", "", "", None
+            job.message, job.message_zh = "", ""  # "the app stopped…" no longer holds once it runs again
             job.details["resumed"] = job.details.get("resumed", 0) + 1
         self.save(job)
         self._launch(job, runner)
@@ -194,7 +205,7 @@ class JobRegistry:
             status, error = "cancelled", ""
         except UserError as exc:
             status, error = "failed", str(exc)
-            error_zh = exc.text("zh") if exc.zh else ""
+            error_zh = chinese_text(exc)
         except Exception as exc:  # a bug: keep the trace in the log, show one line
             log.error("job %s failed:\n%s", job.id, traceback.format_exc())
             status, error = "failed", f"{type(exc).__name__}: {exc}"

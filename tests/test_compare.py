@@ -130,6 +130,22 @@ def test_a_too_long_prompt_fails_its_cells_only(pool):
     run = run_all(pool, new_run(pool, ["base", "beta"], ["word " * 2000, "short"], GREEDY))
     assert all(a.error and "too long" in a.error for a in run.answers[0])
     assert all(a.text and not a.error for a in run.answers[1])
+    assert all(a.error_zh.startswith("消息太长") for a in run.answers[0])  # a UserError keeps its Chinese
+    assert all(not a.error_zh for a in run.answers[1])
+
+
+def test_a_saved_run_keeps_the_chinese_error_and_older_runs_still_load(pool, tmp_path):
+    run = run_all(pool, new_run(pool, ["base", "beta"], ["word " * 2000], GREEDY))
+    store = RunStore(tmp_path)
+    store.save(run)
+    assert store.get(run.id).answers[0][0].error_zh.startswith("消息太长")
+
+    data = json.loads((tmp_path / f"{run.id}.json").read_text(encoding="utf-8"))
+    for answer in data["answers"][0]:
+        del answer["error_zh"]  # a run saved before error_zh existed
+    (tmp_path / f"{run.id}.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    old = store.get(run.id).answers[0][0]
+    assert "too long" in old.error and old.error_zh == ""
 
 
 def test_blind_streams_side_a_first(pool):
@@ -190,3 +206,20 @@ def test_blind_sides_are_random_but_reproducible_with_a_seed():
     sides = blind_sides(200, random.Random(3))
     assert sides == blind_sides(200, random.Random(3))
     assert 60 < sum(sides) < 140
+
+
+@pytest.mark.parametrize(("error", "zh"), [
+    (UserError("Out of memory.", "Lower max new tokens.", zh="内存不足。", zh_hint="请调低最大生成长度。"), "内存不足。 请调低最大生成长度。"),
+    (RuntimeError("CUDA error: device-side assert"), ""),  # technical: English for both languages
+])
+def test_an_answer_failing_mid_generation_keeps_a_user_errors_chinese(pool, error, zh):
+    from core.models.engine import Generation
+    from core.tuning.compare import Cell, _answer
+
+    gen = Generation(ticket=0, lock=pool.engine().lock)
+    gen.push("partial")
+    gen.stats.finish_reason = "error"
+    gen.close(error)
+    assert list(Cell(0, 0, gen)) == ["partial"]  # the cell ends quietly, as a page streams it
+    answer = _answer(gen)
+    assert (answer.text, answer.error, answer.error_zh) == ("partial", str(error), zh)

@@ -212,6 +212,13 @@ def test_preflight_findings_and_the_load_error_carry_chinese(tmp_path):
     assert "trust_remote_code 已关闭" in chinese and "分词器" in chinese and "LIANDAN_TRUST_REMOTE_CODE=true" in chinese
 
 
+def test_a_model_load_job_reports_its_steps_in_both_languages(app_runtime, tiny_model_dir):
+    job = wait_done(app_runtime.jobs, app_runtime.models.start_load(str(tiny_model_dir)))
+    assert job.status == "done"
+    assert job.message.startswith("Loaded ") and not CJK.search(job.message)
+    assert job.message_zh.startswith("已加载 ") and "秒" in job.message_zh
+
+
 def test_sidebar_shows_a_failed_model_load_in_chinese(app_runtime, tmp_path):
     from streamlit.testing.v1 import AppTest
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -10,6 +11,8 @@ from core.errors import UserError
 from core.tuning import datasets
 from core.tuning.examples import IGNORE, encode, measure
 from tests.factories import build_tokenizer
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 ALPACA = [
     {"instruction": "娘娘。", "input": "", "output": "你放心，本宫到任何时候都不会自轻自贱。"},
@@ -62,13 +65,66 @@ def test_jsonl_messages_and_sharegpt_and_csv():
         ("bad.jsonl", '{"instruction": "a", "output": "b", "history": [["only one"]]}\n', "line 1: 'history' item 1"),
         ("bad.csv", "instruction,input,output\nq,,a\nq2,,\n", "line 3: 'output' is empty"),
         ("bad.csv", "question,answer\nq,a\n", "line 1: the header needs"),
+        ("bad.jsonl", '{"messages": []}\n', "line 1: 'messages' must be a non-empty list"),
+        ("bad.jsonl", '{"messages": [{"role": "user"}]}\n', "line 1: 'messages' item 1 needs 'role' and 'content'"),
+        ("bad.jsonl", '{"messages": [{"role": "user", "content": " "}]}\n', "line 1: 'messages' item 1 is empty"),
+        ("bad.jsonl", '{"messages": [{"role": "user", "content": "a"}, {"role": "system", "content": "s"}]}\n',
+         "line 1: 'messages' item 2: a system message may only come first"),
+        ("bad.jsonl", '{"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}, '
+                      '{"role": "assistant", "content": "c"}]}\n', "line 1: 'messages' must alternate"),
+        ("bad.jsonl", '{"conversations": [{"from": "gpt", "value": "a"}, {"from": "human", "value": "b"}, '
+                      '{"from": "gpt", "value": "c"}]}\n', "line 1: 'conversations' must start with a user turn"),
+        ("bad.jsonl", '{"instruction": "a", "output": "b", "history": "none"}\n', "line 1: 'history' must be a list"),
     ],
 )
 def test_every_problem_names_its_line(name, text, expected):
     ds = datasets.parse(name, text.encode())
     assert any(str(p).startswith(expected) for p in ds.problems), ds.problems
-    with pytest.raises(UserError, match="line"):
+    for p in ds.problems:  # every kind reads in Chinese too, with the same line, and English stays English
+        assert p.text("zh").startswith(f"第 {p.line} 行：") and CJK.search(p.message_zh), p
+        assert p.text("en") == str(p) and not CJK.search(str(p))
+    with pytest.raises(UserError, match="line") as caught:
         ds.require_valid()
+    assert "第 " in caught.value.text("zh") and "line " not in caught.value.text("zh")
+
+
+def test_a_malformed_files_problems_read_in_chinese_with_their_lines():
+    array = ('[\n {"instruction": "a", "output": "b"},\n {"instruction": "q", "output": ""},\n'
+             ' {"question": "q", "answer": "a"},\n {"instruction": "q", "output": 3},\n'
+             ' {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]},\n'
+             ' {"instruction": "a", "output": "b"},\n')  # never closed: reading stops there
+    ds = datasets.parse("bad.json", array.encode())
+    assert [p.text("zh") for p in ds.problems] == [
+        "第 3 行：'output' 为空",
+        "第 4 行：无法识别的记录：应包含 instruction/output、messages 或 conversations",
+        "第 5 行：'output' 必须是文本，不能是数字",
+        "第 6 行：alpaca 格式的文件中出现了 messages 格式的记录：每个文件只能用一种格式",
+        "第 8 行：JSON 数组缺少结尾的 ']'",
+    ]
+    assert [p.text("en") for p in ds.problems] == [
+        "line 3: 'output' is empty",
+        "line 4: unknown record: expected instruction/output, messages or conversations",
+        "line 5: 'output' must be text, not int",
+        "line 6: messages record in a alpaca file: use one format per file",
+        "line 8: the JSON array is not closed with ']'",
+    ]
+    lines = '{"instruction": "a", "output": "b"}\n{"instruction": "a" "output": "b"}\n{"instruction": "q", "output": ""}\n'
+    ds = datasets.parse("bad.jsonl", lines.encode())
+    assert [p.text("zh") for p in ds.problems] == ["第 2 行：JSON 无效（Expecting ',' delimiter）",
+                                                   "第 3 行：'output' 为空"]
+    assert [str(p) for p in ds.problems] == ["line 2: invalid JSON (Expecting ',' delimiter)", "line 3: 'output' is empty"]
+    with pytest.raises(UserError) as caught:
+        ds.require_valid()
+    assert caught.value.text("zh") == ("bad.jsonl 有 2 处问题：第 2 行：JSON 无效（Expecting ',' delimiter）；"
+                                       "第 3 行：'output' 为空 请修正这些行后重新上传文件。")
+    assert str(caught.value).startswith("bad.jsonl has 2 problem(s): line 2: invalid JSON")
+
+
+def test_more_than_five_problems_are_summed_up_in_both_languages():
+    ds = datasets.parse("many.jsonl", b'{"instruction": "q", "output": ""}\n' * 7)
+    with pytest.raises(UserError) as caught:
+        ds.require_valid()
+    assert "（另有 2 处）" in caught.value.text("zh") and "(+2 more)" in str(caught.value)
 
 
 def test_unsupported_or_empty_files_are_refused_clearly():

@@ -44,7 +44,8 @@ def test_bad_file_names_its_line_and_good_file_trains_an_adapter(app_runtime):
     assert not at.exception
     assert any("Training started" in s.value for s in at.success)
     [job] = app_runtime.finetune.jobs()
-    assert app_runtime.jobs.wait(job.id, timeout=120).status == "done"
+    finished = app_runtime.jobs.wait(job.id, timeout=120)
+    assert finished.status == "done" and (finished.message, finished.message_zh) == ("Saved adapter 'guide'.", "已保存适配器“guide”。")
 
     at = app_test("pages/fine_tune.py").run()  # a refresh: the job list comes from disk
     assert not at.exception
@@ -56,6 +57,19 @@ def test_bad_file_names_its_line_and_good_file_trains_an_adapter(app_runtime):
     at.text_input(key="ad-name-guide").set_value("guide-2").run()
     next(b for b in at.button if b.key == "ad-rename-guide").click().run()
     assert not at.exception and app_runtime.adapters.exists("guide-2") and not app_runtime.adapters.exists("guide")
+
+
+def test_a_bad_files_problems_are_shown_in_the_ui_language(app_runtime):
+    for lang, header, line, other in (
+        ("zh", "数据集有 1 处问题", "第 2 行：'output' 为空", "line 2"),
+        ("en", "The dataset has 1 problem(s)", "line 2: 'output' is empty", "第 2 行"),
+    ):
+        at = app_test("pages/fine_tune.py", lang=lang).run()
+        at.file_uploader(key="ft-upload").set_value(("bad.jsonl", BAD, "application/json")).run()
+        assert not at.exception
+        assert any(header in e.value for e in at.error), [e.value for e in at.error]
+        shown = [c.value for c in at.code]
+        assert line in shown and not any(other in c for c in shown), shown
 
 
 def test_uploading_a_zip_from_another_base_shows_a_clear_error(app_runtime, tmp_path):

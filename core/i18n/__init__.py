@@ -32,5 +32,25 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **fmt: object) -> str:
     return text.format(**fmt) if fmt else text
 
 
+class Bilingual(str):
+    """A message that is English as a str (CLI, logs, callbacks that take a str) and also carries
+    its Chinese in `.zh`, for stored texts the UI shows in its language (job progress)."""
+
+    zh: str
+
+    def __new__(cls, en: str, zh: str) -> "Bilingual":
+        message = super().__new__(cls, en)
+        message.zh = zh
+        return message
+
+    def __reduce__(self):  # copy / pickle keep both languages
+        return Bilingual, (str(self), self.zh)
+
+
+def chinese_of(message: str) -> str:
+    """The Chinese a Bilingual message carries; "" for a plain str."""
+    return getattr(message, "zh", "")
+
+
 def keys() -> set[str]:
     return set(_table())

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from core.errors import PreflightError, UserError
+from core.i18n import Bilingual
 from core.models import chatglm_compat, preflight
 from core.models.engine import ModelInfo
 from core.models.sources import Progress, ResolvedModel, _noop
@@ -70,7 +71,7 @@ def load(
             zh_hint=" ".join(f.zh_hint or f.hint for f in errors if f.zh_hint or f.hint),
         )
     started = time.perf_counter()
-    progress(0.6, f"Loading {resolved.name} ({dtype} on {device})…")
+    progress(0.6, Bilingual(f"Loading {resolved.name} ({dtype} on {device})…", f"正在加载 {resolved.name}（{dtype}，{device}）……"))
     path: Path = resolved.path
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
@@ -101,6 +102,6 @@ def load(
         architecture=type(model).__name__,
         path=str(path),
     )
-    progress(1.0, f"Loaded {resolved.name} in {info.load_seconds:.1f} s.")
+    progress(1.0, Bilingual(f"Loaded {resolved.name} in {info.load_seconds:.1f} s.", f"已加载 {resolved.name}，用时 {info.load_seconds:.1f} 秒。"))
     log.info("loaded %s", info)
     return TransformersEngine(model, tokenizer, info)

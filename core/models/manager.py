@@ -13,7 +13,8 @@ import threading
 from pathlib import Path
 
 from core.config import Settings
-from core.errors import ModelNotLoaded, ModelSourceError, UserError
+from core.errors import ModelNotLoaded, ModelSourceError, chinese_text
+from core.i18n import chinese_of
 from core.jobs import JobContext, JobRegistry
 from core.models import loader, preflight, sources
 from core.models.echo_engine import EchoEngine
@@ -76,10 +77,10 @@ class ModelManager:
 
     def _load_job(self, ctx: JobContext) -> None:
         try:
-            self.load(ctx.job.params["spec"], lambda f, m: ctx.report(f, m))
+            self.load(ctx.job.params["spec"], lambda f, m: ctx.report(f, str(m), message_zh=chinese_of(m)))
         except Exception as exc:
             self.last_error = str(exc)
-            self.last_error_zh = exc.text("zh") if isinstance(exc, UserError) and exc.zh else ""
+            self.last_error_zh = chinese_text(exc)
             raise
 
     def unload(self) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import ModelSourceError
+from core.i18n import Bilingual
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ def convert_embedded(models_dir: Path, progress: Progress = _noop) -> Path:
         if (target / "config.json").exists() and any(target.glob("*.safetensors")):
             return target
         gguf = embedded_gguf()
-        progress(0.05, f"Converting {gguf.name} to a safetensors cache (once, ~30 s)…")
+        progress(0.05, Bilingual(f"Converting {gguf.name} to a safetensors cache (once, ~30 s)…",
+                                 f"正在把 {gguf.name} 转换为 safetensors 缓存（仅一次，约 30 秒）……"))
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
@@ -87,7 +89,7 @@ def convert_embedded(models_dir: Path, progress: Progress = _noop) -> Path:
         model.save_pretrained(partial)
         tokenizer.save_pretrained(partial)
         partial.rename(target)
-        progress(0.5, "Conversion done.")
+        progress(0.5, Bilingual("Conversion done.", "转换完成。"))
         log.info("converted embedded model to %s", target)
         return target
 
@@ -142,7 +144,8 @@ def _download_reporter(progress: Progress) -> type:
         def update(self, size: int) -> None:
             self.done += size
             fraction = self.done / self.file_size if self.file_size else 0.0
-            progress(min(0.5, 0.5 * fraction), f"Downloading {self.filename}: {self.done / 1e6:.0f}/{self.file_size / 1e6:.0f} MB")
+            mb = f"{self.done / 1e6:.0f}/{self.file_size / 1e6:.0f} MB"
+            progress(min(0.5, 0.5 * fraction), Bilingual(f"Downloading {self.filename}: {mb}", f"正在下载 {self.filename}：{mb}"))
 
     return Reporter
 
@@ -157,7 +160,7 @@ def download_modelscope(model_id: str, models_dir: Path, progress: Progress = _n
             zh="未安装 modelscope。",
             zh_hint="请运行 pip install modelscope",
         ) from exc
-    progress(0.01, f"Downloading {model_id} from ModelScope…")
+    progress(0.01, Bilingual(f"Downloading {model_id} from ModelScope…", f"正在从 ModelScope 下载 {model_id}……"))
     cache = models_dir / "modelscope"
     try:
         folder = snapshot_download(
@@ -170,7 +173,7 @@ def download_modelscope(model_id: str, models_dir: Path, progress: Progress = _n
             zh=f"无法从 ModelScope 下载 {model_id}：{type(exc).__name__}: {str(exc)[:200]}",
             zh_hint="请检查模型 ID 和网络，或自行下载后填写本地文件夹。",
         ) from exc
-    progress(0.5, "Download finished.")
+    progress(0.5, Bilingual("Download finished.", "下载完成。"))
     return local_folder(Path(folder))
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from core.errors import InputError, UserError
+from core.errors import InputError, UserError, chinese_text
 from core.models.engine import BASE, Generation
 from core.models.options import GenerationOptions
 from core.tuning.adapter_pool import AdapterPool, is_base, messages_for
@@ -42,6 +42,7 @@ class Answer:
     seconds: float = 0.0
     finish_reason: str = ""
     error: str = ""
+    error_zh: str = ""  # the error in Chinese when it was a UserError with Chinese text; "" in older runs
 
 
 @dataclass
@@ -123,7 +124,7 @@ def stream_cells(
                     gens[v] = engine.stream(messages, options, adapter=variant)
                 except UserError as exc:  # e.g. too long for the context: this cell fails, the run goes on
                     gens[v] = None
-                    run.answers[p][v] = Answer(finish_reason="error", error=str(exc))
+                    run.answers[p][v] = Answer(finish_reason="error", error=str(exc), error_zh=chinese_text(exc))
             try:
                 for v, gen in gens.items():
                     if gen is None:
@@ -149,8 +150,11 @@ def run_all(pool: AdapterPool, run: CompareRun) -> CompareRun:
 
 def _answer(gen: Generation) -> Answer:
     s = gen.stats
-    error = "" if gen.error is None or s.finish_reason == "cancelled" else str(gen.error)
-    return Answer(text=gen.text, tokens=s.completion_tokens, seconds=round(s.seconds, 2), finish_reason=s.finish_reason, error=error)
+    failed = gen.error is not None and s.finish_reason != "cancelled"
+    return Answer(
+        text=gen.text, tokens=s.completion_tokens, seconds=round(s.seconds, 2), finish_reason=s.finish_reason,
+        error=str(gen.error) if failed else "", error_zh=chinese_text(gen.error) if failed else "",
+    )
 
 
 class RunStore:

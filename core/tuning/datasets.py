@@ -3,7 +3,8 @@
 Every record becomes a list of chat messages (optional system, then user/assistant turns),
 so training formats it with the model's own chat template — the adapter then answers in
 the layout chat uses, instead of a hand-built prompt only the training script knows.
-A problem names the line it starts on, because users fix files in a text editor.
+A problem names the line it starts on, because users fix files in a text editor, and is
+stored in English (`str()`: CLI, API, logs) and Chinese (`text("zh")`: the UI's default).
 """
 
 from __future__ import annotations
@@ -30,9 +31,31 @@ MAX_PROBLEMS = 20
 class Problem:
     line: int
     message: str
+    message_zh: str = ""  # the same message in Chinese; empty falls back to English
+
+    def text(self, lang: str) -> str:
+        """'第 N 行：…' for "zh", else 'line N: …' (English when no Chinese was given)."""
+        if lang == "zh" and self.message_zh:
+            return f"第 {self.line} 行：{self.message_zh}"
+        return str(self)
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}"
+
+
+class RecordError(ValueError):
+    """What is wrong with one record, in English (`str()`) and Chinese (`zh`), like UserError.
+
+    A ValueError so `to_messages` callers that only want English keep working; `zh` is
+    required so no raise site can forget the Chinese.
+    """
+
+    def __init__(self, message: str, *, zh: str) -> None:
+        super().__init__(message)
+        self.zh = zh
+
+    def problem(self, line: int) -> Problem:
+        return Problem(line, str(self), self.zh)
 
 
 @dataclass
@@ -53,10 +76,12 @@ class Dataset:
     def require_valid(self) -> None:
         if self.problems:
             shown = "; ".join(str(p) for p in self.problems[:5])
-            more = f" (+{len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
+            shown_zh = "；".join(p.text("zh") for p in self.problems[:5])
+            extra = len(self.problems) - 5
+            more, more_zh = (f" (+{extra} more)", f"（另有 {extra} 处）") if extra > 0 else ("", "")
             raise UserError(f"{self.name} has {self.problem_count} problem(s): {shown}{more}",
                             "Fix these lines and upload the file again.",
-                            zh=f"{self.name} 有 {self.problem_count} 处问题：{shown}{more}",
+                            zh=f"{self.name} 有 {self.problem_count} 处问题：{shown_zh}{more_zh}",
                             zh_hint="请修正这些行后重新上传文件。")
         if not self.records:
             raise UserError(
@@ -91,7 +116,8 @@ def _json_items(text: str) -> Iterator[tuple[int, object]]:
         while pos < n and text[pos] in " \t\r\n,":
             pos += 1
         if pos >= n:
-            raise _Fatal(Problem(text.count("\n") + 1, "the JSON array is not closed with ']'"))
+            raise _Fatal(Problem(text.count("\n") + 1, "the JSON array is not closed with ']'",
+                                 "JSON 数组缺少结尾的 ']'"))
         if text[pos] == "]":
             return
         line = text.count("\n", 0, pos) + 1
@@ -99,7 +125,7 @@ def _json_items(text: str) -> Iterator[tuple[int, object]]:
             item, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             err_line = text.count("\n", 0, exc.pos) + 1
-            raise _Fatal(Problem(err_line, f"invalid JSON ({exc.msg})")) from exc
+            raise _Fatal(Problem(err_line, f"invalid JSON ({exc.msg})", f"JSON 无效（{exc.msg}）")) from exc
         yield line, item
 
 
@@ -110,21 +136,25 @@ def _jsonl_items(text: str) -> Iterator[tuple[int, object]]:
         try:
             yield number, json.loads(raw)
         except json.JSONDecodeError as exc:
-            yield number, _Invalid(f"invalid JSON ({exc.msg})")
+            yield number, _Invalid(f"invalid JSON ({exc.msg})", f"JSON 无效（{exc.msg}）")
 
 
 def _csv_items(text: str) -> Iterator[tuple[int, object]]:
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "output" not in [f.strip() for f in reader.fieldnames]:
-        raise _Fatal(Problem(1, "the header needs the columns instruction, input (optional) and output"))
+        raise _Fatal(Problem(1, "the header needs the columns instruction, input (optional) and output",
+                             "表头需要这几列：instruction、input（可选）和 output"))
     for row in reader:
         line = reader.line_num  # the line a multi-line row ends on; CSV rows start on the previous ones
         yield line, {k.strip(): v for k, v in row.items() if k is not None}
 
 
 class _Invalid:
-    def __init__(self, message: str) -> None:
+    """A line that could not even be read as JSON (JSON lines keep going past it)."""
+
+    def __init__(self, message: str, message_zh: str) -> None:
         self.message = message
+        self.message_zh = message_zh
 
 
 class _Fatal(Exception):
@@ -159,11 +189,17 @@ def detect_format(item: object) -> str | None:
     return None
 
 
+# JSON value kinds as a non-programmer reads them (Python's names otherwise).
+_KIND_ZH = {"int": "数字", "float": "数字", "bool": "布尔值（true/false）", "list": "列表", "dict": "对象"}
+
+
 def _text(value: object, key: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ValueError(f"'{key}' must be text, not {type(value).__name__}")
+        kind = type(value).__name__
+        raise RecordError(f"'{key}' must be text, not {kind}",
+                          zh=f"'{key}' 必须是文本，不能是{_KIND_ZH.get(kind, kind)}")
     return value
 
 
@@ -172,19 +208,21 @@ def _alpaca(item: dict) -> list[dict]:
     extra = _text(item.get("input"), "input").strip()
     output = _text(item.get("output"), "output").strip()
     if not instruction and not extra:
-        raise ValueError("'instruction' and 'input' are both empty")
+        raise RecordError("'instruction' and 'input' are both empty", zh="'instruction' 和 'input' 都为空")
     if not output:
-        raise ValueError("'output' is empty")
+        raise RecordError("'output' is empty", zh="'output' 为空")
     messages = []
     system = _text(item.get("system"), "system").strip()
     if system:
         messages.append({"role": "system", "content": system})
     history = item.get("history") or []
     if not isinstance(history, list):
-        raise ValueError("'history' must be a list of [question, answer] pairs")
+        raise RecordError("'history' must be a list of [question, answer] pairs",
+                          zh="'history' 必须是由 [问题, 回答] 组成的列表")
     for i, pair in enumerate(history, start=1):
         if not (isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
-            raise ValueError(f"'history' item {i} must be a [question, answer] pair of texts")
+            raise RecordError(f"'history' item {i} must be a [question, answer] pair of texts",
+                              zh=f"'history' 的第 {i} 项必须是一对文本 [问题, 回答]")
         messages += [{"role": "user", "content": pair[0]}, {"role": "assistant", "content": pair[1]}]
     prompt = f"{instruction}\n{extra}" if instruction and extra else instruction or extra
     return messages + [{"role": "user", "content": prompt}, {"role": "assistant", "content": output}]
@@ -192,35 +230,39 @@ def _alpaca(item: dict) -> list[dict]:
 
 def _turns(turns: object, key: str, role_key: str, content_key: str, roles: dict[str, str] | None) -> list[dict]:
     if not isinstance(turns, list) or not turns:
-        raise ValueError(f"'{key}' must be a non-empty list")
+        raise RecordError(f"'{key}' must be a non-empty list", zh=f"'{key}' 必须是非空列表")
     messages = []
     for i, turn in enumerate(turns, start=1):
         if not isinstance(turn, dict) or role_key not in turn or content_key not in turn:
-            raise ValueError(f"'{key}' item {i} needs '{role_key}' and '{content_key}'")
+            raise RecordError(f"'{key}' item {i} needs '{role_key}' and '{content_key}'",
+                              zh=f"'{key}' 的第 {i} 项需要 '{role_key}' 和 '{content_key}'")
         raw_role = str(turn[role_key]).strip().lower()
         role = roles.get(raw_role) if roles is not None else (raw_role if raw_role in ("system", "user", "assistant") else None)
         if role is None:
-            raise ValueError(f"'{key}' item {i} has unknown role '{turn[role_key]}'")
+            raise RecordError(f"'{key}' item {i} has unknown role '{turn[role_key]}'",
+                              zh=f"'{key}' 的第 {i} 项的角色 '{turn[role_key]}' 无法识别")
         content = _text(turn[content_key], content_key)
         if not content.strip():
-            raise ValueError(f"'{key}' item {i} is empty")
+            raise RecordError(f"'{key}' item {i} is empty", zh=f"'{key}' 的第 {i} 项为空")
         if role == "system" and messages:
-            raise ValueError(f"'{key}' item {i}: a system message may only come first")
+            raise RecordError(f"'{key}' item {i}: a system message may only come first",
+                              zh=f"'{key}' 的第 {i} 项：系统消息只能放在最前面")
         messages.append({"role": role, "content": content})
     chat = [m["role"] for m in messages if m["role"] != "system"]
     if not chat or chat[-1] != "assistant":
-        raise ValueError(f"'{key}' must end with an assistant answer")
+        raise RecordError(f"'{key}' must end with an assistant answer", zh=f"'{key}' 必须以助手（assistant）的回答结尾")
     if any(a == b for a, b in zip(chat, chat[1:])):
-        raise ValueError(f"'{key}' must alternate user and assistant turns")
+        raise RecordError(f"'{key}' must alternate user and assistant turns",
+                          zh=f"'{key}' 中用户（user）和助手（assistant）的发言必须交替出现")
     if chat[0] != "user":
-        raise ValueError(f"'{key}' must start with a user turn")
+        raise RecordError(f"'{key}' must start with a user turn", zh=f"'{key}' 必须以用户（user）的发言开头")
     return messages
 
 
 def to_messages(item: object, fmt: str) -> list[dict]:
-    """One record in `fmt` as chat messages; ValueError says what is wrong with it."""
+    """One record in `fmt` as chat messages; RecordError (a ValueError) says what is wrong with it."""
     if not isinstance(item, dict):
-        raise ValueError("a record must be an object {...}")
+        raise RecordError("a record must be an object {...}", zh="每条记录必须是一个对象 {...}")
     if fmt == "alpaca":
         return _alpaca(item)
     if fmt == "messages":
@@ -254,22 +296,26 @@ def parse(name: str, data: bytes) -> Dataset:
             if len(dataset.problems) >= MAX_PROBLEMS:
                 break
             if isinstance(item, _Invalid):
-                dataset.problems.append(Problem(line, item.message))
+                dataset.problems.append(Problem(line, item.message, item.message_zh))
                 continue
             fmt = detect_format(item)
             if fmt is None:
-                dataset.problems.append(Problem(line, "unknown record: expected instruction/output, messages or conversations"))
+                dataset.problems.append(Problem(
+                    line, "unknown record: expected instruction/output, messages or conversations",
+                    "无法识别的记录：应包含 instruction/output、messages 或 conversations"))
                 continue
             if not dataset.format:
                 dataset.format = fmt
             elif fmt != dataset.format:
-                dataset.problems.append(Problem(line, f"{fmt} record in a {dataset.format} file: use one format per file"))
+                dataset.problems.append(Problem(
+                    line, f"{fmt} record in a {dataset.format} file: use one format per file",
+                    f"{dataset.format} 格式的文件中出现了 {fmt} 格式的记录：每个文件只能用一种格式"))
                 continue
             try:
                 dataset.records.append(to_messages(item, fmt))
                 dataset.lines.append(line)
-            except ValueError as exc:
-                dataset.problems.append(Problem(line, str(exc)))
+            except RecordError as exc:
+                dataset.problems.append(exc.problem(line))
     except _Fatal as fatal:
         dataset.problems.append(fatal.problem)
     except ValueError as exc:  # no '[' in a .json file

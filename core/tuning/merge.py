@@ -37,20 +37,20 @@ def run_merge(runtime, ctx: JobContext) -> None:
     out = runtime.settings.finetune_dir / "exports" / name
     staging = out.with_name(f".{name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
-    ctx.report(0.05, "Loading a CPU copy of the base model…")
+    ctx.report(0.05, "Loading a CPU copy of the base model…", message_zh="正在加载基座模型的 CPU 副本……")
     base = AutoModelForCausalLM.from_pretrained(
         engine.info.path, dtype=DTYPES.get(engine.info.dtype, torch.float32),
         trust_remote_code=runtime.settings.trust_remote_code,
     )
     ctx.check_cancel()
-    ctx.report(0.5, "Merging the adapter…")
+    ctx.report(0.5, "Merging the adapter…", message_zh="正在合并适配器……")
     merged = PeftModel.from_pretrained(base, str(runtime.adapters.path(name))).merge_and_unload()
     ctx.check_cancel()
-    ctx.report(0.7, "Saving the merged model…")
+    ctx.report(0.7, "Saving the merged model…", message_zh="正在保存合并后的模型……")
     merged.save_pretrained(staging)
     engine.tokenizer.save_pretrained(staging)
     (staging / "liandan_adapter.json").write_text(json.dumps(asdict(card), ensure_ascii=False, indent=1), encoding="utf-8")
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)
     ctx.set_result(path=str(out))
-    ctx.report(1.0, f"Exported to {out}")
+    ctx.report(1.0, f"Exported to {out}", message_zh=f"已导出到 {out}")

@@ -217,7 +217,7 @@ class TrainingRun:
                 zh="当前加载的模型不是该任务训练时所用的模型。",
                 zh_hint="请重新加载那个模型，然后继续。",
             )
-        ctx.report(0.0, "Preparing the dataset…")
+        ctx.report(0.0, "Preparing the dataset…", message_zh="正在准备数据集……")
         data = self._load_data()
         lengths = [len(e) for e in data.train]
         plan = loop.step_plan(lengths, cfg)
@@ -232,7 +232,7 @@ class TrainingRun:
         fp16 = cuda and next(engine.model.parameters()).dtype == torch.float16
         scaler = torch.amp.GradScaler("cuda", enabled=fp16)
         start_step, elapsed_before = self._load_checkpoint(optimizer, scheduler)
-        ctx.report(start_step / total, f"Training {total} steps…", total_steps=total, train_records=len(data.train),
+        ctx.report(start_step / total, f"Training {total} steps…", message_zh=f"共 {total} 步，开始训练……", total_steps=total, train_records=len(data.train),
                    val_records=len(data.val), dropped_records=data.dropped, steps_per_epoch=loop.steps_per_epoch(len(lengths), cfg))
         started, samples, completed = time.perf_counter(), 0, start_step
         per_epoch = loop.steps_per_epoch(len(lengths), cfg)
@@ -254,6 +254,7 @@ class TrainingRun:
                 if data.val and (completed % eval_every == 0 or completed == total):
                     ctx.metric(step=completed, val_loss=round(self._validate(data.val), 5))
                 ctx.report(completed / total, f"Step {completed}/{total} · epoch {epoch + 1}/{cfg.epochs} · {rate:.2f} samples/s",
+                           message_zh=f"第 {completed}/{total} 步 · 第 {epoch + 1}/{cfg.epochs} 轮 · {rate:.2f} 条/秒",
                            step=completed, epoch=epoch + 1, samples_per_second=round(rate, 3), eta_seconds=round(eta, 1))
                 if completed % cfg.save_every == 0 and completed < total:
                     self._save_checkpoint(completed, optimizer, scheduler, elapsed_before + spent)
@@ -319,4 +320,4 @@ class TrainingRun:
         (self.run_dir / CHECKPOINT).unlink(missing_ok=True)
         self.ctx.set_result(adapter=self.name, train_loss=card.train_loss, val_loss=card.val_loss, steps=steps,
                             duration_seconds=card.duration_seconds)
-        self.ctx.report(1.0, f"Saved adapter '{self.name}'.")
+        self.ctx.report(1.0, f"Saved adapter '{self.name}'.", message_zh=f"已保存适配器“{self.name}”。")
