@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     )
     password: SecretStr | None = Field(None, description="Ask for this password before any page.")
     api_key: SecretStr | None = Field(None, description="Require `Authorization: Bearer <key>` on the API.")
+    api_cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Web pages on other origins allowed to call the API from a browser (JSON list, e.g. ["http://localhost:3000"]; ["*"] = any). Empty = none.',
+    )
     max_new_tokens: int = Field(512, ge=1, le=32768, description="Default answer length.")
     context_length: int | None = Field(
         None, ge=64, description="Override the model's context window (tokens)."

@@ -129,6 +129,30 @@ def test_api_key_is_required_on_every_route_when_set(tmp_path):
         assert httpx.get(f"{url}/api/docs").status_code == 200  # the docs page itself stays readable
 
 
+def test_browser_pages_on_allowed_origins_may_call_the_api_and_others_may_not(tmp_path):
+    app_origin, other = "http://localhost:3000", "http://evil.example"
+    rt = echo_runtime(tmp_path, api_key="s3cret", api_cors_origins=[app_origin])
+    with serve(create_app(rt)) as url:
+        preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
+        allowed = httpx.options(f"{url}/v1/chat/completions", headers={"Origin": app_origin, **preflight})
+        assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == app_origin
+        assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
+        refused = httpx.options(f"{url}/v1/chat/completions", headers={"Origin": other, **preflight})
+        assert "access-control-allow-origin" not in refused.headers
+        body = {"model": "base", "messages": ask("hi")}
+        reply = httpx.post(f"{url}/v1/chat/completions", json=body, headers={"Origin": app_origin, "Authorization": "Bearer s3cret"})
+        assert reply.json()["choices"][0]["message"]["content"] == "echo: hi"
+        assert reply.headers["access-control-allow-origin"] == app_origin
+        keyless = httpx.post(f"{url}/v1/chat/completions", json=body, headers={"Origin": app_origin})
+        assert keyless.status_code == 401  # an allowed origin still needs the key
+
+
+def test_by_default_no_origin_is_allowed(echo):
+    _, url = echo
+    r = httpx.get(f"{url}/api/health", headers={"Origin": "http://localhost:3000"})
+    assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
+
+
 def test_without_a_key_setting_no_header_is_needed(echo):
     _, url = echo
     assert httpx.get(f"{url}/api/health").json()["status"] == "ok"

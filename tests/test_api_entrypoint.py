@@ -33,9 +33,9 @@ def make_run_command() -> list[str]:
 
 
 @contextmanager
-def running(command: list[str], tmp_path, url: str) -> Iterator[None]:
+def running(command: list[str], tmp_path, url: str, **settings: str) -> Iterator[None]:
     """Run `command` on the echo engine until `url`/api/health says ok; stop its process group after."""
-    env = {**os.environ, "LIANDAN_ENGINE": "echo", "LIANDAN_DATA_DIR": str(tmp_path / "data")}
+    env = {**os.environ, "LIANDAN_ENGINE": "echo", "LIANDAN_DATA_DIR": str(tmp_path / "data"), **settings}
     proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
     try:
@@ -63,7 +63,8 @@ def test_make_run_serves_the_ui_and_the_api_on_the_same_port(tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = make_run_command() + ["--server.port", str(port), "--server.address", "127.0.0.1"]
-    with running(command, tmp_path, base):
+    origin = "http://localhost:3000"  # a browser front-end on another port (LIANDAN_API_CORS_ORIGINS)
+    with running(command, tmp_path, base, LIANDAN_API_CORS_ORIGINS=f'["{origin}"]'):
         page = httpx.get(base, timeout=10)
         assert page.status_code == 200 and '<div id="root">' in page.text  # Streamlit's page
         assert httpx.get(f"{base}/_stcore/health", timeout=5).text == "ok"
@@ -71,6 +72,9 @@ def test_make_run_serves_the_ui_and_the_api_on_the_same_port(tmp_path):
         assert reply["response"] == "echo: 你好"
         models = httpx.get(f"{base}/v1/models", timeout=5).json()
         assert models["data"][0]["id"] == "base"
+        preflight = httpx.options(f"{base}/v1/chat/completions", timeout=5, headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"})
+        assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"] == origin
 
 
 def test_headless_serve_answers_the_tutorials_curl(tmp_path):

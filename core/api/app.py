@@ -10,6 +10,7 @@ import base64
 
 import numpy as np
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
@@ -40,6 +41,9 @@ def create_app(runtime: Runtime, *, tutorial_root: bool = False) -> FastAPI:
         static_url="/api/docs/static", swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
     )
     errors.install(app)
+    if runtime.settings.api_cors_origins:  # browser front-ends on another port/host; the key check still applies
+        app.add_middleware(CORSMiddleware, allow_origins=runtime.settings.api_cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])
     guarded = [Depends(bearer_guard(runtime.settings))]  # on the routes, not the app: the docs page stays open
     app.include_router(tutorial.router(services, root=tutorial_root), dependencies=guarded)
     app.include_router(completions.router(services), dependencies=guarded)
