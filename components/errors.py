@@ -28,6 +28,10 @@ def job_error(job: Job) -> str:
     return in_ui_language(job.error, job.error_zh)
 
 
+def job_message(job: Job) -> str:
+    return in_ui_language(job.message, job.message_zh)
+
+
 class Outcome:
     failed: bool = False
 

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from components import errors
-from components.i18n import in_ui_language, t
+from components.i18n import t
 from core.jobs import Job
 
 
@@ -46,7 +46,7 @@ def job_view(ft, job_id: str, key: str = "jobs") -> None:
         job = ft.runtime.jobs.get(job_id)
         if job is None:
             return
-        st.progress(job.progress, text=in_ui_language(job.message, job.message_zh))
+        st.progress(job.progress, text=errors.job_message(job))
         _numbers(job)
         loss_chart(job)
         if job.error:

@@ -10,8 +10,8 @@ import datetime as dt
 
 import streamlit as st
 
-from components.errors import job_error
-from components.i18n import in_ui_language, t
+from components.errors import job_error, job_message
+from components.i18n import t
 from components.resources import runtime
 from core.jobs import Job
 
@@ -28,7 +28,7 @@ def step_text(job: Job) -> str:
     step = job.details.get("step") if job.active else None
     if isinstance(step, dict) and "key" in step:
         return t(step["key"], **{k: v for k, v in step.items() if k != "key"})
-    return in_ui_language(job.message, job.message_zh)
+    return job_message(job)
 
 
 def job_status_line(job: Job) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.errors import job_message
 from components.i18n import in_ui_language, t
 from components.resources import runtime
 from core.models.manager import LOAD_JOB
@@ -22,7 +23,7 @@ def model_status() -> None:
         rt = runtime()
         loading = _loading_job()
         if loading is not None:
-            st.info(t("model.loading", message=in_ui_language(loading.message, loading.message_zh) or "…"), icon="⏳")
+            st.info(t("model.loading", message=job_message(loading) or "…"), icon="⏳")
         elif loading_now:
             st.rerun()  # the load just ended (ready or failed): redraw the whole page once
         elif rt.models.engine is not None:

@@ -123,6 +123,8 @@ def test_int8_minilm_stays_close_to_fp32_and_is_prepared_once(tmp_path, monkeypa
     vectors = np.array(fast.embed_documents(texts))
     assert float((full * vectors).sum(axis=1).min()) > 0.98
     assert np.argmax(vectors @ vectors[0]) == 0 and np.argmax(vectors @ vectors[1]) == 1
+    floats = SentenceTransformerEmbedder(embedded_model_dir(), placement("cpu", native_float(), "openvino"), cache)
+    assert np.abs(vectors - np.array(floats.embed_documents(texts))).max() > 1e-3  # the int8 model is what runs
 
     def no_second_preparation(*args):
         raise AssertionError("the int8 model should come from the cache")

@@ -85,6 +85,10 @@ class IndexProgress:
 Progress = Callable[[IndexProgress], None]
 
 
+def _duplicate(source: str, twin: str) -> FileReport:
+    return FileReport(source, "duplicate", reason=f"Same content as {twin}.", reason_zh=f"与 {twin} 内容相同。")
+
+
 def _file_reader(path: Path, max_bytes: int) -> Callable[[], bytes]:
     def read() -> bytes:
         size = path.stat().st_size
@@ -233,10 +237,7 @@ class Indexer:
             entry = manifest.files.get(item.source)
             if entry is not None and entry.hash == digest:
                 if entry.duplicate_of:
-                    twin_of = entry.duplicate_of
-                    result.reports.append(
-                        FileReport(item.source, "duplicate", reason=f"Same content as {twin_of}.", reason_zh=f"与 {twin_of} 内容相同。")
-                    )
+                    result.reports.append(_duplicate(item.source, entry.duplicate_of))
                 else:
                     result.reports.append(FileReport(item.source, "unchanged", len(entry.chunk_ids)))
                 return None
@@ -244,9 +245,7 @@ class Indexer:
             if twin is not None and twin != item.source:
                 self._forget(item.source)
                 manifest.files[item.source] = FileEntry(hash=digest, chunk_ids=[], size=len(data), duplicate_of=twin)
-                result.reports.append(
-                    FileReport(item.source, "duplicate", reason=f"Same content as {twin}.", reason_zh=f"与 {twin} 内容相同。")
-                )
+                result.reports.append(_duplicate(item.source, twin))
                 return None
             loaded = loaders.load_bytes(item.source, data, self.max_bytes)
             chunks = chunking.split(loaded.text, loaded.kind, self.kb.config.chunk_size, self.kb.config.chunk_overlap)

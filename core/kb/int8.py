@@ -100,7 +100,7 @@ def prepare(onnx: Path, target: Path, inputs: Inputs, encode: Encode, hint: str)
     calibrate, held_out = calibration_texts()
     data = batches(calibrate, inputs)
     quantized = nncf.quantize(
-        model, nncf.Dataset(data), subset_size=len(calibrate), model_type=nncf.ModelType.TRANSFORMER,
+        model, nncf.Dataset(data), subset_size=len(data), model_type=nncf.ModelType.TRANSFORMER,
         ignored_scope=nncf.IgnoredScope(names=float_matmuls(model)),
         advanced_parameters=nncf.AdvancedQuantizationParameters(
             smooth_quant_alphas=nncf.AdvancedSmoothQuantParameters(matmul=SMOOTH_QUANT_ALPHA)

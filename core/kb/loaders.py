@@ -71,23 +71,23 @@ def decode(data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError:
         best = from_bytes(data[:2_000_000]).best() if data else None
         if best is None:
-            raise LoadError(
-                "This is not a text file (binary content).", "Check that the file extension is right.",
-                zh="这不是文本文件（内容为二进制）。",
-                zh_hint="请检查文件扩展名是否正确。",
-            )
+            raise _binary()
         encoding = best.encoding
         try:
             text = data.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             text = data.decode(encoding, errors="replace")
     if _printable_ratio(text) < 0.95:
-        raise LoadError(
-            "This is not a text file (binary content).", "Check that the file extension is right.",
-            zh="这不是文本文件（内容为二进制）。",
-            zh_hint="请检查文件扩展名是否正确。",
-        )
+        raise _binary()
     return text, encoding
+
+
+def _binary() -> LoadError:
+    return LoadError(
+        "This is not a text file (binary content).", "Check that the file extension is right.",
+        zh="这不是文本文件（内容为二进制）。",
+        zh_hint="请检查文件扩展名是否正确。",
+    )
 
 
 def _pdf(data: bytes) -> str:
@@ -214,10 +214,10 @@ def load_bytes(name: str, data: bytes, max_bytes: int) -> Loaded:
     """Read one file's bytes by its extension; raises `LoadError` with the reason."""
     suffix = PurePosixPath(name.replace("\\", "/")).suffix.lower()
     if suffix not in SUFFIXES:
+        supported = ", ".join(sorted(SUFFIXES | ARCHIVE_SUFFIXES))
         raise LoadError(
-            f"Unsupported file type '{suffix or name}'.", f"Supported: {', '.join(sorted(SUFFIXES | ARCHIVE_SUFFIXES))}.",
-            zh=f"不支持的文件类型“{suffix or name}”。",
-            zh_hint=f"支持的类型：{', '.join(sorted(SUFFIXES | ARCHIVE_SUFFIXES))}。",
+            f"Unsupported file type '{suffix or name}'.", f"Supported: {supported}.",
+            zh=f"不支持的文件类型“{suffix or name}”。", zh_hint=f"支持的类型：{supported}。",
         )
     if len(data) > max_bytes:
         raise too_large(len(data), max_bytes)
@@ -267,11 +267,7 @@ def iter_zip(data: bytes, max_bytes: int) -> Iterator[tuple[str, bytes | LoadErr
             elif not is_supported(name) or "__MACOSX/" in name:
                 continue
             elif info.file_size > max_bytes:
-                yield name, LoadError(
-                    f"The file is too large ({info.file_size / 1e6:.1f} MB).", "Split it, or raise LIANDAN_MAX_FILE_MB.",
-                    zh=f"文件过大（{info.file_size / 1e6:.1f} MB）。",
-                    zh_hint="请拆分文件，或调高 LIANDAN_MAX_FILE_MB。",
-                )
+                yield name, too_large(info.file_size, max_bytes)
             else:
                 try:
                     yield name, archive.read(info)

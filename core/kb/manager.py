@@ -19,7 +19,7 @@ from core.config import Settings
 from core.errors import UserError
 from core.jobs import Job, JobContext, JobRegistry
 from core.kb.embeddings import get_embedder
-from core.kb.indexer import FileReport, Indexer, IndexProgress, IndexResult
+from core.kb.indexer import Indexer, IndexProgress, IndexResult
 from core.kb.retrieval import Hit, HybridSearcher
 from core.kb.store import KBConfig, KnowledgeBase, chroma_client, validate_name
 
@@ -80,11 +80,7 @@ class KnowledgeBaseManager:
         self.embedder_for(model)  # fail now, not at the first upload
         with self._lock:
             if self.exists(name):
-                raise UserError(
-                    f"A knowledge base named '{name}' already exists.", "Pick another name.",
-                    zh=f"名为“{name}”的知识库已存在。",
-                    zh_hint="请换一个名称。",
-                )
+                raise _name_taken(name)
             config = KBConfig(name=name, embedding_model=model, chunk_size=size, chunk_overlap=overlap)
             folder = self.folder / config.id
             folder.mkdir(parents=True)
@@ -101,11 +97,7 @@ class KnowledgeBaseManager:
         with self._lock:
             kb = self.get(old)
             if new != old and self.exists(new):
-                raise UserError(
-                    f"A knowledge base named '{new}' already exists.", "Pick another name.",
-                    zh=f"名为“{new}”的知识库已存在。",
-                    zh_hint="请换一个名称。",
-                )
+                raise _name_taken(new)
             kb.config.name = new
             kb.save_config()
 
@@ -256,3 +248,10 @@ class KnowledgeBaseManager:
 
     def search(self, name: str, query: str, k: int | None = None, threshold: float = 0.0, mode: str = "hybrid") -> list[Hit]:
         return self.searcher(name).search(query, k or self.settings.kb_top_k, threshold, mode)
+
+
+def _name_taken(name: str) -> UserError:
+    return UserError(
+        f"A knowledge base named '{name}' already exists.", "Pick another name.",
+        zh=f"名为“{name}”的知识库已存在。", zh_hint="请换一个名称。",
+    )

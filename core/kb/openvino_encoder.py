@@ -69,7 +69,9 @@ class OpenVINOEncoder:
         partial.replace(path)  # a killed export never leaves a half file to load
 
     def _arrays(self, texts: list[str]) -> dict[str, np.ndarray]:
-        features = self.model.preprocess(texts)
+        return self._inputs(self.model.preprocess(texts))
+
+    def _inputs(self, features: dict) -> dict[str, np.ndarray]:
         return {name: features[name].numpy() for name in self.inputs}
 
     def _run(self, compiled, texts: list[str]):
@@ -77,7 +79,7 @@ class OpenVINOEncoder:
 
         features = self.model.preprocess(texts)
         request = compiled.create_infer_request()  # one per call: callers may be on several threads
-        request.infer({name: features[name].numpy() for name in self.inputs})
+        request.infer(self._inputs(features))
         features["token_embeddings"] = torch.from_numpy(request.get_output_tensor(0).data.copy())
         with torch.inference_mode():
             for module in list(self.model)[1:]:
