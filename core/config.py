@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     )
     max_upload_mb: int = Field(200, ge=1, description="Largest accepted upload.")
     max_file_mb: int = Field(50, ge=1, description="Largest single file a knowledge base ingests.")
+    max_archive_mb: int = Field(1000, ge=1, description="Most uncompressed data read from one .zip; members past it are refused by name.")
+    max_archive_ratio: float = Field(
+        100.0, ge=2.0, description="A zip member over 1 MB that expands more than this many times is refused as a zip bomb (text deflates 3-10x)."
+    )
+    max_archive_members: int = Field(10_000, ge=1, description="Most members one .zip may have.")
     log_level: str = Field("INFO", description="Python logging level.")
     interpreter_rounds: int = Field(5, ge=1, le=20, description="Code runs per answer in the code interpreter mode.")
     interpreter_cell_timeout_s: float = Field(30.0, gt=0, le=3600, description="Seconds one code block may run before it is stopped.")

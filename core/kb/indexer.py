@@ -18,8 +18,10 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
-from core.errors import Cancelled
+from core.errors import Cancelled, UserError
 from core.kb import chunking, loaders
+from core.kb.archive import Member, ZipLimits, ZipReader
+from core.paths import PathPolicy, PathRefused, unreadable
 from core.kb.store import FileEntry, KnowledgeBase, chunk_id, content_hash
 from core.kb.tokenize import tokens
 
@@ -89,27 +91,54 @@ def _duplicate(source: str, twin: str) -> FileReport:
     return FileReport(source, "duplicate", reason=f"Same content as {twin}.", reason_zh=f"与 {twin} 内容相同。")
 
 
-def _file_reader(path: Path, max_bytes: int) -> Callable[[], bytes]:
+def _keep_dir(name: str) -> bool:
+    return not name.startswith(".") and name not in SKIP_DIRS
+
+
+def _keep_file(name: str) -> bool:
+    return not name.startswith(".") and loaders.is_supported(name)
+
+
+def _file_reader(path: Path, root: Path, max_bytes: int, policy: PathPolicy) -> Callable[[], bytes]:
+    """Reads through the path policy (no link out of `root`, regular files only, O_NOFOLLOW)."""
+
     def read() -> bytes:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise loaders.too_large(size, max_bytes)
-        return path.read_bytes()
+        fd = policy.open_fd(path, root, _keep_dir, _keep_file)
+        with os.fdopen(fd, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                raise loaders.too_large(size, max_bytes)
+            data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise loaders.too_large(len(data), max_bytes)
+        return data
 
     return read
 
 
-def _zip_items(source: str, read: Callable[[], bytes], max_bytes: int) -> list[Item]:
-    """One item per archive member, named `<archive source>/<member>`; a bad archive is one failed item."""
+def _zip_items(source: str, path: Path, root: Path, policy: PathPolicy, limits: ZipLimits) -> list[Item]:
+    """One item per supported member, named `<archive source>/<member>`, read one at a time when
+    the indexer reaches it; an archive that cannot be listed is one failed item."""
+
+    def opener():
+        fd = policy.open_fd(path, root, _keep_dir, _keep_file)
+        handle = os.fdopen(fd, "rb")
+        size = os.fstat(fd).st_size
+        if size > limits.total_bytes:
+            handle.close()
+            raise loaders.too_large(size, limits.total_bytes)
+        return handle
+
+    reader = ZipReader(opener, limits)
     try:
-        members = list(loaders.iter_zip(read(), max_bytes))
-    except (loaders.LoadError, OSError) as exc:
-        error = exc if isinstance(exc, loaders.LoadError) else loaders.LoadError(
-            f"Cannot read the file ({exc}).",
-            zh=f"无法读取文件（{exc}）。",
-        )
-        return [Item(source, _raiser(error))]
-    return [Item(f"{source}/{name}", _raiser(data) if isinstance(data, Exception) else _const(data)) for name, data in members]
+        members = reader.members()
+    except Exception as exc:  # noqa: BLE001 - one bad archive is that archive's failure, not the run's
+        return [Item(source, _raiser(exc))]
+    return [Item(f"{source}/{m.name}", _member_reader(reader, m)) for m in members]
+
+
+def _member_reader(reader: ZipReader, member: Member) -> Callable[[], bytes]:
+    return lambda: reader.read(member)
 
 
 def _raiser(error: Exception) -> Callable[[], bytes]:
@@ -119,44 +148,75 @@ def _raiser(error: Exception) -> Callable[[], bytes]:
     return read
 
 
-def _const(data: bytes) -> Callable[[], bytes]:
-    return lambda: data
+def _unreadable(exc: OSError) -> PathRefused:
+    return PathRefused(f"Cannot read the file ({exc.strerror or exc}).", zh=f"无法读取文件（{exc.strerror or exc}）。")
 
 
-def _walk(root: Path) -> list[Path]:
-    found = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
-        found += [Path(folder) / f for f in sorted(files) if not f.startswith(".") and loaders.is_supported(f)]
-    return found
-
-
-def discover(paths: list[Path], max_bytes: int) -> tuple[list[Item], list[str]]:
+def discover(
+    paths: list[Path], max_bytes: int, policy: PathPolicy | None = None, limits: ZipLimits | None = None
+) -> tuple[list[Item], list[str]]:
     """Items for folders (source = `<folder name>/<relative path>`), files and zips, plus the
-    source prefixes whose vanished files should be removed from the base."""
+    source prefixes whose vanished files should be removed from the base. Nothing is read here
+    but zip directories; what the path policy refuses becomes a failed item with its reason."""
+    policy = policy or PathPolicy()
+    limits = limits or ZipLimits(max_bytes)
     items: list[Item] = []
     prefixes: list[str] = []
-    for path in paths:
-        path = Path(path).expanduser()
-        if path.is_dir():
-            label = path.resolve().name or "root"
+    for given in paths:
+        given = Path(given)
+        try:
+            root = policy.root(given)
+            is_dir, is_file = root.is_dir(), root.is_file()
+        except PathRefused as exc:
+            items.append(Item(str(given), _raiser(exc)))
+            continue
+        except OSError as exc:
+            items.append(Item(str(given), _raiser(_unreadable(exc))))
+            continue
+        if is_dir:
+            label = root.name or "root"
             prefixes.append(f"{label}/")
-            for file in _walk(path):
-                source = f"{label}/{file.relative_to(path).as_posix()}"
-                items += _expand(source, _file_reader(file, max_bytes), max_bytes)
-        elif path.is_file():
-            items += _expand(path.name, _file_reader(path, max_bytes), max_bytes)
-            if path.suffix.lower() in loaders.ARCHIVE_SUFFIXES:
-                prefixes.append(f"{path.name}/")
+            for found in policy.walk(root, _keep_dir, _keep_file):
+                rel = found.path.relative_to(root).as_posix()
+                source = label if rel == "." else f"{label}/{rel}"
+                if found.refused is not None:
+                    items.append(Item(source, _raiser(found.refused)))
+                else:
+                    items += _expand(source, found.path, root, max_bytes, policy, limits)
+        elif is_file:
+            items += _expand(given.name, root, root, max_bytes, policy, limits)
+            if root.suffix.lower() in loaders.ARCHIVE_SUFFIXES:
+                prefixes.append(f"{given.name}/")
         else:
-            items.append(Item(str(path), _raiser(loaders.LoadError("No such file or folder.", zh="文件或文件夹不存在。"))))
+            items.append(Item(str(given), _raiser(loaders.LoadError("No such file or folder.", zh="文件或文件夹不存在。"))))
     return items, prefixes
 
 
-def _expand(source: str, read: Callable[[], bytes], max_bytes: int) -> list[Item]:
+def _expand(source: str, path: Path, root: Path, max_bytes: int, policy: PathPolicy, limits: ZipLimits) -> list[Item]:
     if Path(source).suffix.lower() in loaders.ARCHIVE_SUFFIXES:
-        return _zip_items(source, read, max_bytes)
-    return [Item(source, read)]
+        return _zip_items(source, path, root, policy, limits)
+    return [Item(source, _file_reader(path, root, max_bytes, policy))]
+
+
+def failure(source: str, exc: BaseException) -> FileReport:
+    """The per-file report of any exception: a user error's own words, an OS error's reason, or
+    (a bug, or a parser we do not control) the error's type, logged with its traceback."""
+    if isinstance(exc, UserError):
+        return FileReport(source, "failed", reason=str(exc), reason_zh=exc.text("zh"))
+    if isinstance(exc, OSError):
+        refusal = unreadable(Path(source), exc)
+        return FileReport(source, "failed", reason=str(refusal), reason_zh=refusal.text("zh"))
+    if isinstance(exc, MemoryError):
+        return FileReport(
+            source, "failed", reason="Not enough memory to read this file.", reason_zh="内存不足，无法读取该文件。"
+        )
+    log.error("unexpected error indexing %s", source, exc_info=exc)
+    detail = f"{type(exc).__name__}: {str(exc)[:120]}".rstrip(": ")
+    return FileReport(
+        source, "failed",
+        reason=f"Unexpected error reading this file ({detail}); the other files were indexed. Details are in the log.",
+        reason_zh=f"读取该文件时发生意外错误（{detail}）；其他文件已照常索引。详情见日志。",
+    )
 
 
 @dataclass
@@ -169,11 +229,17 @@ class _Pending:
 
 
 class Indexer:
-    def __init__(self, kb: KnowledgeBase, embedder: Embeddings, max_bytes: int, batch_size: int = 0) -> None:
-        """`batch_size` 0 takes the embedder's own (small on CPU, large on CUDA)."""
+    def __init__(
+        self, kb: KnowledgeBase, embedder: Embeddings, max_bytes: int, batch_size: int = 0,
+        policy: PathPolicy | None = None, zip_limits: ZipLimits | None = None,
+    ) -> None:
+        """`batch_size` 0 takes the embedder's own (small on CPU, large on CUDA). `policy` says
+        which paths may be read (the manager forbids the data folder but for the base's uploads)."""
         self.kb = kb
         self.embedder = embedder
         self.max_bytes = max_bytes
+        self.policy = policy or PathPolicy(allowed=(kb.files_dir,))
+        self.zip_limits = zip_limits or ZipLimits(max_bytes)
         self.batch_size = batch_size or getattr(embedder, "batch_size", 64)
         self.write_batch = min(WRITE_BATCH, 32 * self.batch_size)
 
@@ -184,7 +250,7 @@ class Indexer:
         should_stop: Callable[[], bool] = lambda: False,
     ) -> IndexResult:
         started = time.perf_counter()
-        items, prefixes = discover(paths, self.max_bytes)
+        items, prefixes = discover(paths, self.max_bytes, self.policy, self.zip_limits)
         result = IndexResult()
         manifest = self.kb.manifest
         known = manifest.by_hash()
@@ -249,12 +315,11 @@ class Indexer:
                 return None
             loaded = loaders.load_bytes(item.source, data, self.max_bytes)
             chunks = chunking.split(loaded.text, loaded.kind, self.kb.config.chunk_size, self.kb.config.chunk_overlap)
-        except (loaders.LoadError, OSError) as exc:
+        except Cancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure of one file is that file's, never the run's
             self._forget(item.source)
-            reason = exc.message if isinstance(exc, loaders.LoadError) else f"Cannot read the file ({exc.strerror or exc})."
-            hint = exc.hint if isinstance(exc, loaders.LoadError) else ""
-            reason_zh = exc.text("zh") if isinstance(exc, loaders.LoadError) else f"无法读取文件（{exc.strerror or exc}）。"
-            result.reports.append(FileReport(item.source, "failed", reason=f"{reason} {hint}".strip(), reason_zh=reason_zh))
+            result.reports.append(failure(item.source, exc))
             return None
         known[digest] = item.source
         return _Pending(item.source, digest, len(data), loaded.encoding, chunks)

@@ -12,21 +12,26 @@ import csv
 import io
 import json
 import logging
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+import numpy as np
 from charset_normalizer import from_bytes
 
 from core.errors import UserError
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # it logs every repair it attempts; we report one reason
+log = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 SUFFIXES = TEXT_SUFFIXES | {".pdf", ".docx", ".html", ".htm", ".csv", ".json", ".ipynb"}
 ARCHIVE_SUFFIXES = {".zip"}
 MARKDOWN_KINDS = {".md", ".markdown", ".ipynb"}
+MAX_DEPTH = 200  # JSON / notebook nesting; real documents stay under ~30, parsers recurse per level
+DOCX_EXPANSION = 100  # a .docx is a zip: its parts may expand at most this many times the file's size
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -121,12 +126,27 @@ def _pdf(data: bytes) -> str:
     return text
 
 
+def _check_docx_size(data: bytes) -> None:
+    """python-docx inflates every part into memory: refuse one whose parts declare more than
+    DOCX_EXPANSION times the file (zipfile never returns more than the declared size)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        declared = sum(info.file_size for info in package.infolist())
+    if declared > DOCX_EXPANSION * max(len(data), 1_000_000):
+        raise LoadError(
+            f"Refused: the Word file expands to {declared / 1e6:.0f} MB (a zip bomb, not a document).",
+            zh=f"已拒绝：该 Word 文件解压后达 {declared / 1e6:.0f} MB（这是压缩炸弹而不是文档）。",
+        )
+
+
 def _docx(data: bytes) -> str:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
     try:
+        _check_docx_size(data)
         document = docx.Document(io.BytesIO(data))
+    except LoadError:
+        raise
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise LoadError(
             "The Word file is damaged or not a .docx.", "Open and save it again as .docx.",
@@ -169,10 +189,42 @@ def _csv(data: bytes) -> str:
     )
 
 
+def too_deep(what: str, what_zh: str) -> LoadError:
+    return LoadError(
+        f"The {what} is nested deeper than {MAX_DEPTH} levels, which is not read.",
+        "Flatten the structure, or export it as plain text.",
+        zh=f"该{what_zh}的嵌套超过 {MAX_DEPTH} 层，不予读取。",
+        zh_hint="请减少嵌套层级，或导出为纯文本。",
+    )
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*+"', re.S)
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of `[`/`{` in JSON text, counted without parsing (brackets inside
+    strings removed first): the parser recurses once per level, so this runs before it."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0  # cannot be deeper than the number of openers
+    skeleton = np.frombuffer(_JSON_STRING.sub("", text).encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    steps = (skeleton == ord("[")).astype(np.int32) + (skeleton == ord("{")) - (skeleton == ord("]")) - (skeleton == ord("}"))
+    return int(np.cumsum(steps).max(initial=0))
+
+
+def _parse_json(text: str, what: str, what_zh: str):
+    """json.loads behind the depth limit; RecursionError (a deep caller stack) says the same."""
+    if json_depth(text) > MAX_DEPTH:
+        raise too_deep(what, what_zh)
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        raise too_deep(what, what_zh) from exc
+
+
 def _json(data: bytes) -> str:
     text, _ = decode(data)
     try:
-        value = json.loads(text)
+        value = _parse_json(text, "JSON", " JSON ")
     except json.JSONDecodeError as exc:
         raise LoadError(
             f"The JSON is invalid (line {exc.lineno}: {exc.msg}).",
@@ -185,13 +237,17 @@ def _ipynb(data: bytes) -> str:
     """Markdown cells as they are, code cells fenced; outputs are left out (noise, often huge)."""
     text, _ = decode(data)
     try:
-        cells = json.loads(text).get("cells", [])
-    except (json.JSONDecodeError, AttributeError) as exc:
+        cells = _parse_json(text, "notebook", "笔记本").get("cells", [])
+        if not isinstance(cells, list):
+            raise TypeError("cells is not a list")
+    except (json.JSONDecodeError, AttributeError, TypeError) as exc:
         raise LoadError("The notebook is not valid .ipynb JSON.", zh="该笔记本不是有效的 .ipynb JSON。") from exc
     parts = []
     for cell in cells:
+        if not isinstance(cell, dict):
+            continue
         source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
+        source = "".join(map(str, source)) if isinstance(source, list) else str(source)
         if not source.strip():
             continue
         parts.append(f"```python\n{source}\n```" if cell.get("cell_type") == "code" else source)
@@ -210,6 +266,15 @@ def too_large(size: int, max_bytes: int) -> LoadError:
     )
 
 
+def cannot_parse(suffix: str, exc: BaseException) -> LoadError:
+    detail = f"{type(exc).__name__}: {str(exc)[:120]}".rstrip(": ")
+    return LoadError(
+        f"The {suffix} file cannot be read ({detail}).", "Open and save it again, or export it as text.",
+        zh=f"无法读取该 {suffix} 文件（{detail}）。",
+        zh_hint="请打开后重新保存，或导出为文本。",
+    )
+
+
 def load_bytes(name: str, data: bytes, max_bytes: int) -> Loaded:
     """Read one file's bytes by its extension; raises `LoadError` with the reason."""
     suffix = PurePosixPath(name.replace("\\", "/")).suffix.lower()
@@ -223,10 +288,18 @@ def load_bytes(name: str, data: bytes, max_bytes: int) -> Loaded:
         raise too_large(len(data), max_bytes)
     if not data.strip():
         raise LoadError("The file is empty.", zh="文件为空。")
-    if suffix in TEXT_SUFFIXES:
-        text, encoding = decode(data)
-    else:
-        text, encoding = _BINARY_LOADERS[suffix](data), ""
+    try:
+        if suffix in TEXT_SUFFIXES:
+            text, encoding = decode(data)
+        else:
+            text, encoding = _BINARY_LOADERS[suffix](data), ""
+    except LoadError:
+        raise
+    except RecursionError as exc:
+        raise too_deep(f"{suffix} file", f" {suffix} 文件") from exc
+    except Exception as exc:  # noqa: BLE001 - third-party parsers raise anything on hostile bytes
+        log.warning("unexpected error reading %s", name, exc_info=True)
+        raise cannot_parse(suffix, exc) from exc
     if not text.strip():
         raise LoadError("The file has no text.", zh="文件中没有文字。")
     return Loaded(text=text, kind="markdown" if suffix in MARKDOWN_KINDS else "text", encoding=encoding)
@@ -238,41 +311,17 @@ def unsafe_member(member: str) -> bool:
     return path.startswith("/") or (len(path) > 1 and path[1] == ":") or ".." in PurePosixPath(path).parts
 
 
-def iter_zip(data: bytes, max_bytes: int) -> Iterator[tuple[str, bytes | LoadError]]:
-    """(member name, its bytes or the reason it is refused) for every supported member."""
+def iter_zip(data: bytes, max_bytes: int, total_bytes: int = 1000 * 1_000_000, ratio: float = 100.0) -> Iterator[tuple[str, bytes | LoadError]]:
+    """(member name, its bytes or the reason it is refused) for every supported member, one
+    member decompressed at a time (see core.kb.archive); raises LoadError for a damaged zip."""
+    from core.kb.archive import ZipLimits, ZipReader
+
+    reader = ZipReader(lambda: io.BytesIO(data), ZipLimits(max_bytes, total_bytes, ratio))
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise LoadError(
-            "The zip file is damaged.", "Create the archive again.",
-            zh="该 zip 文件已损坏。",
-            zh_hint="请重新创建压缩包。",
-        ) from exc
-    with archive:
-        for info in archive.infolist():
-            if info.is_dir():
-                continue
-            name = info.filename
-            if unsafe_member(name):
-                yield name, LoadError(
-                    "Refused: the archive member's path leaves the archive (path traversal).",
-                    zh="已拒绝：压缩包内文件的路径指向包外（路径穿越）。",
-                )
-            elif PurePosixPath(name).suffix.lower() in ARCHIVE_SUFFIXES:
-                yield name, LoadError(
-                    "Nested archives are not opened.", "Unpack it and upload its files.",
-                    zh="不会打开嵌套的压缩包。",
-                    zh_hint="请解压后上传其中的文件。",
-                )
-            elif not is_supported(name) or "__MACOSX/" in name:
-                continue
-            elif info.file_size > max_bytes:
-                yield name, too_large(info.file_size, max_bytes)
-            else:
-                try:
-                    yield name, archive.read(info)
-                except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-                    yield name, LoadError(
-                        f"The archive member cannot be read ({type(exc).__name__}).",
-                        zh=f"无法读取压缩包内的该文件（{type(exc).__name__}）。",
-                    )
+        for member in reader.members():
+            try:
+                yield member.name, reader.read(member)
+            except LoadError as exc:
+                yield member.name, exc
+    finally:
+        reader.close()

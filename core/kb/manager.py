@@ -19,9 +19,11 @@ from core.config import Settings
 from core.errors import UserError
 from core.jobs import Job, JobContext, JobRegistry
 from core.kb.embeddings import get_embedder
+from core.kb.archive import ZipLimits
 from core.kb.indexer import Indexer, IndexProgress, IndexResult
 from core.kb.retrieval import Hit, HybridSearcher
 from core.kb.store import KBConfig, KnowledgeBase, chroma_client, validate_name
+from core.paths import PathPolicy, data_folder, inside, name_too_long
 
 log = logging.getLogger(__name__)
 INDEX_JOB = "kb-index"
@@ -164,19 +166,31 @@ class KnowledgeBaseManager:
                 zh=f"上传内容过大（{total / 1e6:.0f} MB）。",
                 zh_hint=f"每次最多上传 {self.settings.max_upload_mb} MB。",
             )
-        paths = []
-        for filename, data in uploads:
+        named = []
+        for filename, data in uploads:  # every name checked before any file is written
             base = PurePosixPath(filename.replace("/", "_")).name.strip()
             if base in ("", ".", "..") or "\x00" in base:
                 raise UserError(f"Invalid file name '{filename}'.", zh=f"文件名“{filename}”无效。")
+            refusal = name_too_long(base)
+            if refusal is not None:
+                raise refusal
+            named.append((base, data))
+        paths = []
+        for base, data in named:
             path = kb.files_dir / base
+            if path.is_symlink():  # nothing here makes links, but never write through one
+                path.unlink()
             path.write_bytes(data)
             if path not in paths:
                 paths.append(path)
         return paths
 
     def allowed_folder(self, folder: str) -> Path:
-        """A server folder the UI may index: it must lie inside one of `settings.kb_roots`."""
+        """A server folder the UI may index: it must lie inside one of `settings.kb_roots` and
+        outside the data folder (links in it are held to it by the path policy when indexed)."""
+        refusal = name_too_long(folder.strip())
+        if refusal is not None:
+            raise refusal
         path = Path(folder.strip()).expanduser().resolve()
         roots = [r.expanduser().resolve() for r in self.settings.kb_roots]
         if not any(path == r or r in path.parents for r in roots):
@@ -185,9 +199,19 @@ class KnowledgeBaseManager:
                 zh=f"{path} 不在允许的文件夹范围内。",
                 zh_hint=f"允许的文件夹：{', '.join(map(str, roots))}（LIANDAN_KB_ROOTS）。",
             )
+        if inside(str(path), str(self.settings.home)):
+            raise data_folder(path)
         if not path.is_dir():
             raise UserError(f"{path} is not a folder on the server.", zh=f"{path} 不是服务器上的文件夹。")
         return path
+
+    def policy(self, kb: KnowledgeBase) -> PathPolicy:
+        """What an index run of `kb` may read: anything but the data folder, except its own uploads."""
+        return PathPolicy(forbidden=(self.settings.home,), allowed=(kb.files_dir,))
+
+    def zip_limits(self) -> ZipLimits:
+        s = self.settings
+        return ZipLimits(s.max_file_mb * 1_000_000, s.max_archive_mb * 1_000_000, s.max_archive_ratio, s.max_archive_members)
 
     # --- indexing -----------------------------------------------------------------
     @contextmanager
@@ -207,7 +231,10 @@ class KnowledgeBaseManager:
     def index(self, name: str, paths: list[Path], progress=None, should_stop=lambda: False) -> IndexResult:
         kb = self.get(name)
         with self._write(kb):
-            indexer = Indexer(kb, self.embedder(kb), self.settings.max_file_mb * 1_000_000, self.settings.kb_embed_batch)
+            indexer = Indexer(
+                kb, self.embedder(kb), self.settings.max_file_mb * 1_000_000, self.settings.kb_embed_batch,
+                self.policy(kb), self.zip_limits(),
+            )
             return indexer.run(paths, progress, should_stop)
 
     def start_index(self, name: str, paths: list[Path]) -> Job:

@@ -1,0 +1,278 @@
+"""One path policy for every reader of files that users (or their programs) put in a folder.
+
+Why it exists: a folder handed to Liandan (a cloned repository, a server folder under
+LIANDAN_KB_ROOTS, a kernel's work folder) may hold links planted by whoever wrote it. Followed
+blindly, `env.md -> /proc/self/environ` puts the app's password and API key into a knowledge
+base that chat and `/v1/chat/completions` can retrieve. The rules, in one place:
+
+- A link found under a root is followed only when its target stays inside that root (files and
+  folders alike); a link out is refused with a reason, never read.
+- Liandan's data folder is never an input: a root inside it is refused, a root that contains it
+  skips it (and links into it are refused), except for explicitly allowed folders inside it (a
+  knowledge base's own uploads).
+- Opening re-walks the checked path from the root one component at a time with `O_NOFOLLOW`
+  (`openat`), so a component swapped for a link between the check and the read is refused instead
+  of followed, and only regular files are read (a FIFO would block forever, a device never ends).
+- A name component longer than 255 bytes (Linux's NAME_MAX) gets that reason, not `OSError`.
+
+The messages are bilingual `UserError`s, so callers show them per file without translating.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import UserError
+
+NAME_MAX = 255  # bytes per path component on Linux filesystems
+MAX_WALK_DEPTH = 64  # folder levels below a root; deeper is a trap (or a loop), not a document tree
+
+
+class PathRefused(UserError):
+    """This path must not be read (a link out of its folder, the data folder, a bad name...)."""
+
+
+def name_too_long(name: str) -> PathRefused | None:
+    """The refusal for a name with a component over NAME_MAX bytes, else None."""
+    for part in name.replace("\\", "/").split("/"):
+        size = len(part.encode("utf-8", "surrogateescape"))
+        if size > NAME_MAX:
+            short = part[:40] + "…"
+            return PathRefused(
+                f"The name '{short}' is too long ({size} bytes; file systems allow at most {NAME_MAX}).",
+                "Rename it to something shorter.",
+                zh=f"名称“{short}”过长（{size} 字节；文件系统最多允许 {NAME_MAX} 字节）。",
+                zh_hint="请改用较短的名称。",
+            )
+    return None
+
+
+def link_out(path: Path, target: str) -> PathRefused:
+    return PathRefused(
+        f"Refused: '{path.name}' is a link to {target}, outside the folder being read.",
+        "Copy the file into the folder instead of linking to it.",
+        zh=f"已拒绝：“{path.name}”是指向 {target} 的链接，位于所读取的文件夹之外。",
+        zh_hint="请把文件复制到该文件夹中，而不是链接到它。",
+    )
+
+
+def data_folder(path: Path) -> PathRefused:
+    return PathRefused(
+        f"Refused: {path} is inside Liandan's own data folder, which is never read as an input.",
+        "Pick a folder outside LIANDAN_DATA_DIR.",
+        zh=f"已拒绝：{path} 位于炼丹自己的数据文件夹内，该文件夹从不作为输入读取。",
+        zh_hint="请选择 LIANDAN_DATA_DIR 之外的文件夹。",
+    )
+
+
+def hidden_target(path: Path) -> PathRefused:
+    return PathRefused(
+        f"Refused: '{path.name}' is a link to a hidden or skipped file inside the folder.",
+        zh=f"已拒绝：“{path.name}”是指向文件夹内隐藏或被跳过文件的链接。",
+    )
+
+
+def not_regular(path: Path) -> PathRefused:
+    return PathRefused(
+        f"Refused: '{path.name}' is not a regular file (a device, pipe or socket).",
+        zh=f"已拒绝：“{path.name}”不是普通文件（而是设备、管道或套接字）。",
+    )
+
+
+def changed_while_reading(path: Path) -> PathRefused:
+    return PathRefused(
+        f"Refused: '{path.name}' changed into a link while it was being read.",
+        "Index the folder again once nothing is writing to it.",
+        zh=f"已拒绝：“{path.name}”在读取过程中变成了链接。",
+        zh_hint="请在没有程序写入该文件夹时重新索引。",
+    )
+
+
+def too_deep(path: Path) -> PathRefused:
+    return PathRefused(
+        f"Skipped: {path} is nested deeper than {MAX_WALK_DEPTH} folder levels.",
+        zh=f"已跳过：{path} 的嵌套深度超过 {MAX_WALK_DEPTH} 层文件夹。",
+    )
+
+
+def unreadable(path: Path, exc: OSError) -> PathRefused:
+    if exc.errno == errno.ENAMETOOLONG:
+        refusal = name_too_long(str(path))
+        if refusal is not None:
+            return refusal
+        return PathRefused(
+            f"The path of '{path.name}' is too long for the operating system.",
+            "Move the files into a shallower folder.",
+            zh=f"“{path.name}”的路径过长，操作系统无法处理。",
+            zh_hint="请把文件移到层级较浅的文件夹中。",
+        )
+    reason = exc.strerror or str(exc)
+    return PathRefused(f"Cannot read the file ({reason}).", zh=f"无法读取文件（{reason}）。")
+
+
+def inside(path: str | Path, root: str | Path) -> bool:
+    """Lexical containment of two already-resolved paths (no I/O)."""
+    path, root = os.fspath(path), os.fspath(root)
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _real(path: str | Path) -> str:
+    return os.path.realpath(os.fspath(path))
+
+
+Keep = Callable[[str], bool]  # a walker's name filter: keep this folder / file name?
+
+
+def _any(name: str) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Found:
+    """A file a walk found: `path` as found (under the root, maybe a link) and what reading it
+    means, or `refused` with the reason it is not read."""
+
+    path: Path
+    refused: PathRefused | None = None
+
+
+@dataclass(frozen=True)
+class PathPolicy:
+    """What may be read. `forbidden` folders (the data folder) are never inputs; `allowed` are
+    exceptions inside them (a knowledge base's own uploads). Paths are resolved once, here."""
+
+    forbidden: tuple[Path, ...] = ()
+    allowed: tuple[Path, ...] = ()
+    _forbidden: tuple[str, ...] = field(init=False, repr=False, default=())
+    _allowed: tuple[str, ...] = field(init=False, repr=False, default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_forbidden", tuple(_real(p) for p in self.forbidden))
+        object.__setattr__(self, "_allowed", tuple(_real(p) for p in self.allowed))
+
+    # --- checks -------------------------------------------------------------------
+    def is_forbidden(self, real: str) -> bool:
+        """`real` (a resolved path) lies in a forbidden folder and in no allowed one."""
+        return any(inside(real, f) for f in self._forbidden) and not any(inside(real, a) for a in self._allowed)
+
+    def root(self, path: Path) -> Path:
+        """An explicitly named input (a CLI argument, an allowed server folder, an upload),
+        resolved: the user named it, so a link they typed is followed, but never into the
+        data folder. Raises PathRefused."""
+        refusal = name_too_long(str(path))
+        if refusal is not None:
+            raise refusal
+        real = _real(Path(path).expanduser())
+        if self.is_forbidden(real):
+            raise data_folder(Path(real))
+        return Path(real)
+
+    def check(self, path: Path, root: Path, keep_dir: Keep = _any, keep_file: Keep = _any, is_dir: bool = False) -> tuple[str, PathRefused | None]:
+        """(the resolved target, the reason it may not be read or None) for `path` found under
+        `root`. The walker's name filters apply to a link's target too, so a link cannot reach
+        what the walk itself skips (`.git/config`, `.env`)."""
+        refusal = name_too_long(str(path))
+        if refusal is not None:
+            return "", refusal
+        real = _real(path)
+        root_real = _real(root)
+        if not inside(real, root_real):
+            return real, link_out(path, real)
+        if self.is_forbidden(real):
+            return real, data_folder(Path(real))
+        if real != os.path.abspath(path) and real != root_real:
+            parts = Path(os.path.relpath(real, root_real)).parts
+            folders, name = (parts, None) if is_dir else (parts[:-1], parts[-1])
+            if not all(keep_dir(part) for part in folders) or (name is not None and not keep_file(name)):
+                return real, hidden_target(path)
+        return real, None
+
+    # --- reading ------------------------------------------------------------------
+    def open_fd(self, path: Path, root: Path, keep_dir: Keep = _any, keep_file: Keep = _any) -> int:
+        """A read-only descriptor of `path` (found under `root`), or PathRefused. The checked
+        target is opened component by component from the root with O_NOFOLLOW."""
+        real, refusal = self.check(path, root, keep_dir, keep_file)
+        if refusal is not None:
+            raise refusal
+        root_real = _real(root)
+        parts = Path(os.path.relpath(real, root_real)).parts if real != root_real else ()
+        flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW
+        try:
+            if not parts:  # the root itself is the file (an explicitly named file)
+                fd = os.open(real, flags | os.O_NONBLOCK)
+            else:
+                fd = os.open(root_real, os.O_RDONLY | os.O_CLOEXEC | os.O_DIRECTORY)
+                for part in parts[:-1]:
+                    try:
+                        nxt = os.open(part, flags | os.O_DIRECTORY, dir_fd=fd)
+                    finally:
+                        os.close(fd)
+                    fd = nxt
+                try:
+                    nxt = os.open(parts[-1], flags | os.O_NONBLOCK, dir_fd=fd)
+                finally:
+                    os.close(fd)
+                fd = nxt
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise changed_while_reading(path) from exc
+            raise unreadable(path, exc) from exc
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise not_regular(path)
+        os.set_blocking(fd, True)
+        return fd
+
+    def read_bytes(self, path: Path, root: Path, limit: int, keep_dir: Keep = _any, keep_file: Keep = _any) -> bytes:
+        """At most `limit` + 1 bytes of `path` (so a caller sees that it is over `limit`)."""
+        fd = self.open_fd(path, root, keep_dir, keep_file)
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read(limit + 1)
+
+    # --- walking ------------------------------------------------------------------
+    def walk(self, root: Path, keep_dir: Keep = _any, keep_file: Keep = _any) -> Iterator[Found]:
+        """Files under `root` in sorted order, each to read or with the reason it is not: links
+        out of the root or into the data folder are refused (folders linked that way too); a
+        folder linked inside the root is walked once (a loop ends there); the data folder, where
+        the root contains it, is named as skipped. Names failing `keep_dir` / `keep_file` are
+        left out silently (hidden files, unsupported types)."""
+        visited: set[str] = {_real(root)}
+        stack: list[tuple[Path, int]] = [(Path(root), 0)]
+        while stack:
+            folder, depth = stack.pop()
+            try:
+                with os.scandir(folder) as listing:
+                    entries = sorted(listing, key=lambda e: e.name)
+            except OSError as exc:
+                yield Found(folder, unreadable(folder, exc))
+                continue
+            subfolders: list[Path] = []
+            for entry in entries:
+                path = Path(entry.path)
+                try:
+                    is_link = entry.is_symlink()
+                    is_dir = entry.is_dir(follow_symlinks=is_link)
+                except OSError as exc:
+                    yield Found(path, unreadable(path, exc))
+                    continue
+                if is_dir:
+                    if not keep_dir(entry.name):
+                        continue
+                    real, refusal = self.check(path, root, keep_dir, keep_file, is_dir=True)
+                    if refusal is not None:
+                        yield Found(path, refusal)
+                    elif real in visited:
+                        continue  # a link back up (a loop), or a second way into a folder already walked
+                    elif depth + 1 > MAX_WALK_DEPTH:
+                        yield Found(path, too_deep(path))
+                    else:
+                        visited.add(real)
+                        subfolders.append(path)
+                elif keep_file(entry.name):
+                    yield Found(path, self.check(path, root, keep_dir, keep_file)[1] if is_link else None)
+            stack.extend((p, depth + 1) for p in reversed(subfolders))
