@@ -236,12 +236,12 @@ class PathPolicy:
 
     # --- walking ------------------------------------------------------------------
     def walk(self, root: Path, keep_dir: Keep = _any, keep_file: Keep = _any) -> Iterator[Found]:
-        """Files under `root` in sorted order, each to read or with the reason it is not: links
-        out of the root or into the data folder are refused (folders linked that way too); a
-        folder linked inside the root is walked once (a loop ends there); the data folder, where
-        the root contains it, is named as skipped. Names failing `keep_dir` / `keep_file` are
-        left out silently (hidden files, unsupported types)."""
-        visited: set[str] = {_real(root)}
+        """Files under `root` in sorted order, each to read or with the reason it is not. A link to
+        a file inside the root is read (as its own name); a link out of the root or into the data
+        folder is refused, for files and folders alike; a link to a folder inside the root is not
+        descended (the walk reaches that folder by its own path, so nothing is found twice and no
+        link loop can trap it); the data folder, where the root contains it, is named as skipped.
+        Names failing `keep_dir` / `keep_file` are left out silently (hidden files, unsupported types)."""
         stack: list[tuple[Path, int]] = [(Path(root), 0)]
         while stack:
             folder, depth = stack.pop()
@@ -263,15 +263,14 @@ class PathPolicy:
                 if is_dir:
                     if not keep_dir(entry.name):
                         continue
-                    real, refusal = self.check(path, root, keep_dir, keep_file, is_dir=True)
+                    refusal = self.check(path, root, keep_dir, keep_file, is_dir=True)[1]
                     if refusal is not None:
                         yield Found(path, refusal)
-                    elif real in visited:
-                        continue  # a link back up (a loop), or a second way into a folder already walked
+                    elif is_link:
+                        continue
                     elif depth + 1 > MAX_WALK_DEPTH:
                         yield Found(path, too_deep(path))
                     else:
-                        visited.add(real)
                         subfolders.append(path)
                 elif keep_file(entry.name):
                     yield Found(path, self.check(path, root, keep_dir, keep_file)[1] if is_link else None)
