@@ -10,7 +10,7 @@ import pytest
 from core.kb import int8
 from core.kb.embeddings import openvino_available
 from core.kb.manager import KnowledgeBaseManager
-from core.paths import PathRefused
+from core.errors import UserError
 from tests.factories import build_sentence_model
 from tests.security.cli import run_index
 from tests.test_kb_store import kb_settings
@@ -49,12 +49,12 @@ def test_an_int8_index_run_writes_nothing_outside_the_data_folder(tmp_path):
 def test_names_over_255_bytes_get_that_reason(tmp_path):
     kbs = KnowledgeBaseManager(kb_settings(tmp_path))
     kbs.create("kb")
-    with pytest.raises(PathRefused) as info:
+    with pytest.raises(UserError) as info:
         kbs.save_uploads("kb", [("ok.md", b"# ok\nfine"), (LONG, b"# long\nname")])
     assert "too long (273 bytes; file systems allow at most 255)" in str(info.value)
     assert "过长（273 字节" in info.value.text("zh")
     assert not (kbs.get("kb").files_dir / "ok.md").exists()  # all names are checked before any write
-    with pytest.raises(PathRefused, match="too long"):
+    with pytest.raises(UserError, match="too long"):
         kbs.allowed_folder(str(tmp_path / LONG))
 
 
