@@ -23,14 +23,15 @@ def deep_notebook(depth: int = 100_000) -> bytes:
     return b'{"cells": [{"cell_type": "markdown", "source": ' + b"[" * depth + b"]" * depth + b"}]}"
 
 
-def raw_zip(members: list[tuple[str, bytes, int, int]]) -> bytes:
+def raw_zip(members: list[tuple[str | bytes, bytes, int, int]], method: int = 8) -> bytes:
     """A zip written by hand from (name, raw deflate stream, crc32, uncompressed size): one
-    compressed stream can then be reused for many members, so a bomb builds in a second."""
+    compressed stream can then be reused for many members, so a bomb builds in a second. A name
+    given as bytes is stored as is, without the UTF-8 flag; sizes and CRCs may lie."""
     out, central = bytearray(), bytearray()
     for name, stream, crc, size in members:
-        raw = name.encode("utf-8")
+        raw, flag = (name, 0) if isinstance(name, bytes) else (name.encode("utf-8"), 0x800)
         offset = len(out)
-        fields = (20, 0x800, 8, 0, 0x21, crc, len(stream), size, len(raw), 0)
+        fields = (20, flag, method, 0, 0x21, crc, len(stream), size, len(raw), 0)
         out += b"PK\x03\x04" + struct.pack("<HHHHHIIIHH", *fields) + raw + stream
         central += b"PK\x01\x02" + struct.pack("<HHHHHHIIIHHHHHII", 20, *fields, 0, 0, 0, 0, offset) + raw
     end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central), len(out), 0)
