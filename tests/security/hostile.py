@@ -107,3 +107,60 @@ def fake_docx() -> bytes:
 
 def notebook(text: str) -> bytes:
     return json.dumps({"cells": [{"cell_type": "markdown", "source": [text]}]}).encode()
+
+
+# --- a mixed folder: good files next to every kind of hostile one ------------------------------
+# name -> (English reason fragment, Chinese reason fragment), as the per-file report must show them
+HOSTILE_REASONS: dict[str, tuple[str, str]] = {
+    "deep.json": ("nested deeper than 200 levels", "嵌套超过 200 层"),
+    "deep.ipynb": ("nested deeper than 200 levels", "嵌套超过 200 层"),
+    "env.md": ("outside the folder being read", "所读取的文件夹之外"),
+    "x.md": ("outside the folder being read", "所读取的文件夹之外"),
+    "data-link.md": ("outside the folder being read", "所读取的文件夹之外"),
+    "etc-folder": ("outside the folder being read", "所读取的文件夹之外"),
+    "data-folder": ("outside the folder being read", "所读取的文件夹之外"),
+    "dotenv.md": ("hidden or skipped file", "隐藏或被跳过"),
+    "binary.md": ("not a text file", "不是文本文件"),
+    "truncated.pdf": ("damaged or truncated", "已损坏或不完整"),
+    "fake.docx": ("damaged or not a .docx", "不是 .docx"),
+    "bomb.docx": ("zip bomb", "压缩炸弹"),
+    "pipe.md": ("not a regular file", "不是普通文件"),
+    "empty.md": ("empty", "文件为空"),
+    **{f"bomb.zip/bomb{i:02d}.md": ("zip bomb", "压缩炸弹") for i in range(40)},
+}
+
+
+def hostile_reasons(bomb_members: int = 40) -> dict[str, tuple[str, str]]:
+    """HOSTILE_REASONS for a folder built with `bomb_members` members in its zip bomb."""
+    keep = {f"bomb.zip/bomb{i:02d}.md" for i in range(bomb_members)}
+    return {k: v for k, v in HOSTILE_REASONS.items() if not k.startswith("bomb.zip/") or k in keep}
+
+
+def hostile_folder(folder: Path, data_dir: Path, bomb_members: int = 40) -> set[str]:
+    """Fill `folder` with one good file of every format (plus a good member inside the zip bomb
+    and a GBK-named zip) and the hostile files of `hostile_reasons(bomb_members)`; returns the
+    good sources' paths relative to `folder`."""
+    from tests.test_kb_loaders import sample_files
+
+    folder.mkdir(parents=True, exist_ok=True)
+    good = set()
+    for name, data in sample_files().items():
+        (folder / "good" / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "good" / name).write_bytes(data)
+        good.add(f"good/{name}")
+    (folder / "课程.zip").write_bytes(legacy_zip({"资料/中文笔记.md": "# 笔记\n大熊猫吃竹子。".encode()}, "gbk"))
+    good.add("课程.zip/资料/中文笔记.md")
+    zeros = deflated(bytes(45 * MB))
+    members = [(f"bomb{i:02d}.md", *zeros) for i in range(bomb_members)] + [("readme.md", *deflated("# 说明\n炸弹旁边的好文件：霍加狓。".encode()))]
+    (folder / "bomb.zip").write_bytes(raw_zip(members))
+    good.add("bomb.zip/readme.md")
+    (folder / "bomb.docx").write_bytes(raw_zip([(f"word/part{i}.xml", *zeros) for i in range(3)]))
+    (folder / "deep.json").write_bytes(deep_json())
+    (folder / "deep.ipynb").write_bytes(deep_notebook())
+    (folder / "binary.md").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 16)
+    (folder / "truncated.pdf").write_bytes(truncated_pdf())
+    (folder / "fake.docx").write_bytes(fake_docx())
+    (folder / "empty.md").write_bytes(b"")
+    os.mkfifo(folder / "pipe.md")
+    plant_links(folder, data_dir)
+    return good
