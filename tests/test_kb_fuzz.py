@@ -23,7 +23,7 @@ import zlib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.kb import archive, loaders
+from core.kb import loaders
 from core.kb.loaders import LoadError, load_bytes
 from tests.security.hostile import raw_zip
 from tests.test_kb_loaders import make_docx, make_pdf
@@ -230,6 +230,8 @@ def test_zip_reader(data):
 def test_lying_sizes_never_give_more_than_declared():
     """A member that declares 10 bytes but inflates to 10 MB yields at most 10 bytes (or a CRC
     failure): the declared sizes the budgets check are what bounds memory."""
+    from core.kb import archive
+
     payload = bytes(10 * MB)
     stream = zlib.compress(payload)[2:-4]
     data = raw_zip([("liar.md", stream, zlib.crc32(payload), 10)])
