@@ -24,7 +24,6 @@ Chinese (mostly GB2312 characters), else cp437.
 
 from __future__ import annotations
 
-import logging
 import struct
 import zipfile
 import zlib
@@ -35,7 +34,6 @@ from typing import BinaryIO
 
 from core.kb.loaders import ARCHIVE_SUFFIXES, LoadError, is_supported, too_large, unsafe_member
 
-log = logging.getLogger(__name__)
 UTF8_FLAG = 0x800
 ENCRYPTED_FLAG = 0x1
 UNICODE_PATH_EXTRA = 0x7075

@@ -148,10 +148,6 @@ def _raiser(error: Exception) -> Callable[[], bytes]:
     return read
 
 
-def _unreadable(exc: OSError) -> PathRefused:
-    return PathRefused(f"Cannot read the file ({exc.strerror or exc}).", zh=f"无法读取文件（{exc.strerror or exc}）。")
-
-
 def discover(
     paths: list[Path], max_bytes: int, policy: PathPolicy | None = None, limits: ZipLimits | None = None
 ) -> tuple[list[Item], list[str]]:
@@ -171,7 +167,7 @@ def discover(
             items.append(Item(str(given), _raiser(exc)))
             continue
         except OSError as exc:
-            items.append(Item(str(given), _raiser(_unreadable(exc))))
+            items.append(Item(str(given), _raiser(unreadable(given, exc))))
             continue
         if is_dir:
             label = root.name or "root"
