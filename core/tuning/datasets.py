@@ -193,7 +193,11 @@ def _jsonl_items(text: str) -> Iterator[tuple[int, object]]:
 
 def _csv_items(text: str) -> Iterator[tuple[int, object]]:
     reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "output" not in [f.strip() for f in reader.fieldnames]:
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:  # the header row itself cannot be read
+        raise _Fatal(_csv_problem(exc).problem(1)) from None
+    if not fieldnames or "output" not in [f.strip() for f in fieldnames]:
         raise _Fatal(Problem(1, "the header needs the columns instruction, input (optional) and output",
                              "表头需要这几列：instruction、input（可选）和 output"))
     while True:
