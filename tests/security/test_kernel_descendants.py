@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from core.interpreter.launcher import landlock_abi
 from tests.security.kernel_helpers import make_pool, processes_with
 
 REPO = Path(__file__).resolve().parents[2]
@@ -96,6 +97,21 @@ def test_a_plain_cell_child_still_ends_with_the_kernel(tmp_path):
         assert processes_with(marker)
         kernel.shutdown()
         assert _survivors([marker]) == []
+    finally:
+        pool.close()
+
+
+@pytest.mark.skipif(landlock_abi() < 6, reason="Landlock signal scoping needs ABI 6 (Linux 6.12)")
+def test_the_kernel_cannot_kill_its_supervisor_to_orphan_its_children(tmp_path):
+    """Killing the subreaper would re-parent the kernel's processes to init, out of reach."""
+    pool = make_pool(tmp_path / "home")
+    try:
+        kernel = pool.get("regicide")
+        kernel.start()
+        supervisor = kernel._km.provisioner.pid
+        result = kernel.execute(f"import os, signal\nos.kill({supervisor}, signal.SIGKILL)")
+        assert result.errors() and result.errors()[0]["ename"] == "PermissionError", result.text()
+        assert kernel.alive and kernel.execute("print('fine')").text() == "fine\n"
     finally:
         pool.close()
 
