@@ -29,6 +29,7 @@ from core.errors import UserError
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+MAX_SCANNED = 20_000  # entries looked at per listing: a cell that makes a million files must not stall every page run
 
 
 def _not_a_file(relative: str) -> UserError:
@@ -67,11 +68,15 @@ def list_files(root: Path, skip_hidden: bool = True) -> list[tuple[str, os.stat_
     """(relative posix path, lstat) of each regular file under `root`; links are neither listed nor entered."""
     found: list[tuple[str, os.stat_result]] = []
     pending = [""]
-    while pending:
+    scanned = 0
+    while pending and scanned < MAX_SCANNED:
         rel_dir = pending.pop()
         try:
             with os.scandir(root / rel_dir if rel_dir else root) as entries:
                 for entry in entries:
+                    scanned += 1
+                    if scanned > MAX_SCANNED:
+                        break
                     if skip_hidden and entry.name.startswith("."):
                         continue
                     rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
