@@ -102,16 +102,19 @@ def _files_panel(kernel: SandboxedKernel) -> None:
                 saved.add(f.file_id)
             if new:
                 st.success(t("interp.uploaded", names=", ".join(f.name for f in new)))
-        files = kernel.files()[:MAX_LISTED]
+        files = kernel.files()[:MAX_LISTED]  # regular files only: links the code planted are never offered
         if not files:
             st.caption(t("interp.no_files"))
-        for path in files:
-            rel = path.relative_to(kernel.folder).as_posix()
-            mb = path.stat().st_size / 1e6
+        for f in files:
+            mb = f.size / 1e6
             if mb > MAX_DOWNLOAD_MB:
-                st.caption(t("interp.too_big", name=rel, mb=mb))
-            else:
-                st.download_button(f"⬇ {rel}", data=path.read_bytes(), file_name=path.name, key=f"interp-dl-{rel}")
+                st.caption(t("interp.too_big", name=f.relative, mb=mb))
+                continue
+            try:  # opened without following links: the file may have been swapped for one since the listing
+                data = kernel.read_file(f.relative, max_bytes=MAX_DOWNLOAD_MB * 1_000_000)
+            except (UserError, OSError):
+                continue
+            st.download_button(f"⬇ {f.relative}", data=data, file_name=f.name, key=f"interp-dl-{f.relative}")
 
 
 def _own_cell(kernel: SandboxedKernel) -> None:

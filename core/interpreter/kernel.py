@@ -2,8 +2,14 @@
 
 ChatGLM3's demo shares one kernel between every user; here each session gets its own
 process and working folder under `settings.kernels_dir`, started on first use, with the
-limits of `launcher.py` (memory, files, capabilities), a scrubbed environment, a time
-limit per cell, and an idle reaper.
+limits of `launcher.py` (memory, files, capabilities, a subreaper supervisor), a scrubbed
+environment, a time limit per cell, and an idle reaper.
+
+The folder's name is random and unrelated to the browser session: the kernel's command
+line (`--work`, `-f`) is readable by every local process in `/proc/<pid>/cmdline`, and a
+Streamlit session id must never be found there (or in a log line, or a folder name).
+The pool maps a session to its kernel in memory only. Everything the app itself reads or
+writes in a kernel folder goes through `kernel_files`, which never follows a link.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import json
 import logging
 import os
 import re
+import secrets as secrets_module
 import shutil
 import sys
 import threading
@@ -24,6 +31,8 @@ from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpec
 
 from core.errors import UserError
+from core.interpreter import kernel_files
+from core.interpreter.launcher import end_descendants
 from core.interpreter.results import ExecResult, OutputCollector
 
 log = logging.getLogger(__name__)
@@ -96,6 +105,19 @@ def safe_name(name: str) -> str:
     return base
 
 
+@dataclass(frozen=True)
+class KernelFile:
+    """One listed file: its path relative to the kernel's folder (posix), size and modification time."""
+
+    relative: str
+    size: int
+    mtime: float
+
+    @property
+    def name(self) -> str:
+        return self.relative.rsplit("/", 1)[-1]
+
+
 class SandboxedKernel:
     """A kernel for one session; thread-safe (one cell at a time), started lazily."""
 
@@ -120,13 +142,29 @@ class SandboxedKernel:
         return self._busy.is_set()
 
     def sandbox_report(self) -> dict:
-        path = self.folder / PRIVATE / "sandbox.json"
-        return json.loads(path.read_text()) if path.exists() else {}
+        """What the launcher wrote; read without following a link the kernel's code may have planted."""
+        try:
+            report = json.loads(kernel_files.read_file(self.folder, f"{PRIVATE}/sandbox.json", max_bytes=64_000))
+        except (UserError, OSError, ValueError):
+            return {}
+        return report if isinstance(report, dict) else {}
 
     def _prepare_folder(self) -> None:
+        """Real folders where the app and the launcher will write: the kernel's code may have swapped
+        `.liandan` (or a file in it) for a link out of its folder while it ran."""
+        kernel_files.real_dir(self.folder)
+        kernel_files.real_dir(self.folder / PRIVATE)
         for sub in ("tmp", "matplotlib", "cache", "ipython", "runtime"):
-            (self.folder / PRIVATE / sub).mkdir(parents=True, exist_ok=True)
+            kernel_files.real_dir(self.folder / PRIVATE / sub)
+        kernel_files.remove_if_not_regular(self.folder / PRIVATE / "kernel.json")
         (self.folder / PRIVATE / "sandbox.json").unlink(missing_ok=True)
+
+    def _end_descendants(self) -> None:
+        """Kill every process below the kernel's supervisor (setsid children and daemons included)."""
+        km = self._km
+        pid = getattr(getattr(km, "provisioner", None), "pid", None) if km is not None else None
+        if pid:
+            end_descendants(pid)
 
     def start(self) -> None:
         with self._lock:
@@ -171,8 +209,13 @@ class SandboxedKernel:
                 return
             if self._client is not None:
                 self._client.stop_channels()
-            self._km.restart_kernel(now=True)
+            self._restart_process()
             self._connect()
+
+    def _restart_process(self) -> None:
+        self._end_descendants()
+        self._prepare_folder()
+        self._km.restart_kernel(now=True)
 
     def interrupt(self) -> None:
         """Like Ctrl+C; safe from any thread while a cell runs."""
@@ -186,6 +229,7 @@ class SandboxedKernel:
                 self._client = None
             if self._km is not None:
                 try:
+                    self._end_descendants()
                     self._km.shutdown_kernel(now=True)
                 except Exception:  # noqa: BLE001 - already gone is fine
                     log.debug("kernel shutdown", exc_info=True)
@@ -225,12 +269,12 @@ class SandboxedKernel:
                 elif interrupted_at is not None and now > interrupted_at + GRACE_S:
                     collector.note("restarted")
                     self._client.stop_channels()
-                    self._km.restart_kernel(now=True)
+                    self._restart_process()
                     self._connect()
                     return collector.finish("timeout", now - started)
                 if not self._km.is_alive():
                     collector.note("died")
-                    self._km.restart_kernel(now=True)
+                    self._restart_process()
                     self._connect()
                     return collector.finish("died", now - started)
                 try:
@@ -263,24 +307,25 @@ class SandboxedKernel:
                 return
 
     # --- files -------------------------------------------------------------------------
-    def files(self) -> list[Path]:
-        """What the user and the code put in the folder (hidden state excluded), newest first."""
-        if not self.folder.exists():
+    def files(self) -> list[KernelFile]:
+        """Regular files the user and the code put in the folder, newest first.
+
+        Hidden state is excluded, and so is every link (to a file or a folder): a cell can
+        plant `env.txt -> /proc/self/environ`, and the app must never offer what it points to.
+        """
+        if not self.folder.is_dir():
             return []
-        found = [p for p in self.folder.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(self.folder).parts)]
-        return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+        found = [KernelFile(rel, info.st_size, info.st_mtime) for rel, info in kernel_files.list_files(self.folder)]
+        return sorted(found, key=lambda f: f.mtime, reverse=True)
 
     def save_upload(self, name: str, data: bytes) -> Path:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / safe_name(name)
-        path.write_bytes(data)
-        return path
+        """A new regular file in the folder; a link the code planted under that name is replaced, not written through."""
+        kernel_files.real_dir(self.folder)
+        return kernel_files.write_file(self.folder, safe_name(name), data)
 
-    def read_file(self, relative: str) -> bytes:
-        path = (self.folder / relative).resolve()
-        if not path.is_relative_to(self.folder.resolve()) or not path.is_file():
-            raise UserError(f"'{relative}' is not a file of this session.", zh=f"“{relative}”不是本会话的文件。")
-        return path.read_bytes()
+    def read_file(self, relative: str, max_bytes: int | None = None) -> bytes:
+        """A regular file of the folder, opened without following any link (see `kernel_files`)."""
+        return kernel_files.read_file(self.folder, relative, max_bytes)
 
 
 class KernelPool:
@@ -306,13 +351,22 @@ class KernelPool:
         with self._lock:
             kernel = self._kernels.get(session_id)
             if kernel is None:
-                folder = (self.root / session_id).resolve()
-                folder.mkdir(parents=True, exist_ok=True)
-                kernel = self._kernels[session_id] = SandboxedKernel(folder, self.protect, self.limits, self.secrets)
+                kernel = self._kernels[session_id] = SandboxedKernel(self._new_folder(), self.protect, self.limits, self.secrets)
             if self._reaper is None:
                 self._reaper = threading.Thread(target=self._reap_forever, name="kernel-reaper", daemon=True)
                 self._reaper.start()
             return kernel
+
+    def _new_folder(self) -> Path:
+        """A fresh folder with a random name: nothing in it (or in the kernel's argv) names the session."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        while True:
+            folder = self.root.resolve() / secrets_module.token_hex(16)
+            try:
+                folder.mkdir()
+                return folder
+            except FileExistsError:
+                continue
 
     def sessions(self) -> list[str]:
         with self._lock:
@@ -329,7 +383,7 @@ class KernelPool:
             if kernel.alive and not kernel.busy and (gone or now - kernel.last_used > self.idle_timeout_s):
                 kernel.shutdown()
                 stopped.append(sid)
-                log.info("shut down the idle kernel of session %s", sid)
+                log.info("shut down the idle kernel in %s", kernel.folder.name)  # never the session id
         return stopped
 
     def _reap_forever(self) -> None:

@@ -16,6 +16,14 @@ code the model writes inherits them and cannot lift them:
    a speed bump, not a wall: ctypes or a C extension can step around it.
 
 The outcome is written to `<work>/.liandan/sandbox.json` for the app to show.
+
+5. descendants: the launcher forks. The parent stays a small supervisor (stdlib code only,
+   never user code) marked as a *child subreaper* (`PR_SET_CHILD_SUBREAPER`, no privilege
+   needed, so it works as root and as a plain user): a `setsid` child or a double-forked
+   daemon started by the kernel is re-parented to it instead of to init, so it stays in
+   the supervisor's process tree. When the kernel ends, the supervisor stops and kills
+   every descendant; the app does the same from outside (`end_descendants`) before it
+   kills the supervisor on shutdown or restart.
 """
 
 from __future__ import annotations
@@ -26,7 +34,9 @@ import json
 import os
 import re
 import resource
+import signal
 import sys
+import time
 from pathlib import Path
 
 # --- Landlock ABI (include/uapi/linux/landlock.h); syscall numbers are the same on every arch.
@@ -40,7 +50,7 @@ REFER, TRUNCATE = 1 << 13, 1 << 14
 SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1
 FILE_ONLY = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE  # the rights a rule on a non-directory may hold
 READ = EXECUTE | READ_FILE | READ_DIR
-PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP = 38, 24
+PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER = 38, 24, 36
 
 
 class _RulesetAttr(ctypes.Structure):
@@ -161,6 +171,73 @@ def install_audit_hook(work: Path, protected: Path) -> None:
     sys.addaudithook(hook)
 
 
+def descendants(root: int) -> list[tuple[int, str]]:
+    """(pid, state letter) of every process below `root`, read from /proc (threads excluded)."""
+    children: dict[int, list[tuple[int, str]]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                raw = handle.read()
+        except OSError:
+            continue  # exited meanwhile
+        fields = raw[raw.rindex(b")") + 2:].split()  # the name may hold spaces and ')'
+        children.setdefault(int(fields[1]), []).append((int(entry), fields[0].decode()))
+    found, pending = [], [root]
+    while pending:
+        for pid, state in children.get(pending.pop(), []):
+            found.append((pid, state))
+            pending.append(pid)
+    return found
+
+
+def end_descendants(root: int, rounds: int = 100) -> int:
+    """Stop, then kill, every live process below `root`, until none is left; returns how many.
+
+    SIGSTOP first so nothing forks while the tree is walked; processes orphaned meanwhile are
+    re-parented to the nearest subreaper (the supervisor), so the next round finds them.
+    """
+    killed = 0
+    for _ in range(rounds):
+        alive = [pid for pid, state in descendants(root) if state not in ("Z", "X")]
+        if not alive:
+            break
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for pid in alive:
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass  # gone already
+        killed += len(alive)
+        time.sleep(0.01)
+    return killed
+
+
+def supervise(child: int) -> None:
+    """The parent's whole life: reap orphans, and when the kernel ends, end everything below."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts go to the process group: they are the kernel's
+
+    def stop(signum, frame) -> None:
+        end_descendants(os.getpid())
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
+    code = 0
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        if pid == child:
+            code = os.waitstatus_to_exitcode(status)
+            end_descendants(os.getpid())
+    os._exit(code if code >= 0 else 128 - code)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--work", type=Path, required=True)
@@ -172,11 +249,19 @@ def main() -> None:
     work, protected = args.work.resolve(), args.protect.resolve()
     os.chdir(work)
 
+    capabilities_dropped = drop_capabilities()  # the supervisor needs none either
+    subreaper = _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    child = os.fork() if subreaper else 0
+    if child:
+        supervise(child)  # never returns
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
     memory = args.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
     file_size = args.file_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
-    report: dict = {"memory_mb": args.memory_mb, "file_mb": args.file_mb, "capabilities_dropped": drop_capabilities()}
+    report: dict = {"memory_mb": args.memory_mb, "file_mb": args.file_mb, "capabilities_dropped": capabilities_dropped,
+                    "subreaper": subreaper}
     if args.sandbox == "auto":
         try:
             report.update(mechanism="landlock", abi=apply_landlock(work, protected))
@@ -184,7 +269,10 @@ def main() -> None:
             report.update(landlock_error=str(exc))
     if "mechanism" not in report:
         report.update(mechanism="audit-hook")
-    (work / ".liandan" / "sandbox.json").write_text(json.dumps(report))
+    # O_NOFOLLOW: in the audit-hook mode nothing but this stops a link planted in the folder.
+    fd = os.open(work / ".liandan" / "sandbox.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(json.dumps(report))
     if report["mechanism"] == "audit-hook":
         install_audit_hook(work, protected)
 

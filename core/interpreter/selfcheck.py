@@ -6,6 +6,7 @@ actually holds here before opening the code interpreter to others.
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,8 @@ from core.interpreter.kernel import KernelPool
 PROBES = {
     "write outside its folder is refused": "open({outside!r}, 'w')",
     "the data folder is unreadable": "import os; os.listdir({home!r})",
-    "the app's environment is unreadable": "import os; open(f'/proc/{{os.getppid()}}/environ', 'rb').read()",
+    # The app's pid, not the kernel's parent: that is the launcher's supervisor now.
+    "the app's environment is unreadable": "open('/proc/{app_pid}/environ', 'rb').read()",
     "the memory cap holds": "bytearray({too_much})",
     "the memory cap cannot be lifted": "import resource; resource.setrlimit(resource.RLIMIT_DATA, (-1, -1))",
 }
@@ -32,7 +34,7 @@ def check(pool: KernelPool) -> tuple[dict, list[Finding]]:
     """(the kernel's sandbox report, one finding per promise); the probe session is removed after."""
     session = f"selfcheck-{uuid.uuid4().hex[:8]}"
     kernel = pool.get(session)
-    values = {"outside": str(pool.protect.parent / f"{session}.txt"), "home": str(pool.protect), "too_much": (pool.limits.memory_mb + 64) * 1024 * 1024}
+    values = {"app_pid": os.getpid(), "outside": str(pool.protect.parent / f"{session}.txt"), "home": str(pool.protect), "too_much": (pool.limits.memory_mb + 64) * 1024 * 1024}
     try:
         kernel.start()
         report = kernel.sandbox_report()

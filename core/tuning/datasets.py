@@ -13,6 +13,8 @@ import csv
 import hashlib
 import io
 import json
+import logging
+import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +27,8 @@ EXTENSIONS = (".json", ".jsonl", ".csv")
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system",
                   "chatgpt": "assistant", "bot": "assistant", "model": "assistant"}
 MAX_PROBLEMS = 20
+MAX_DEPTH = 64  # records nest 4 levels deep at most; deeper input is hostile or broken
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,53 @@ def _json_items(text: str) -> Iterator[tuple[int, object]]:
         except json.JSONDecodeError as exc:
             err_line = text.count("\n", 0, exc.pos) + 1
             raise _Fatal(Problem(err_line, f"invalid JSON ({exc.msg})", f"JSON 无效（{exc.msg}）")) from exc
+        except RecursionError:
+            end = _value_end(text, pos)  # skip this element alone; the ones after it still load
+            if end is None:
+                raise _Fatal(_too_deep().problem(line)) from None
+            pos = end
+            item = _too_deep()
         yield line, item
+
+
+def _value_end(text: str, pos: int) -> int | None:
+    """Where the JSON array/object starting at `pos` ends, found without recursion (None: never closed)."""
+    depth, in_string, escaped = 0, False, False
+    for i in range(pos, len(text)):
+        c = text[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+        elif c in "]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return None
+
+
+def _depth(item: object) -> int:
+    """How deeply lists/objects nest in `item`, walked without recursion, stopping past MAX_DEPTH."""
+    deepest, stack = 0, [(item, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, (list, dict)):
+            deepest = max(deepest, level)
+            if deepest > MAX_DEPTH:
+                return deepest
+            stack += [(v, level + 1) for v in (value.values() if isinstance(value, dict) else value)]
+    return deepest
+
+
+def _too_deep() -> "_Invalid":
+    return _Invalid(f"nested deeper than {MAX_DEPTH} levels", f"嵌套超过 {MAX_DEPTH} 层")
 
 
 def _jsonl_items(text: str) -> Iterator[tuple[int, object]]:
@@ -137,16 +187,40 @@ def _jsonl_items(text: str) -> Iterator[tuple[int, object]]:
             yield number, json.loads(raw)
         except json.JSONDecodeError as exc:
             yield number, _Invalid(f"invalid JSON ({exc.msg})", f"JSON 无效（{exc.msg}）")
+        except RecursionError:
+            yield number, _too_deep()
 
 
 def _csv_items(text: str) -> Iterator[tuple[int, object]]:
     reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "output" not in [f.strip() for f in reader.fieldnames]:
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:  # the header row itself cannot be read
+        raise _Fatal(_csv_problem(exc).problem(1)) from None
+    if not fieldnames or "output" not in [f.strip() for f in fieldnames]:
         raise _Fatal(Problem(1, "the header needs the columns instruction, input (optional) and output",
                              "表头需要这几列：instruction、input（可选）和 output"))
-    for row in reader:
+    while True:
+        before = reader.line_num
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a field over csv's limit, a NUL byte...: this row only
+            yield before + 1, _csv_problem(exc)
+            continue
         line = reader.line_num  # the line a multi-line row ends on; CSV rows start on the previous ones
         yield line, {k.strip(): v for k, v in row.items() if k is not None}
+
+
+def _csv_problem(exc: csv.Error) -> "_Invalid":
+    message = str(exc)
+    if "field larger than field limit" in message:
+        limit = csv.field_size_limit()
+        return _Invalid(f"a field is longer than {limit:,} characters", f"有字段超过 {limit:,} 个字符")
+    if "NUL" in message:
+        return _Invalid("the row contains a NUL byte (is this a binary file?)", "该行包含 NUL 字节（是否为二进制文件？）")
+    return _Invalid(f"this CSV row cannot be read ({message})", f"无法读取这一 CSV 行（{message}）")
 
 
 class _Invalid:
@@ -155,6 +229,9 @@ class _Invalid:
     def __init__(self, message: str, message_zh: str) -> None:
         self.message = message
         self.message_zh = message_zh
+
+    def problem(self, line: int) -> Problem:
+        return Problem(line, self.message, self.message_zh)
 
 
 class _Fatal(Exception):
@@ -298,6 +375,9 @@ def parse(name: str, data: bytes) -> Dataset:
             if isinstance(item, _Invalid):
                 dataset.problems.append(Problem(line, item.message, item.message_zh))
                 continue
+            if _depth(item) > MAX_DEPTH:
+                dataset.problems.append(_too_deep().problem(line))
+                continue
             fmt = detect_format(item)
             if fmt is None:
                 dataset.problems.append(Problem(
@@ -316,6 +396,10 @@ def parse(name: str, data: bytes) -> Dataset:
                 dataset.lines.append(line)
             except RecordError as exc:
                 dataset.problems.append(exc.problem(line))
+            except Exception as exc:  # noqa: BLE001 - one record must never stop the others
+                log.exception("dataset %s, line %d", name, line)
+                dataset.problems.append(Problem(line, f"this record cannot be read ({type(exc).__name__})",
+                                                f"无法读取这条记录（{type(exc).__name__}）"))
     except _Fatal as fatal:
         dataset.problems.append(fatal.problem)
     except ValueError as exc:  # no '[' in a .json file
@@ -327,7 +411,20 @@ def parse(name: str, data: bytes) -> Dataset:
     return dataset
 
 
-def load(path: Path) -> Dataset:
+def too_large(name: str, size: int, max_bytes: int) -> UserError:
+    return UserError(
+        f"{name} is too large ({size / 1e6:.0f} MB).", f"Use a file of at most {max_bytes / 1e6:.0f} MB.",
+        zh=f"{name} 过大（{size / 1e6:.0f} MB）。",
+        zh_hint=f"请使用不超过 {max_bytes / 1e6:.0f} MB 的文件。",
+    )
+
+
+def load(path: Path, max_bytes: int | None = None) -> Dataset:
+    """Parse a dataset file; past `max_bytes` it is refused from its size alone, before anything is read."""
+    if max_bytes is not None:
+        size = os.stat(path).st_size
+        if size > max_bytes:
+            raise too_large(path.name, size, max_bytes)
     return parse(path.name, path.read_bytes())
 
 

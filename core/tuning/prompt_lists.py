@@ -33,6 +33,8 @@ def parse_prompts(text: str, filename: str = "", limit: int = 100) -> list[str]:
                 f"{filename} is not valid JSON ({exc.msg}, line {exc.lineno}).",
                 zh=f"{filename} 不是有效的 JSON（{exc.msg}，第 {exc.lineno} 行）。",
             ) from exc
+        except RecursionError:  # '[' * 100000: Python's decoder recurses per level
+            raise _too_deep(filename) from None
         if not isinstance(data, list):
             raise InputError(
                 f"{filename} must hold a JSON list of prompts.", "Or upload a .txt file with one prompt per line.",
@@ -65,9 +67,19 @@ def parse_prompts(text: str, filename: str = "", limit: int = 100) -> list[str]:
     return prompts
 
 
+def _too_deep(where: str) -> InputError:
+    return InputError(
+        f"{where} is nested too deeply to read.", "A prompt list holds strings or flat objects.",
+        zh=f"{where} 嵌套层数过深，无法读取。",
+        zh_hint="提示词列表应由字符串或扁平对象组成。",
+    )
+
+
 def _json_line(line: str, n: int):
     try:
         return json.loads(line)
+    except RecursionError:
+        raise _too_deep(f"Line {n}") from None
     except json.JSONDecodeError as exc:
         raise InputError(
             f"Line {n} is not valid JSON ({exc.msg}).", "Each line of a .jsonl file must be one JSON value.",

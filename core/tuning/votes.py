@@ -7,8 +7,6 @@ for the ten-vote rounds users actually run (the normal approximation is not).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import random
@@ -18,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from core.csv_safe import to_csv_bytes
 from core.errors import InputError
 from core.models.engine import BASE
 
@@ -146,11 +145,7 @@ CSV_COLUMNS = ("time", "model", "run_id", "prompt", "a", "b", "choice", "winner"
 
 
 def to_csv(votes: Iterable[Vote]) -> bytes:
-    """Votes as CSV with a UTF-8 BOM, so Excel shows Chinese text correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for v in votes:
-        row = asdict(v) | {"winner": v.winner or v.choice}
-        writer.writerow([row[c] for c in CSV_COLUMNS])
-    return buffer.getvalue().encode("utf-8-sig")
+    """Votes as CSV with a UTF-8 BOM (Excel shows Chinese text correctly); prompts and answers
+    that start like a formula are escaped (`core.csv_safe`), so opening the file runs nothing."""
+    rows = (asdict(v) | {"winner": v.winner or v.choice} for v in votes)
+    return to_csv_bytes(CSV_COLUMNS, ([row[c] for c in CSV_COLUMNS] for row in rows))
