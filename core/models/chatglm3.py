@@ -36,12 +36,14 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from core.errors import ModelSourceError
 from core.i18n import Bilingual
 from core.models import chatglm3_tokenizer
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 CONVERTER_VERSION = 1
@@ -137,6 +139,8 @@ def qkv_sizes(glm: dict) -> list[int]:
 
 def rename(name: str, tensor: torch.Tensor, sizes: list[int]) -> Iterator[tuple[str, torch.Tensor]]:
     """Native (name, tensor) pairs for one chatglm weight; nothing for buffers we recompute."""
+    import torch
+
     plain = name.removeprefix("transformer.")
     if plain in _PLAIN:
         yield _PLAIN[plain], tensor
@@ -176,6 +180,8 @@ def _read(path: Path) -> dict[str, torch.Tensor]:
         from safetensors.torch import load_file
 
         return load_file(str(path))
+    import torch
+
     try:
         state = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
     except Exception as exc:  # UnpicklingError, RuntimeError...: anything but plain tensors

@@ -59,6 +59,7 @@ class ChatGLM3Tokenizer(PreTrainedTokenizer):
 
     vocab_files_names = {"vocab_file": "tokenizer.model"}
     model_input_names = ["input_ids", "attention_mask"]
+    is_chatglm3 = True  # read by core.models.chat_format.family
 
     def __init__(self, vocab_file: str, padding_side: str = "left", **kwargs) -> None:
         from sentencepiece import SentencePieceProcessor

@@ -57,7 +57,7 @@ class TransformersEngine(Engine):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.info = info
-        self.model_type = getattr(model.config, "model_type", "")
+        self.model_type = chat_format.family(tokenizer, getattr(model.config, "model_type", ""))
         self.peft = None  # a PeftModel wrapping self.model once an adapter exists
         chat_format.ensure_template(tokenizer, self.model_type)
 
