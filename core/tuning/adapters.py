@@ -156,7 +156,6 @@ class AdapterStore:
         return self.import_folder(path, base_fingerprint, name, base)
 
     def import_files(self, files: dict[str, bytes], base_fingerprint: str, name: str | None, base: BaseInfo | None) -> AdapterCard:
-        config, state = peft_format.find_files(files)
         if CARD in files:
             card = parse_card(files[CARD])
             if card.base_fingerprint != base_fingerprint:
@@ -172,8 +171,11 @@ class AdapterStore:
                                 zh="请先加载模型：普通 PEFT 适配器需要与它核对。")
             card = AdapterCard(
                 name=name or "imported", base_model=base.name, base_fingerprint=base_fingerprint,
-                extra={"imported_from": "peft", "original_base": config.get("base_model_name_or_path") or ""},
+                extra={"imported_from": "peft"},
             )
+        config, state = peft_format.find_files(files)
+        if CARD not in files:
+            card.extra["original_base"] = config.get("base_model_name_or_path") or ""
         if peft_format.is_chatglm_adapter(state):
             if base is None or base.qkv_sizes is None:
                 raise UserError(
