@@ -25,6 +25,7 @@ CARD = "adapter.json"
 NAME_RE = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff .\-]{0,63}$")
 FINGERPRINT_KEYS = ("model_type", "architectures", "hidden_size", "num_hidden_layers", "num_layers", "vocab_size", "padded_vocab_size", "intermediate_size", "num_attention_heads")
 MAX_ZIP_BYTES = 2 * 2**30
+TUTORIAL_BASE = "/root/autodl-tmp/ZhipuAI/chatglm3-6b"  # where the tutorial keeps the model
 RESERVED = "base"  # what the engine, Chat and the API call the model without adapters
 
 
@@ -135,6 +136,36 @@ class AdapterStore:
                 if file.is_file():
                     zf.write(file, str(PurePosixPath(name) / file.relative_to(folder).as_posix()))
         return buffer.getvalue()
+
+    def export_tutorial(self, name: str, base: BaseInfo, folder: Path) -> Path:
+        """Write `name` in the ChatGLM3 tutorial's PEFT format (remote-code module names) to `folder`.
+
+        The tutorial's `PeftModel.from_pretrained(model, folder)` on the original remote-code
+        ChatGLM3 accepts it and answers as this adapter does here (see core.tuning.peft_format).
+        """
+        if base.qkv_sizes is None:
+            raise UserError("The tutorial format is for adapters trained on ChatGLM3.", "Load ChatGLM3 and pick one of its adapters.",
+                            zh="教程格式只适用于在 ChatGLM3 上训练的适配器。", zh_hint="请加载 ChatGLM3 并选择它的适配器。")
+        files = peft_format.folder_files(self.path(name))
+        config, state = peft_format.find_files(files)
+        exported, tensors = peft_format.glm_to_chatglm(config, state, base.qkv_sizes, TUTORIAL_BASE)
+        from safetensors.torch import save_file
+
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / peft_format.CONFIG).write_text(json.dumps(exported, ensure_ascii=False, indent=2), encoding="utf-8")
+        save_file(tensors, str(folder / "adapter_model.safetensors"), metadata={"format": "pt"})
+        return folder
+
+    def export_tutorial_zip(self, name: str, base: BaseInfo) -> bytes:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = self.export_tutorial(name, base, Path(tmp) / name)
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+                for file in sorted(folder.iterdir()):
+                    zf.write(file, f"{name}/{file.name}")
+            return buffer.getvalue()
 
     def import_zip(self, data: bytes, base_fingerprint: str, name: str | None = None, base: BaseInfo | None = None) -> AdapterCard:
         """Import a zip: a Liandan export (with its card) or a plain PEFT folder (the tutorial's).
