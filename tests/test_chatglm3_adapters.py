@@ -178,3 +178,28 @@ def test_a_failed_adapter_load_does_not_stay_in_peft_config(chatglm3_engine, tut
     assert "broken" not in chatglm3_engine.peft.peft_config
     ids = _ids(chatglm3_engine, reference("reference_lora_outputs.json")["cases"][0])
     assert _greedy(chatglm3_engine, card.name, ids)[0] == reference("reference_lora_outputs.json")["cases"][0]["adapter_greedy_10"]
+
+
+def test_cli_imports_the_tutorial_folder_and_zip_and_exports_the_tutorial_format(chatglm3_dir, tmp_path, monkeypatch, capsys):
+    from core.cli import main
+
+    monkeypatch.setenv("LIANDAN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LIANDAN_MODEL", str(chatglm3_dir / "model"))
+    monkeypatch.setenv("LIANDAN_DEVICE", "cpu")
+    monkeypatch.setenv("LIANDAN_DTYPE", "float32")
+    assert main(["adapter-import", str(chatglm3_dir / "tutorial-lora")]) == 0
+    assert "Imported adapter 'tutorial-lora'" in capsys.readouterr().out
+    (tmp_path / "t.zip").write_bytes(_zip(chatglm3_dir / "tutorial-lora"))
+    assert main(["adapter-import", str(tmp_path / "t.zip"), "--name", "zipped"]) == 0
+    assert main(["adapter-import", str(tmp_path / "t.zip")]) == 0  # named after the zip
+    assert main(["adapter-import", str(tmp_path / "t.zip")]) == 2
+    assert "An adapter named 't' already exists" in capsys.readouterr().err
+    assert main(["adapter-export", "zipped", str(tmp_path / "out")]) == 0
+    config = json.loads((tmp_path / "out" / "adapter_config.json").read_text())
+    assert "query_key_value" in config["target_modules"]
+    bad = tmp_path / "bad"
+    shutil.copytree(chatglm3_dir / "tutorial-lora", bad)
+    (bad / "adapter_model.bin").write_bytes(pickle.dumps({"x": _Evil()}))
+    assert main(["adapter-import", str(bad)]) == 2
+    assert "not a plain weights file" in capsys.readouterr().err
+    assert not Path("/tmp/i12-adapter-pwned").exists()

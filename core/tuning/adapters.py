@@ -167,26 +167,29 @@ class AdapterStore:
                     zf.write(file, f"{name}/{file.name}")
             return buffer.getvalue()
 
-    def import_zip(self, data: bytes, base_fingerprint: str, name: str | None = None, base: BaseInfo | None = None) -> AdapterCard:
+    def import_zip(self, data: bytes, base_fingerprint: str, name: str | None = None, base: BaseInfo | None = None,
+                   fallback_name: str | None = None) -> AdapterCard:
         """Import a zip: a Liandan export (with its card) or a plain PEFT folder (the tutorial's).
 
         Nothing is stored unless every check passed: a refused zip leaves no staging folder.
         `base` (the loaded model's shapes) lets weights be checked and ChatGLM3 names mapped.
         """
-        return self.import_files(_zip_files(data), base_fingerprint, name, base)
+        return self.import_files(_zip_files(data), base_fingerprint, name, base, fallback_name)
 
     def import_folder(self, folder: Path, base_fingerprint: str, name: str | None = None, base: BaseInfo | None = None) -> AdapterCard:
         """Import a PEFT adapter folder (e.g. the tutorial's `output/checkpoint-…`) or a Liandan adapter folder."""
         if not folder.is_dir():
             raise UserError(f"{folder} is not a folder.", zh=f"{folder} 不是文件夹。")
-        return self.import_files(peft_format.folder_files(folder), base_fingerprint, name or folder.name, base)
+        return self.import_files(peft_format.folder_files(folder), base_fingerprint, name, base, folder.name)
 
     def import_path(self, path: Path, base_fingerprint: str, name: str | None = None, base: BaseInfo | None = None) -> AdapterCard:
         if path.is_file():
-            return self.import_zip(path.read_bytes(), base_fingerprint, name or path.stem, base)
+            return self.import_zip(path.read_bytes(), base_fingerprint, name, base, path.stem)
         return self.import_folder(path, base_fingerprint, name, base)
 
-    def import_files(self, files: dict[str, bytes], base_fingerprint: str, name: str | None, base: BaseInfo | None) -> AdapterCard:
+    def import_files(self, files: dict[str, bytes], base_fingerprint: str, name: str | None, base: BaseInfo | None,
+                     fallback_name: str | None = None) -> AdapterCard:
+        """`name` renames any import; `fallback_name` (the folder or zip name) names a card-less PEFT adapter."""
         if CARD in files:
             card = parse_card(files[CARD])
             if card.base_fingerprint != base_fingerprint:
@@ -201,7 +204,7 @@ class AdapterStore:
                 raise UserError("Load a model first: a plain PEFT adapter is checked against it.",
                                 zh="请先加载模型：普通 PEFT 适配器需要与它核对。")
             card = AdapterCard(
-                name=name or "imported", base_model=base.name, base_fingerprint=base_fingerprint,
+                name=name or fallback_name or "imported", base_model=base.name, base_fingerprint=base_fingerprint,
                 extra={"imported_from": "peft"},
             )
         config, state = peft_format.find_files(files)
