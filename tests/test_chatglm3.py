@@ -28,7 +28,8 @@ def test_loads_as_native_glm_without_remote_code(chatglm3_engine, chatglm3_model
 
     assert type(chatglm3_engine.model).__name__ == "GlmForCausalLM"
     assert chatglm3_engine.model_type == "chatglm"  # the chat family, for roles and the interpreter
-    assert not [m for m in sys.modules if "modeling_chatglm" in m or "transformers_modules" in m], "checkpoint code was imported"
+    assert not [m for m in sys.modules if "chatglm" in m.lower() and not m.startswith(("core.", "tests."))], \
+        "ChatGLM3's checkpoint code was imported"
     converted = chatglm3_engine.info.path
     assert str(chatglm3_models_dir) in converted and "native" in converted
     config = json.loads((chatglm3.Path(converted) / "config.json").read_text())
@@ -82,6 +83,16 @@ def test_tokenizer_text_form_keeps_chatglm3_segments(chatglm3_dir):
     assert tok.decode([401, 403, 406]) == "[gMASK]sop<|user|>"
     # plain tokenizer calls add the prefix like the original's build_inputs_with_special_tokens
     assert tok("你好")["input_ids"] == [401, 403] + sp.encode("你好")
+
+
+def test_a_saved_tokenizer_is_ours_again(chatglm3_dir, tmp_path):
+    """A merged export saves the tokenizer; loading that folder must use this class again."""
+    from core.models import loader
+
+    chatglm3_tokenizer.load(chatglm3_dir / "model").save_pretrained(tmp_path)
+    assert chatglm3_tokenizer.is_chatglm3_tokenizer_folder(tmp_path)
+    again = loader.load_tokenizer(tmp_path)
+    assert again.is_chatglm3 and again.chat_ids("你好") == reference()["cases"][0]["input_ids"]
 
 
 def test_observation_role_reaches_the_prompt_natively(chatglm3_engine):

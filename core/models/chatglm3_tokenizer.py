@@ -54,8 +54,12 @@ CHAT_TEMPLATE = (
 TOKENIZER_CLASS = "LiandanChatGLM3Tokenizer"  # the name written to tokenizer_config.json
 
 
-class ChatGLM3Tokenizer(PreTrainedTokenizer):
-    """Same ids as ChatGLM3's `ChatGLMTokenizer` for chats, plain text and decoding."""
+class LiandanChatGLM3Tokenizer(PreTrainedTokenizer):
+    """Same ids as ChatGLM3's `ChatGLMTokenizer` for chats, plain text and decoding.
+
+    Its class name is what `save_pretrained` writes as `tokenizer_class`, so a saved copy (a
+    merged export) is recognised by `is_chatglm3_tokenizer_folder` and loaded by us again.
+    """
 
     vocab_files_names = {"vocab_file": "tokenizer.model"}
     model_input_names = ["input_ids", "attention_mask"]
@@ -249,7 +253,8 @@ def is_chatglm3_tokenizer_folder(folder: Path) -> bool:
     return config.get("tokenizer_class") == TOKENIZER_CLASS
 
 
-def load(folder: Path) -> ChatGLM3Tokenizer:
-    tokenizer = ChatGLM3Tokenizer(vocab_file=str(folder / "tokenizer.model"))
-    tokenizer.init_kwargs["tokenizer_class"] = TOKENIZER_CLASS
-    return tokenizer
+ChatGLM3Tokenizer = LiandanChatGLM3Tokenizer
+
+
+def load(folder: Path) -> LiandanChatGLM3Tokenizer:
+    return LiandanChatGLM3Tokenizer(vocab_file=str(folder / "tokenizer.model"))

@@ -111,19 +111,19 @@ def local_folder(path: Path, data_dir: Path | None = None) -> Path:
     which only Liandan's merge writes and which hold no code.
     """
     path = path.expanduser()
-    if data_dir is not None and _inside(path, data_dir) and not _inside(path, data_dir / "finetune" / "exports"):
-        raise ModelSourceError(
-            f"{path} is inside Liandan's data folder, which is never used as a model source.",
-            "Give a folder outside the data folder (e.g. under /root/autodl-tmp).",
-            zh=f"{path} 位于 Liandan 的数据文件夹内，不能作为模型来源。",
-            zh_hint="请提供数据文件夹之外的文件夹（例如 /root/autodl-tmp 下）。",
-        )
     if not path.exists():
         raise ModelSourceError(
             f"The model folder {path} does not exist.",
             "Check the path (on AutoDL models usually live under /root/autodl-tmp).",
             zh=f"模型文件夹 {path} 不存在。",
             zh_hint="请检查路径（在 AutoDL 上，模型通常位于 /root/autodl-tmp 下）。",
+        )
+    if data_dir is not None and _inside(path, data_dir) and not _inside(path, data_dir / "finetune" / "exports"):
+        raise ModelSourceError(
+            f"{path} is inside Liandan's data folder, which is never used as a model source.",
+            "Give a folder outside the data folder (e.g. under /root/autodl-tmp).",
+            zh=f"{path} 位于 Liandan 的数据文件夹内，不能作为模型来源。",
+            zh_hint="请提供数据文件夹之外的文件夹（例如 /root/autodl-tmp 下）。",
         )
     if not path.is_dir():
         raise ModelSourceError(
