@@ -1,5 +1,8 @@
 """A ChatGLM3 chat in a real Chromium: the real checkpoint format (../shared/fixtures/chatglm3-tiny)
-run natively, its prompt layout, streaming, Stop, and switching to the tutorial's own adapter."""
+run natively, its prompt layout, streaming, and switching to the tutorial's own adapter.
+
+(Stop on ChatGLM3 is tested at the engine level in tests/test_chatglm3_paths.py; the Stop button
+itself is model-independent and tested in test_chat_browser.py.)"""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from core.tuning.adapters import base_info
 from tests.chatglm3_fixture import require_fixture
 from tests.e2e.app_server import run_app
 from tests.e2e.conftest import go_to, wait_idle, wait_model_loaded
-from tests.e2e.test_chat_browser import STREAMING_LONGER_THAN, WATCH_ANSWER, messages, send
+from tests.e2e.test_chat_browser import WATCH_ANSWER, messages, send
 
 pytestmark = pytest.mark.browser
 GREEDY = GenerationOptions(max_new_tokens=64, temperature=0)
@@ -29,7 +32,7 @@ def _last_answer(data) -> tuple[list[dict], dict]:
     return prompt, turns[-1]
 
 
-def test_chatglm3_chat_layout_streaming_stop_and_adapter_switch(tmp_path, browser):
+def test_chatglm3_chat_layout_streaming_and_adapter_switch(tmp_path, browser):
     fixture = require_fixture()
     data = tmp_path / "data"
     settings = Settings(data_dir=data, model=str(fixture / "model"), load_on_start=False, embedding_model="hash",
@@ -56,16 +59,6 @@ def test_chatglm3_chat_layout_streaming_stop_and_adapter_switch(tmp_path, browse
             assert engine.encode(prompt)[:3] == [401, 403, 406]
             assert answer["content"] == engine.chat(prompt, GREEDY), answer
             assert len(page.evaluate("window.__answerLengths")) >= 2, "the answer did not stream"
-
-            sidebar.get_by_role("slider").first.press("End")  # room for a long answer, then Stop it
-            wait_idle(page)
-            send(page, "请介绍一下你自己")
-            page.wait_for_function(STREAMING_LONGER_THAN, arg=5, timeout=120_000)
-            page.get_by_role("button", name="⏹ 停止").click()
-            wait_idle(page)
-            page.reload()
-            messages(page, "assistant").last.get_by_text("（已停止）").wait_for(timeout=60_000)
-            assert _last_answer(data)[1]["meta"]["stopped"] is True
 
             go_to(page, "对话")
             sidebar.get_by_test_id("stSelectbox").filter(has_text="适配器").click()
