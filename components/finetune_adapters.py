@@ -10,6 +10,7 @@ import streamlit as st
 from components import errors
 from components.i18n import t
 from components.job_panel import job_panel
+from core.tuning.adapters import base_info
 from core.tuning.merge import MERGE_JOB
 
 
@@ -37,6 +38,11 @@ def _adapter(rt, card, compatible: bool) -> None:
                 st.rerun()
         c2.download_button(t("ft.ad.zip"), data=partial(rt.adapters.export_zip, name), file_name=f"{name}.zip",
                            mime="application/zip", key=f"ad-zip-{name}")
+        base = base_info(rt.models.engine) if compatible and rt.models.engine else None
+        if base is not None and base.qkv_sizes is not None:  # ChatGLM3: the tutorial's own format too
+            c2.download_button(t("ft.ad.tutorial_zip"), data=partial(rt.adapters.export_tutorial_zip, name, base),
+                               file_name=f"{name}-chatglm3-peft.zip", mime="application/zip", key=f"ad-tzip-{name}",
+                               help=t("ft.ad.tutorial_zip_help"))
         sure = c3.checkbox(t("ft.ad.delete_confirm"), key=f"ad-sure-{name}")
         if c3.button(t("common.delete"), key=f"ad-delete-{name}", disabled=not sure):
             with errors.guard():
@@ -53,7 +59,8 @@ def adapters_section(rt) -> None:
     upload = st.file_uploader(t("ft.ad.upload"), type=["zip"], key="ft-adapter-zip")
     if upload is not None and st.session_state.get("ft-imported") != upload.file_id:
         with errors.guard():
-            card = rt.adapters.import_zip(upload.getvalue(), fingerprint)
+            card = rt.adapters.import_zip(upload.getvalue(), fingerprint, base=base_info(rt.models.engine),
+                                          fallback_name=upload.name.rsplit(".", 1)[0])
             st.session_state["ft-imported"] = upload.file_id
             st.success(t("ft.ad.uploaded", name=card.name))
     cards = rt.adapters.list()

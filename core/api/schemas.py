@@ -41,7 +41,7 @@ Seed = bounded("seed")
 
 
 class HistoryMessage(BaseModel):
-    """ChatGLM3's history entry; `metadata` and `tools` are accepted and kept out of the prompt."""
+    """ChatGLM3's history entry; `metadata` goes on ChatGLM3's role line (other templates ignore it); `tools` is accepted."""
 
     model_config = ConfigDict(extra="allow")
 

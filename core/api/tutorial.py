@@ -28,7 +28,11 @@ def history_messages(history: list | None) -> list[dict]:
     messages: list[dict] = []
     for entry in history or []:
         if isinstance(entry, HistoryMessage):
-            messages.append({"role": entry.role, "content": entry.content})
+            message = {"role": entry.role, "content": entry.content}
+            metadata = (entry.model_extra or {}).get("metadata")
+            if isinstance(metadata, str) and metadata:
+                message["metadata"] = metadata  # ChatGLM3's template puts it on the role line; others ignore it
+            messages.append(message)
         else:
             question, answer = entry
             messages += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]

@@ -139,7 +139,10 @@ class CodeLoop:
             text = (prefix + "\n\n" if prefix else "") + f"```python\n{code}\n```"
         step = Step(text=text, code=code)
         state.steps.append(step)
-        state.messages.append({"role": "assistant", "content": text})
+        message = {"role": "assistant", "content": text}
+        if code is not None and self.family == "chatglm" and text.startswith("```"):
+            message["metadata"] = "interpreter"  # ChatGLM3's own layout for a code turn
+        state.messages.append(message)
         if code is None:
             state.finished = "answered"
         elif state.runs >= self.config.max_rounds:

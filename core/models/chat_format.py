@@ -1,18 +1,10 @@
 """Turning messages into the prompt a model was trained on: its own chat template, always.
 
-Models that ship no template (ChatGLM3's remote-code tokenizer) get the layout their
-authors documented, so fine-tuning and chat agree on one format.
+ChatGLM3 gets the layout of its own `build_chat_input` from our tokenizer
+(core.models.chatglm3_tokenizer), so fine-tuning and chat agree on one format.
 """
 
 from __future__ import annotations
-
-CHATGLM3_TEMPLATE = (
-    "[gMASK]sop"
-    "{% for m in messages %}"
-    "<|{{ m['role'] }}|>\n {{ m['content'] }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
-)
 
 # A neutral layout for tokenizers without any template (tiny test models, base models).
 FALLBACK_TEMPLATE = (
@@ -28,13 +20,25 @@ NATIVE_TOOL_ROLES = {"chatglm"}  # model families whose template knows observati
 def ensure_template(tokenizer, model_type: str) -> None:
     if getattr(tokenizer, "chat_template", None):
         return
-    tokenizer.chat_template = CHATGLM3_TEMPLATE if model_type == "chatglm" else FALLBACK_TEMPLATE
+    tokenizer.chat_template = FALLBACK_TEMPLATE
+
+
+def family(tokenizer, model_type: str) -> str:
+    """'chatglm' for ChatGLM3 (converted to the native `glm` type, recognised by its tokenizer)."""
+    return "chatglm" if getattr(tokenizer, "is_chatglm3", False) else model_type
 
 
 def normalize_roles(messages: list[dict], model_type: str) -> list[dict]:
-    """Map tool roles onto user/assistant for templates that only know those."""
+    """Map tool roles onto user/assistant for templates that only know those.
+
+    ChatGLM3 knows `observation`; its code turns are `assistant` messages whose metadata
+    line is `interpreter` (`<|assistant|>interpreter\n```python ...`).
+    """
     if model_type in NATIVE_TOOL_ROLES:
-        return messages
+        return [
+            {"role": "assistant", "metadata": "interpreter", "content": m["content"]} if m["role"] == "interpreter" else m
+            for m in messages
+        ]
     out = []
     for m in messages:
         role, content = m["role"], m["content"]

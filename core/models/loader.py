@@ -10,7 +10,7 @@ import torch
 
 from core.errors import PreflightError, UserError
 from core.i18n import Bilingual
-from core.models import chatglm_compat, preflight
+from core.models import chatglm3_tokenizer, preflight
 from core.models.engine import ModelInfo
 from core.models.sources import Progress, ResolvedModel, _noop
 from core.models.transformers_engine import TransformersEngine
@@ -51,15 +51,24 @@ def context_length(config, tokenizer, override: int | None) -> int:
     return limit if isinstance(limit, int) and 0 < limit < 10**7 else DEFAULT_CONTEXT
 
 
+def load_tokenizer(path: Path, trust_remote_code: bool = False):
+    """Our ChatGLM3 tokenizer for converted ChatGLM folders (no checkpoint code), else AutoTokenizer."""
+    from transformers import AutoTokenizer
+
+    if chatglm3_tokenizer.is_chatglm3_tokenizer_folder(path):
+        return chatglm3_tokenizer.load(path)
+    return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+
+
 def load(
     resolved: ResolvedModel,
     device: str = "auto",
     dtype: str = "auto",
-    trust_remote_code: bool = True,
+    trust_remote_code: bool = False,
     context_override: int | None = None,
     progress: Progress = _noop,
 ) -> TransformersEngine:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     device = pick_device(device)
     dtype = pick_dtype(dtype, device)
@@ -74,7 +83,7 @@ def load(
     progress(0.6, Bilingual(f"Loading {resolved.name} ({dtype} on {device})…", f"正在加载 {resolved.name}（{dtype}，{device}）……"))
     path: Path = resolved.path
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+        tokenizer = load_tokenizer(path, trust_remote_code)
         kwargs = {"dtype": DTYPES[dtype], "trust_remote_code": trust_remote_code}
         if device == "cuda":
             kwargs["device_map"] = "auto"
@@ -85,9 +94,6 @@ def load(
             zh=f"无法加载 {resolved.name}：{str(exc)[:300]}",
             zh_hint="请检查该文件夹是否包含完整的因果语言模型（causal LM）。",
         ) from exc
-    if chatglm_compat.needs_compat(model.config.to_dict()):
-        chatglm_compat.patch_tokenizer(tokenizer)
-        chatglm_compat.patch_model(model)
     if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
         tokenizer.pad_token = tokenizer.eos_token
     info = ModelInfo(

@@ -46,7 +46,7 @@ class ModelManager:
     def build(self, spec: str, progress=sources._noop) -> Engine:
         if self.settings.engine == "echo":
             return EchoEngine()
-        resolved = sources.resolve(spec, self.settings.models_dir, progress)
+        resolved = sources.resolve(spec, self.settings.models_dir, progress, data_dir=self.settings.home)
         return loader.load(
             resolved,
             device=self.settings.device,
@@ -59,7 +59,7 @@ class ModelManager:
     def preflight(self, folder: str) -> list[preflight.Finding]:
         """Problems loading a local folder would hit, found without loading it."""
         try:
-            path = sources.local_folder(Path(folder))
+            path = sources.local_folder(Path(folder), self.settings.home)
         except ModelSourceError as exc:
             return [preflight.Finding("error", exc.message, exc.hint, zh=exc.zh, zh_hint=exc.zh_hint)]
         device = loader.pick_device(self.settings.device)

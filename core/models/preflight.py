@@ -8,7 +8,8 @@ from pathlib import Path
 
 import psutil
 
-from core.models.chatglm_compat import needs_compat
+from core.errors import ModelSourceError
+from core.models import chatglm3
 
 BYTES_PER_PARAM = {"float32": 4, "float16": 2, "bfloat16": 2}
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
@@ -21,6 +22,7 @@ class Finding:
     hint: str = ""
     zh: str = ""  # Chinese message and hint for the UI (see core.errors.UserError.text)
     zh_hint: str = ""
+    code_files: tuple[str, ...] = ()  # the folder's .py files that loading would run (remote code)
 
 
 def weight_bytes(folder: Path) -> int:
@@ -57,37 +59,10 @@ def check(folder: Path, device: str, dtype: str, trust_remote_code: bool) -> lis
             )
         ]
 
-    if config.get("auto_map"):
-        if not trust_remote_code:
-            findings.append(
-                Finding(
-                    "error", "This model ships its own code and trust_remote_code is off.", "Set LIANDAN_TRUST_REMOTE_CODE=true.",
-                    zh="该模型自带代码，但 trust_remote_code 已关闭。", zh_hint="请设置 LIANDAN_TRUST_REMOTE_CODE=true。",
-                )
-            )
-        missing = sorted(
-            {ref.split(".")[0].split("--")[-1] + ".py" for ref in _auto_map_refs(config["auto_map"])}
-            - {p.name for p in folder.glob("*.py")}
-        )
-        if missing:
-            findings.append(
-                Finding(
-                    "error", f"Files the model's code needs are missing: {', '.join(missing)}.", "Download the full model folder.",
-                    zh=f"缺少模型代码所需的文件：{', '.join(missing)}。", zh_hint="请下载完整的模型文件夹。",
-                )
-            )
-    if needs_compat(config):
-        import transformers
-
-        findings.append(
-            Finding(
-                "info",
-                f"ChatGLM remote code was written for transformers 4.3x; with {transformers.__version__} "
-                "Liandan patches tokenizer padding and cache handling and streams through generate().",
-                zh=f"ChatGLM 的远程代码是为 transformers 4.3x 编写的；在 {transformers.__version__} 下，"
-                "Liandan 会修补分词器的填充和缓存处理，并通过 generate() 流式输出。",
-            )
-        )
+    if chatglm3.is_chatglm(config):
+        findings.extend(_chatglm_findings(config))
+    elif config.get("auto_map"):
+        findings.extend(remote_code_findings(folder, config, trust_remote_code))
     tokenizer_files = {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "vocab.json"}
     if not tokenizer_files & {p.name for p in folder.iterdir()}:
         findings.append(
@@ -120,3 +95,65 @@ def _auto_map_refs(auto_map: dict) -> list[str]:
     for value in auto_map.values():
         refs.extend(v for v in (value if isinstance(value, list) else [value]) if v)
     return refs
+
+
+def remote_code_files(folder: Path, config: dict) -> tuple[list[str], list[str]]:
+    """(present, missing) .py files loading this folder would import: auto_map's modules and their relative imports."""
+    from transformers.dynamic_module_utils import get_relative_import_files
+
+    wanted = sorted({ref.split("--")[-1].split(".")[0] + ".py" for ref in _auto_map_refs(config.get("auto_map") or {})})
+    present: set[str] = set()
+    for name in wanted:
+        path = folder / name
+        if path.is_file():
+            present.add(name)
+            try:
+                present.update(Path(p).name for p in get_relative_import_files(str(path)))
+            except (OSError, ValueError):
+                pass
+    missing = sorted(n for n in wanted if n not in present)
+    return sorted(present), missing
+
+
+def remote_code_findings(folder: Path, config: dict, trust_remote_code: bool) -> list[Finding]:
+    """Remote code is refused while LIANDAN_TRUST_REMOTE_CODE is off; when on, the files are named."""
+    present, missing = remote_code_files(folder, config)
+    files = ", ".join(present) or "(none found)"
+    findings: list[Finding] = []
+    if not trust_remote_code:
+        findings.append(Finding(
+            "error", f"This model ships its own Python code ({files}) and trust_remote_code is off, so it is not run.",
+            "Prefer a model transformers supports natively; only if you trust the folder's author, set LIANDAN_TRUST_REMOTE_CODE=true.",
+            zh=f"该模型自带 Python 代码（{files}），而 trust_remote_code 已关闭，因此不会运行这些代码。",
+            zh_hint="建议选用 transformers 原生支持的模型；只有在信任该文件夹作者时，才设置 LIANDAN_TRUST_REMOTE_CODE=true。",
+            code_files=tuple(present),
+        ))
+    else:
+        findings.append(Finding(
+            "warning", f"Loading runs this folder's Python code inside Liandan: {files}.",
+            "Load it only if you trust where the folder came from.",
+            zh=f"加载时会在 Liandan 进程内运行该文件夹中的 Python 代码：{files}。",
+            zh_hint="只有在信任该文件夹来源时才加载。",
+            code_files=tuple(present),
+        ))
+    if missing:
+        findings.append(Finding(
+            "error", f"Files the model's code needs are missing: {', '.join(missing)}.", "Download the full model folder.",
+            zh=f"缺少模型代码所需的文件：{', '.join(missing)}。", zh_hint="请下载完整的模型文件夹。",
+        ))
+    return findings
+
+
+def _chatglm_findings(config: dict) -> list[Finding]:
+    """ChatGLM2/3 never runs its own code: it is converted once to transformers' native GLM."""
+    try:
+        chatglm3.check_supported(config)
+    except ModelSourceError as exc:
+        return [Finding("error", exc.message, exc.hint, zh=exc.zh, zh_hint=exc.zh_hint)]
+    return [Finding(
+        "info",
+        "ChatGLM checkpoint: Liandan runs it on transformers' native GLM code (its own .py files are not run); "
+        "the weights are converted once into the data folder (about as much disk as the weights).",
+        zh="ChatGLM 检查点：Liandan 使用 transformers 原生的 GLM 代码运行它（不运行其自带的 .py 文件）；"
+        "权重会一次性转换到数据文件夹（占用与权重大致相同的磁盘空间）。",
+    )]

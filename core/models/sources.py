@@ -7,6 +7,7 @@ loader has a single path and tests exercise the same one users take.
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import re
 import threading
@@ -98,7 +99,17 @@ def has_weights(folder: Path) -> bool:
     return any(any(folder.glob(p)) for p in WEIGHT_PATTERNS)
 
 
-def local_folder(path: Path) -> Path:
+def _inside(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root.expanduser().resolve())
+
+
+def local_folder(path: Path, data_dir: Path | None = None) -> Path:
+    """A folder the user named; one inside the data folder is refused (issue 13 item 7).
+
+    What lands under the data folder was written by the app, uploads or a code-interpreter
+    kernel, so it is never a model source, except merged exports (`finetune/exports`),
+    which only Liandan's merge writes and which hold no code.
+    """
     path = path.expanduser()
     if not path.exists():
         raise ModelSourceError(
@@ -106,6 +117,13 @@ def local_folder(path: Path) -> Path:
             "Check the path (on AutoDL models usually live under /root/autodl-tmp).",
             zh=f"模型文件夹 {path} 不存在。",
             zh_hint="请检查路径（在 AutoDL 上，模型通常位于 /root/autodl-tmp 下）。",
+        )
+    if data_dir is not None and _inside(path, data_dir) and not _inside(path, data_dir / "finetune" / "exports"):
+        raise ModelSourceError(
+            f"{path} is inside Liandan's data folder, which is never used as a model source.",
+            "Give a folder outside the data folder (e.g. under /root/autodl-tmp).",
+            zh=f"{path} 位于 Liandan 的数据文件夹内，不能作为模型来源。",
+            zh_hint="请提供数据文件夹之外的文件夹（例如 /root/autodl-tmp 下）。",
         )
     if not path.is_dir():
         raise ModelSourceError(
@@ -177,7 +195,19 @@ def download_modelscope(model_id: str, models_dir: Path, progress: Progress = _n
     return local_folder(Path(folder))
 
 
-def resolve(spec: str, models_dir: Path, progress: Progress = _noop) -> ResolvedModel:
+def native(folder: Path, models_dir: Path, progress: Progress = _noop) -> Path:
+    """The folder to load: chatglm-format checkpoints become a cached native `glm` copy."""
+    from core.models import chatglm3
+
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return folder  # the preflight names the problem
+    return chatglm3.native_folder(folder, models_dir, progress) if chatglm3.is_chatglm(config) else folder
+
+
+def resolve(spec: str, models_dir: Path, progress: Progress = _noop, data_dir: Path | None = None) -> ResolvedModel:
+    """`data_dir`: refuse local folders inside it (the app passes its data folder)."""
     spec = spec.strip()
     if not spec:
         raise ModelSourceError(
@@ -189,11 +219,11 @@ def resolve(spec: str, models_dir: Path, progress: Progress = _noop) -> Resolved
         return ResolvedModel(spec, "embedded", convert_embedded(models_dir, progress), EMBEDDED_NAME)
     path = Path(spec).expanduser()
     if path.exists() or spec.startswith(("/", ".", "~")) or "\\" in spec:
-        folder = local_folder(path)
-        return ResolvedModel(spec, "local", folder, folder.name)
+        folder = local_folder(path, data_dir)
+        return ResolvedModel(spec, "local", native(folder, models_dir, progress), folder.name)
     if is_modelscope_id(spec):
         folder = download_modelscope(spec, models_dir, progress)
-        return ResolvedModel(spec, "modelscope", folder, spec)
+        return ResolvedModel(spec, "modelscope", native(folder, models_dir, progress), spec)
     raise ModelSourceError(
         f"'{spec}' is neither a folder nor a ModelScope id.",
         "Use 'embedded', an absolute folder path, or an id like 'Qwen/Qwen2.5-0.5B-Instruct'.",

@@ -57,7 +57,7 @@ class TransformersEngine(Engine):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.info = info
-        self.model_type = getattr(model.config, "model_type", "")
+        self.model_type = chat_format.family(tokenizer, getattr(model.config, "model_type", ""))
         self.peft = None  # a PeftModel wrapping self.model once an adapter exists
         chat_format.ensure_template(tokenizer, self.model_type)
 
@@ -117,11 +117,20 @@ class TransformersEngine(Engine):
     def _load_adapter(self, name: str, path: Path) -> None:
         from peft import PeftModel
 
-        if self.peft is None:
-            self.peft = PeftModel.from_pretrained(self.model, str(path), adapter_name=name)
-            self.peft.eval()
-        else:
-            self.peft.load_adapter(str(path), adapter_name=name)
+        try:
+            if self.peft is None:
+                self.peft = PeftModel.from_pretrained(self.model, str(path), adapter_name=name)
+                self.peft.eval()
+            else:
+                self.peft.load_adapter(str(path), adapter_name=name)
+        except Exception:
+            # A failed load must not stay half-registered in peft_config (later requests would break).
+            if self.peft is not None and name in self.peft.peft_config:
+                try:
+                    self.peft.delete_adapter(name)
+                except Exception:  # the adapter was only partly injected; drop the config entry at least
+                    self.peft.peft_config.pop(name, None)
+            raise
 
     def _unload_adapter(self, name: str) -> None:
         if self.peft is not None and name in self.peft.peft_config:

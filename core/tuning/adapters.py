@@ -13,16 +13,19 @@ import re
 import shutil
 import time
 import zipfile
-from dataclasses import asdict, dataclass, field
+import zlib
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from core.errors import UserError
+from core.tuning import peft_format
 
 CARD = "adapter.json"
 NAME_RE = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff .\-]{0,63}$")
 FINGERPRINT_KEYS = ("model_type", "architectures", "hidden_size", "num_hidden_layers", "num_layers", "vocab_size", "padded_vocab_size", "intermediate_size", "num_attention_heads")
 MAX_ZIP_BYTES = 2 * 2**30
+TUTORIAL_BASE = "/root/autodl-tmp/ZhipuAI/chatglm3-6b"  # where the tutorial keeps the model
 RESERVED = "base"  # what the engine, Chat and the API call the model without adapters
 
 
@@ -79,6 +82,10 @@ class AdapterStore:
     def exists(self, name: str) -> bool:
         return (self.path(name) / CARD).exists()
 
+    def _listed(self, card: Path) -> bool:
+        """Staging folders (`.NAME.partial`) and other hidden folders are never adapters."""
+        return not card.parent.name.startswith(".")
+
     def get(self, name: str) -> AdapterCard:
         card = self.path(name) / CARD
         if not card.exists():
@@ -92,6 +99,8 @@ class AdapterStore:
     def list(self) -> list[AdapterCard]:
         cards = []
         for card in sorted(self.folder.glob(f"*/{CARD}")):
+            if not self._listed(card):
+                continue
             try:
                 cards.append(AdapterCard(**json.loads(card.read_text(encoding="utf-8"))))
             except (ValueError, TypeError):
@@ -128,29 +137,61 @@ class AdapterStore:
                     zf.write(file, str(PurePosixPath(name) / file.relative_to(folder).as_posix()))
         return buffer.getvalue()
 
-    def import_zip(self, data: bytes, base_fingerprint: str, name: str | None = None) -> AdapterCard:
-        """Unpack an exported adapter after checking it matches the loaded base."""
-        try:
-            zf = zipfile.ZipFile(io.BytesIO(data))
-        except zipfile.BadZipFile as exc:
-            raise UserError(
-                "This file is not a zip archive.", "Upload a zip made with Download.",
-                zh="该文件不是 zip 压缩包。",
-                zh_hint="请上传用“下载 zip”得到的压缩包。",
-            ) from exc
-        with zf:
-            if sum(i.file_size for i in zf.infolist()) > MAX_ZIP_BYTES:
-                raise UserError("The archive is too large once unpacked.", zh="该压缩包解压后过大。")
-            members = [i for i in zf.infolist() if not i.is_dir()]
-            cards = [i for i in members if PurePosixPath(i.filename).name == CARD]
-            if len(cards) != 1:
-                raise UserError(
-                    "The archive has no adapter.json card.", "Only adapters downloaded from Liandan can be uploaded.",
-                    zh="该压缩包中没有 adapter.json 说明卡。",
-                    zh_hint="只能上传从 Liandan 下载的适配器。",
-                )
-            root = PurePosixPath(cards[0].filename).parent
-            card = AdapterCard(**json.loads(zf.read(cards[0]).decode("utf-8")))
+    def export_tutorial(self, name: str, base: BaseInfo, folder: Path) -> Path:
+        """Write `name` in the ChatGLM3 tutorial's PEFT format (remote-code module names) to `folder`.
+
+        The tutorial's `PeftModel.from_pretrained(model, folder)` on the original remote-code
+        ChatGLM3 accepts it and answers as this adapter does here (see core.tuning.peft_format).
+        """
+        if base.qkv_sizes is None:
+            raise UserError("The tutorial format is for adapters trained on ChatGLM3.", "Load ChatGLM3 and pick one of its adapters.",
+                            zh="教程格式只适用于在 ChatGLM3 上训练的适配器。", zh_hint="请加载 ChatGLM3 并选择它的适配器。")
+        files = peft_format.folder_files(self.path(name))
+        config, state = peft_format.find_files(files)
+        exported, tensors = peft_format.glm_to_chatglm(config, state, base.qkv_sizes, TUTORIAL_BASE)
+        from safetensors.torch import save_file
+
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / peft_format.CONFIG).write_text(json.dumps(exported, ensure_ascii=False, indent=2), encoding="utf-8")
+        save_file(tensors, str(folder / "adapter_model.safetensors"), metadata={"format": "pt"})
+        return folder
+
+    def export_tutorial_zip(self, name: str, base: BaseInfo) -> bytes:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = self.export_tutorial(name, base, Path(tmp) / name)
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+                for file in sorted(folder.iterdir()):
+                    zf.write(file, f"{name}/{file.name}")
+            return buffer.getvalue()
+
+    def import_zip(self, data: bytes, base_fingerprint: str, name: str | None = None, base: BaseInfo | None = None,
+                   fallback_name: str | None = None) -> AdapterCard:
+        """Import a zip: a Liandan export (with its card) or a plain PEFT folder (the tutorial's).
+
+        Nothing is stored unless every check passed: a refused zip leaves no staging folder.
+        `base` (the loaded model's shapes) lets weights be checked and ChatGLM3 names mapped.
+        """
+        return self.import_files(_zip_files(data), base_fingerprint, name, base, fallback_name)
+
+    def import_folder(self, folder: Path, base_fingerprint: str, name: str | None = None, base: BaseInfo | None = None) -> AdapterCard:
+        """Import a PEFT adapter folder (e.g. the tutorial's `output/checkpoint-…`) or a Liandan adapter folder."""
+        if not folder.is_dir():
+            raise UserError(f"{folder} is not a folder.", zh=f"{folder} 不是文件夹。")
+        return self.import_files(peft_format.folder_files(folder), base_fingerprint, name, base, folder.name)
+
+    def import_path(self, path: Path, base_fingerprint: str, name: str | None = None, base: BaseInfo | None = None) -> AdapterCard:
+        if path.is_file():
+            return self.import_zip(path.read_bytes(), base_fingerprint, name, base, path.stem)
+        return self.import_folder(path, base_fingerprint, name, base)
+
+    def import_files(self, files: dict[str, bytes], base_fingerprint: str, name: str | None, base: BaseInfo | None,
+                     fallback_name: str | None = None) -> AdapterCard:
+        """`name` renames any import; `fallback_name` (the folder or zip name) names a card-less PEFT adapter."""
+        if CARD in files:
+            card = parse_card(files[CARD])
             if card.base_fingerprint != base_fingerprint:
                 raise UserError(
                     f"Adapter '{card.name}' was trained on {card.base_model}, a different base than the loaded model.",
@@ -158,25 +199,143 @@ class AdapterStore:
                     zh=f"适配器“{card.name}”是在 {card.base_model} 上训练的，与当前加载的模型基座不同。",
                     zh_hint="请先加载该基座模型（“系统”页面），再重新上传。",
                 )
-            card.name = validate_name(name or card.name)
-            if self.exists(card.name):
+        else:
+            if base is None:
+                raise UserError("Load a model first: a plain PEFT adapter is checked against it.",
+                                zh="请先加载模型：普通 PEFT 适配器需要与它核对。")
+            card = AdapterCard(
+                name=name or fallback_name or "imported", base_model=base.name, base_fingerprint=base_fingerprint,
+                extra={"imported_from": "peft"},
+            )
+        config, state = peft_format.find_files(files)
+        if CARD not in files:
+            card.extra["original_base"] = config.get("base_model_name_or_path") or ""
+        if peft_format.is_chatglm_adapter(state):
+            if base is None or base.qkv_sizes is None:
                 raise UserError(
-                    f"An adapter named '{card.name}' already exists.", "Rename or delete it first.",
-                    zh=f"名为“{card.name}”的适配器已存在。",
-                    zh_hint="请先重命名或删除它。",
+                    "This adapter was made for ChatGLM3 (query_key_value, dense_h_to_4h…), not for the loaded model.",
+                    "Load ChatGLM3-6B first (System page), then import it again.",
+                    zh="该适配器是为 ChatGLM3 制作的（query_key_value、dense_h_to_4h……），不适用于当前加载的模型。",
+                    zh_hint="请先加载 ChatGLM3-6B（“系统”页面），再重新导入。",
                 )
-            target = self.path(card.name)
-            staging = target.with_name(f".{card.name}.partial")
-            shutil.rmtree(staging, ignore_errors=True)
-            for info in members:
-                rel = PurePosixPath(info.filename)
-                if rel.is_absolute() or ".." in rel.parts or "\\" in info.filename:
-                    raise UserError(f"Unsafe path in the archive: {info.filename}", zh=f"压缩包中有不安全的路径：{info.filename}")
-                if root.parts and rel.parts[: len(root.parts)] != root.parts:
-                    continue
-                out = staging.joinpath(*rel.parts[len(root.parts):])
-                out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_bytes(zf.read(info))
-            staging.rename(target)
-        self.save_card(card)
+            config, state = peft_format.chatglm_to_glm(config, state, base.qkv_sizes)
+            card.extra = {**card.extra, "converted_from": "chatglm"}
+        if base is not None:
+            peft_format.check_shapes(config, state, base.shapes)
+        card.name = validate_name(name or card.name)
+        if self.exists(card.name):
+            raise UserError(
+                f"An adapter named '{card.name}' already exists.", "Rename or delete it first.",
+                zh=f"名为“{card.name}”的适配器已存在。",
+                zh_hint="请先重命名或删除它。",
+            )
+        self._write(card, config, state)
         return card
+
+    def _write(self, card: AdapterCard, config: dict, state: dict) -> None:
+        """Staging folder, then one rename: a failure leaves nothing the store would list."""
+        from safetensors.torch import save_file
+
+        target = self.path(card.name)
+        staging = target.with_name(f".{card.name}.partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            staging.mkdir(parents=True)
+            (staging / peft_format.CONFIG).write_text(json.dumps(config, ensure_ascii=False, indent=1), encoding="utf-8")
+            save_file({k: v.contiguous() for k, v in state.items()}, str(staging / "adapter_model.safetensors"), metadata={"format": "pt"})
+            (staging / CARD).write_text(json.dumps(asdict(card), ensure_ascii=False, indent=1), encoding="utf-8")
+            staging.rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class BaseInfo:
+    """What an import checks an adapter against: the loaded base's name, Linear shapes, q/k/v split."""
+
+    name: str
+    shapes: dict[str, tuple[int, int]]
+    qkv_sizes: list[int] | None = None  # rows of ChatGLM's query_key_value, for glm-type bases
+
+
+def base_info(engine) -> BaseInfo | None:
+    """BaseInfo of a loaded TransformersEngine (None for engines without a torch model)."""
+    model = getattr(engine, "model", None)
+    if model is None or not hasattr(model, "named_modules"):
+        return None
+    config = model.config
+    qkv = None
+    if getattr(config, "model_type", "") == "glm":
+        head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+        qkv = [config.num_attention_heads * head_dim, config.num_key_value_heads * head_dim, config.num_key_value_heads * head_dim]
+    return BaseInfo(engine.info.name, peft_format.base_shapes(model), qkv)
+
+
+def parse_card(raw: bytes) -> AdapterCard:
+    """adapter.json with the specific reason it is unusable (encoding, JSON, unknown or missing keys)."""
+    data = peft_format.parse_json(raw, CARD)
+    known = {f.name for f in fields(AdapterCard)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise UserError(f"{CARD} has unknown keys: {', '.join(unknown)}.", "Only cards written by Liandan are accepted.",
+                        zh=f"{CARD} 中有未知的键：{', '.join(unknown)}。", zh_hint="只接受 Liandan 写出的说明卡。")
+    missing = sorted(k for k in ("name", "base_model", "base_fingerprint") if not isinstance(data.get(k), str))
+    if missing:
+        raise UserError(f"{CARD} lacks text fields: {', '.join(missing)}.", zh=f"{CARD} 缺少文本字段：{', '.join(missing)}。")
+    return AdapterCard(**data)
+
+
+_WANTED = {CARD, peft_format.CONFIG, *peft_format.WEIGHTS}
+
+
+def _zip_files(data: bytes) -> dict[str, bytes]:
+    """The adapter's files from a zip, read member by member within the declared sizes."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise UserError(
+            "This file is not a zip archive.", "Upload a zip made with Download.",
+            zh="该文件不是 zip 压缩包。",
+            zh_hint="请上传用“下载 zip”得到的压缩包。",
+        ) from exc
+    with zf:
+        members = [i for i in zf.infolist() if not i.is_dir()]
+        for info in members:
+            rel = PurePosixPath(info.filename)
+            if rel.is_absolute() or ".." in rel.parts or "\\" in info.filename:
+                raise UserError(f"Unsafe path in the archive: {info.filename}", zh=f"压缩包中有不安全的路径：{info.filename}")
+        if sum(i.file_size for i in members) > MAX_ZIP_BYTES:
+            raise UserError("The archive is too large once unpacked.", zh="该压缩包解压后过大。")
+        configs = [i for i in members if PurePosixPath(i.filename).name in (CARD, peft_format.CONFIG)]
+        roots = {PurePosixPath(i.filename).parent for i in configs}
+        if not configs:
+            raise UserError(
+                "The archive has no adapter.json card and no adapter_config.json.",
+                "Upload a zip made with Download, or a zip of a PEFT adapter folder.",
+                zh="该压缩包中既没有 adapter.json 说明卡，也没有 adapter_config.json。",
+                zh_hint="请上传用“下载 zip”得到的压缩包，或 PEFT 适配器文件夹的压缩包。",
+            )
+        if len(roots) != 1:
+            raise UserError("The archive holds more than one adapter.", "Zip one adapter folder at a time.",
+                            zh="该压缩包中有不止一个适配器。", zh_hint="每次只压缩一个适配器文件夹。")
+        root = roots.pop()
+        files: dict[str, bytes] = {}
+        for info in members:
+            rel = PurePosixPath(info.filename)
+            if rel.parent == root and rel.name in _WANTED:
+                files[rel.name] = _read_member(zf, info)
+        return files
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes, never more than it declares (a lying size is refused, not trusted)."""
+    try:
+        with zf.open(info) as fh:
+            data = fh.read(info.file_size + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+        raise UserError(f"The archive is damaged at {info.filename}: {exc}.", "Make the zip again.",
+                        zh=f"压缩包在 {info.filename} 处已损坏：{exc}。", zh_hint="请重新制作压缩包。") from exc
+    if len(data) != info.file_size:
+        raise UserError(f"{info.filename} does not have the size the archive declares.", "Make the zip again.",
+                        zh=f"{info.filename} 的大小与压缩包声明的不一致。", zh_hint="请重新制作压缩包。")
+    return data

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 # Documented layer names per family; anything else is found by scanning the model.
 KNOWN_TARGETS = {
     "chatglm": ["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"],
+    "glm": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_up_proj", "down_proj"],  # GLM-4 and converted ChatGLM3
     "llama": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
 }
 HEADS = ("lm_head", "output_layer", "embed_out")
