@@ -110,3 +110,19 @@ def test_needing_remote_code_while_it_is_off_is_refused_before_loading(family_rt
     assert [f.level for f in findings] == ["error"] and "modeling_custom.py" in findings[0].message
     assert compatibility.python_files(copy) == ["modeling_custom.py"]
     assert any(f.level == "error" for f in preflight.check(copy, "cpu", "float32", trust_remote_code=False))
+
+
+def test_a_local_folder_of_a_type_our_transformers_does_not_know_is_refused_before_loading(tmp_path, tiny_model_dir):
+    import shutil
+
+    from core.errors import PreflightError
+    from core.models import loader, sources
+
+    copy = tmp_path / "future-model"
+    shutil.copytree(tiny_model_dir, copy)
+    config = json.loads((copy / "config.json").read_text())
+    config.update(model_type="llama7", transformers_version="7.2.0")
+    (copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(PreflightError, match="'llama7' model, which transformers") as err:
+        loader.load(sources.resolve(str(copy), tmp_path), device="cpu")
+    assert "pip install -U transformers>=7.2.0" in err.value.hint and "llama7" in err.value.zh

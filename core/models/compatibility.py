@@ -49,9 +49,7 @@ def _newer(wanted: str, have: str) -> bool:
 def check_config(config: dict, trust_remote_code: bool, py_files: list[str] | None = None, name: str = "") -> list[Finding]:
     """Findings from a config.json alone; `py_files` are the .py files the model ships."""
     findings: list[Finding] = []
-    have = installed_transformers()
     model_type = str(config.get("model_type") or "")
-    wanted = str(config.get("transformers_version") or "")
     remote = bool(config.get("auto_map")) and model_type not in NATIVE_WITHOUT_REMOTE_CODE
     label = name or model_type or "this model"
     files = ", ".join(py_files or []) or "—"
@@ -71,7 +69,19 @@ def check_config(config: dict, trust_remote_code: bool, py_files: list[str] | No
             "Load it only if you trust its authors.",
             zh=f"{label} 会在应用内运行其自带的 Python 代码：{files}。", zh_hint="仅在信任其作者时加载。",
         ))
-    if not remote and model_type and model_type not in known_model_types():
+    if not remote:
+        findings += version_findings(config, label)
+    return findings
+
+
+def version_findings(config: dict, label: str = "") -> list[Finding]:
+    """A model_type this transformers does not know (error) or a newer saving version (warning)."""
+    findings: list[Finding] = []
+    have = installed_transformers()
+    model_type = str(config.get("model_type") or "")
+    wanted = str(config.get("transformers_version") or "")
+    label = label or model_type or "this model"
+    if model_type and model_type not in known_model_types():
         findings.append(Finding(
             "error",
             f"{label} is a '{model_type}' model, which transformers {have} does not know"

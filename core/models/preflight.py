@@ -76,6 +76,10 @@ def check(folder: Path, device: str, dtype: str, trust_remote_code: bool) -> lis
                     zh=f"缺少模型代码所需的文件：{', '.join(missing)}。", zh_hint="请下载完整的模型文件夹。",
                 )
             )
+    if not config.get("auto_map"):  # a model_type newer than our transformers (remote code brings its own)
+        from core.models.compatibility import version_findings
+
+        findings += version_findings(config, folder.name)
     if needs_compat(config):
         import transformers
 
