@@ -46,7 +46,8 @@ class ModelManager:
             raise ModelNotLoaded()
         return self._engine
 
-    def build(self, spec: str, progress=sources._noop) -> Engine:
+    def build(self, spec: str, progress=sources._noop, quantization: str | None = None) -> Engine:
+        """`quantization` overrides settings.quantization for this load (the picker's choice)."""
         if self.settings.engine == "echo":
             return EchoEngine()
         resolved = sources.resolve(spec, self.settings.models_dir, progress, self.hub(), self.settings.trust_remote_code)
@@ -57,6 +58,7 @@ class ModelManager:
             trust_remote_code=self.settings.trust_remote_code,
             context_override=self.settings.context_length,
             progress=progress,
+            quantization=quantization or self.settings.quantization,
         )
 
     def preflight(self, folder: str) -> list[preflight.Finding]:
@@ -68,18 +70,18 @@ class ModelManager:
         device = loader.pick_device(self.settings.device)
         return preflight.check(path, device, loader.pick_dtype(self.settings.dtype, device), self.settings.trust_remote_code)
 
-    def load(self, spec: str, progress=sources._noop) -> Engine:
-        engine = self.build(spec, progress)
+    def load(self, spec: str, progress=sources._noop, quantization: str | None = None) -> Engine:
+        engine = self.build(spec, progress, quantization)
         self._replace(engine)
         self.last_error = self.last_error_zh = ""
         return engine
 
-    def start_load(self, spec: str) -> str:
+    def start_load(self, spec: str, quantization: str | None = None) -> str:
         """Load in the background; returns the job id the UI polls."""
-        return self.jobs.start(LOAD_JOB, f"Load {spec}", {"spec": spec}).id
+        return self.jobs.start(LOAD_JOB, f"Load {spec}", {"spec": spec, "quantization": quantization}).id
 
     def _load_job(self, ctx: JobContext) -> None:
-        self._load_job_body(ctx, ctx.job.params["spec"])
+        self._load_job_body(ctx, ctx.job.params["spec"], quantization=ctx.job.params.get("quantization"))
 
     # --- ModelScope downloads (the System page's model picker) ------------------------
     def hub(self) -> "downloads.ModelScopeHub":
@@ -93,7 +95,7 @@ class ModelManager:
             return [preflight.Finding("error", exc.message, exc.hint, zh=exc.zh, zh_hint=exc.zh_hint)]
         return findings + downloads.disk_findings(self.settings.models_dir, model_id, files)
 
-    def start_download(self, model_id: str, load_after: bool = True) -> str:
+    def start_download(self, model_id: str, load_after: bool = True, quantization: str | None = None) -> str:
         """Download `model_id` in the background (then load it); returns the job id."""
         if not sources.is_modelscope_id(model_id):
             raise ModelSourceError(
@@ -102,7 +104,7 @@ class ModelManager:
             )
         if any(j.active and j.params.get("model_id") == model_id for j in self.jobs.list(DOWNLOAD_JOB)):
             raise ModelSourceError(f"{model_id} is already being downloaded.", zh=f"{model_id} 已在下载中。")
-        return self.jobs.start(DOWNLOAD_JOB, f"Download {model_id}", {"model_id": model_id, "load_after": load_after}).id
+        return self.jobs.start(DOWNLOAD_JOB, f"Download {model_id}", {"model_id": model_id, "load_after": load_after, "quantization": quantization}).id
 
     def _download_job(self, ctx: JobContext) -> None:
         model_id, load_after = ctx.job.params["model_id"], ctx.job.params.get("load_after", True)
@@ -127,14 +129,14 @@ class ModelManager:
         ctx.set_result(folder=str(folder))
         if load_after:
             ctx.report(share, f"Downloaded {model_id}; loading it…", message_zh=f"{model_id} 已下载，正在加载……", eta_seconds=None)
-            self._load_job_body(ctx, model_id, share)
+            self._load_job_body(ctx, model_id, share, ctx.job.params.get("quantization"))
 
-    def _load_job_body(self, ctx: JobContext, spec: str, start: float = 0.0) -> None:
+    def _load_job_body(self, ctx: JobContext, spec: str, start: float = 0.0, quantization: str | None = None) -> None:
         def progress(fraction: float, message) -> None:
             ctx.report(start + (1 - start) * fraction, str(message), message_zh=chinese_of(message))
 
         try:
-            self.load(spec, progress)
+            self.load(spec, progress, quantization)
         except Exception as exc:
             self.last_error = str(exc)
             self.last_error_zh = chinese_text(exc)

@@ -10,7 +10,7 @@ import psutil
 
 from core.models.chatglm_compat import needs_compat
 
-BYTES_PER_PARAM = {"float32": 4, "float16": 2, "bfloat16": 2}
+BYTES_PER_PARAM = {"float32": 4, "float16": 2, "bfloat16": 2, "8bit": 1, "4bit": 0.52}  # 4-bit: NF4 + block scales
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 
 
