@@ -104,7 +104,7 @@ class ModelManager:
             )
         if any(j.active and j.params.get("model_id") == model_id for j in self.jobs.list(DOWNLOAD_JOB)):
             raise ModelSourceError(f"{model_id} is already being downloaded.", zh=f"{model_id} 已在下载中。")
-        return self.jobs.start(DOWNLOAD_JOB, f"Download {model_id}", {"model_id": model_id, "load_after": load_after, "quantization": quantization}).id
+        return self.jobs.start(DOWNLOAD_JOB, f"⬇ {model_id}", {"model_id": model_id, "load_after": load_after, "quantization": quantization}).id
 
     def _download_job(self, ctx: JobContext) -> None:
         model_id, load_after = ctx.job.params["model_id"], ctx.job.params.get("load_after", True)
