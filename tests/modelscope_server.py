@@ -52,7 +52,10 @@ class FakeModelScope:
         h.send_header("Content-Type", "application/json")
         h.send_header("Content-Length", str(len(data)))
         h.end_headers()
-        h.wfile.write(data)
+        try:
+            h.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up on this call
+            return
 
     def handle(self, h: BaseHTTPRequestHandler) -> None:
         url = urlparse(h.path)
