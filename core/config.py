@@ -93,6 +93,13 @@ class Settings(BaseSettings):
         "auto", description="Embedding runtime on CPU; auto = OpenVINO when installed (whole-corpus index 1.35x faster than torch bf16), torch on CUDA."
     )
 
+    modelscope_endpoint: str | None = Field(
+        None, description="ModelScope hub to download from (a mirror, or a local test hub); empty = modelscope's default."
+    )
+    quantization: Literal["none", "8bit", "4bit"] = Field(
+        "none", description="Load the model in 8-bit or 4-bit with bitsandbytes (CUDA only); LoRA on a 4-bit base is QLoRA."
+    )
+
     @cached_property
     def home(self) -> Path:
         return self.data_dir.expanduser().resolve()

@@ -58,6 +58,8 @@ class Job:
     def eta_seconds(self) -> float | None:
         if self.status != "running" or not self.started or self.progress <= 0.0:
             return None
+        if isinstance(self.details.get("eta_seconds"), (int, float)):  # the worker's own rate (right after a resume)
+            return float(self.details["eta_seconds"])
         elapsed = time.time() - self.started
         return elapsed * (1.0 - self.progress) / self.progress
 

@@ -6,6 +6,7 @@ from components import errors
 from components.api_panel import api_panel
 from components.i18n import in_ui_language, t
 from components.job_panel import job_panel
+from components.model_picker import model_picker, remote_code_confirm
 from components.resources import runtime
 from core import system_info
 from core.logging_setup import tail
@@ -31,21 +32,25 @@ st.subheader(t("system.model"))
 engine = rt.models.engine
 if engine is not None:
     i = engine.info
-    st.table({t("system.field"): ["name", "source", "architecture", "parameters", "dtype", "device", "context", "load time"],
+    fields = ["name", "source", "architecture", "parameters", "dtype", "device", "context", "load_time"]
+    st.table({t("system.field"): [t(f"system.field.{f}") for f in fields],
               t("system.value"): [i.name, i.source, i.architecture, f"{i.parameters / 1e6:.1f} M", i.dtype, i.device,
-                                  f"{i.context_length} tokens", f"{i.load_seconds:.1f} s"]})
+                                  t("system.unit.tokens", n=i.context_length), t("system.unit.seconds", s=i.load_seconds)]})
     if st.button(t("system.unload")):
         rt.models.unload()
         st.rerun()
 else:
     st.info(t("model.none"))
 
+model_picker(rt, info)
+
 st.subheader(t("system.switch"))
 source_labels = {k: t(f"system.source.{k}") for k in ("embedded", "local", "modelscope")}
 kind = st.radio(t("system.source"), list(source_labels), format_func=source_labels.get, horizontal=True, key="source-kind")
-spec = "embedded"
+spec, allowed = "embedded", True
 if kind == "local":
     spec = st.text_input(t("system.path"), key="model-path").strip()
+    allowed = remote_code_confirm(rt, spec) if spec else True
     if spec and st.button(t("system.preflight")):
         findings = rt.models.preflight(spec)
         for f in findings:
@@ -59,6 +64,11 @@ elif kind == "modelscope":
 if st.button(t("system.load"), type="primary"):
     if not spec:
         st.warning(t("system.empty_input"))
+    elif not allowed:
+        st.warning(t("picker.remote_needed"))
+    elif kind == "modelscope":  # a job with progress, Cancel and Resume, checked before any weight is fetched
+        with errors.guard():
+            st.session_state["load_job"] = rt.models.start_download(spec)
     else:
         with errors.guard():
             st.session_state["load_job"] = rt.models.start_load(spec)

@@ -35,32 +35,12 @@ def test_folder_without_config(tmp_path):
 def test_modelscope_id_while_offline_fails_fast_with_a_message(tmp_path, monkeypatch):
     # No network here: the hub client fails, and the user reads why instead of a traceback.
     monkeypatch.setenv("MODELSCOPE_DOMAIN", "127.0.0.1:9")
-    with pytest.raises(ModelSourceError, match="Could not download Qwen/Qwen2.5-0.5B-Instruct"):
+    with pytest.raises(ModelSourceError, match="Could not reach ModelScope for Qwen/Qwen2.5-0.5B-Instruct") as err:
         sources.resolve("Qwen/Qwen2.5-0.5B-Instruct", tmp_path)
+    assert "无法连接 ModelScope" in err.value.zh and not (tmp_path / "modelscope").exists()
 
 
-def test_modelscope_stand_in_download_lands_in_the_data_folder(tmp_path, tiny_model_dir, monkeypatch):
-    """The ModelScope path with a local stand-in for the hub: what it returns is loaded."""
-    import modelscope
-
-    calls = {}
-
-    def fake_snapshot_download(model_id, cache_dir, progress_callbacks):
-        calls["args"] = (model_id, cache_dir)
-        target = tmp_path / "models" / "modelscope" / model_id
-        shutil.copytree(tiny_model_dir, target)
-        reporter = progress_callbacks[0]("model.safetensors", 100)
-        reporter.update(50)
-        return str(target)
-
-    monkeypatch.setattr(modelscope, "snapshot_download", fake_snapshot_download)
-    seen = []
-    resolved = sources.resolve("Org/tiny-model", tmp_path / "models", lambda f, m: seen.append(m))
-    assert resolved.kind == "modelscope" and resolved.name == "Org/tiny-model"
-    assert calls["args"] == ("Org/tiny-model", str(tmp_path / "models" / "modelscope"))
-    assert any(m.startswith("Downloading model.safetensors") for m in seen)
-    engine = loader.load(resolved)
-    assert engine.info.kind == "modelscope"
+# The ModelScope download itself is tested over HTTP against a local hub in tests/test_downloads.py.
 
 
 def test_not_a_folder_nor_an_id(tmp_path):

@@ -40,6 +40,51 @@ def pick_dtype(dtype: str, device: str) -> str:
     return "float32"  # bf16 matmuls are slower than fp32 on typical CPUs
 
 
+QUANTIZATIONS = ("none", "8bit", "4bit")
+
+
+def quantization_available() -> bool:
+    """8/4-bit loading needs CUDA and bitsandbytes (its kernels are CUDA-only here)."""
+    import importlib.util
+
+    return torch.cuda.is_available() and importlib.util.find_spec("bitsandbytes") is not None
+
+
+def quantization_config(quantization: str, device: str, dtype: str):
+    """A BitsAndBytesConfig for 8-bit or NF4 4-bit weights (QLoRA's base), or None for full precision.
+
+    Refused clearly off CUDA or without bitsandbytes; the UI offers it only where it can work.
+    This path cannot run on the CPU-only development machine: it is exercised by bench/gpu_check.py.
+    """
+    if quantization == "none":
+        return None
+    if quantization not in QUANTIZATIONS:
+        raise UserError(f"Unknown quantization '{quantization}'.", "Use none, 8bit or 4bit.",
+                        zh=f"未知的量化方式“{quantization}”。", zh_hint="请使用 none、8bit 或 4bit。")
+    if device != "cuda":
+        raise UserError(
+            f"{quantization} loading needs a CUDA GPU (bitsandbytes); this model runs on {device}.",
+            "Set LIANDAN_QUANTIZATION=none, or run on a machine with an NVIDIA GPU.",
+            zh=f"{quantization} 加载需要 CUDA GPU（bitsandbytes）；当前模型运行在 {device} 上。",
+            zh_hint="请设置 LIANDAN_QUANTIZATION=none，或在带 NVIDIA GPU 的机器上运行。",
+        )
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError as exc:
+        raise UserError(
+            f"{quantization} loading needs the bitsandbytes package, which is not installed.",
+            "pip install bitsandbytes (in the app's environment), then load again.",
+            zh=f"{quantization} 加载需要 bitsandbytes 包，但它未安装。",
+            zh_hint="请在应用环境中运行 pip install bitsandbytes，然后重新加载。",
+        ) from exc
+    from transformers import BitsAndBytesConfig
+
+    if quantization == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=DTYPES[dtype])
+
+
 def context_length(config, tokenizer, override: int | None) -> int:
     if override:
         return override
@@ -67,12 +112,17 @@ def load(
     trust_remote_code: bool = False,
     context_override: int | None = None,
     progress: Progress = _noop,
+    quantization: str = "none",
 ) -> TransformersEngine:
     from transformers import AutoModelForCausalLM
 
     device = pick_device(device)
     dtype = pick_dtype(dtype, device)
-    errors = [f for f in preflight.check(resolved.path, device, dtype, trust_remote_code) if f.level == "error"]
+    if quantization != "none" and dtype == "float32":
+        dtype = "bfloat16"  # the compute dtype of 8/4-bit layers; fp32 would only cost memory
+    bnb = quantization_config(quantization, device, dtype)
+    memory_dtype = dtype if bnb is None else quantization
+    errors = [f for f in preflight.check(resolved.path, device, memory_dtype, trust_remote_code) if f.level == "error"]
     if errors:
         raise PreflightError(
             " ".join(f.message for f in errors), " ".join(f.hint for f in errors if f.hint),
@@ -87,6 +137,8 @@ def load(
         kwargs = {"dtype": DTYPES[dtype], "trust_remote_code": trust_remote_code}
         if device == "cuda":
             kwargs["device_map"] = "auto"
+        if bnb is not None:
+            kwargs["quantization_config"] = bnb
         model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
     except (OSError, ValueError, ImportError, KeyError) as exc:
         raise UserError(
@@ -101,7 +153,7 @@ def load(
         source=resolved.spec,
         kind=resolved.kind,
         parameters=sum(p.numel() for p in model.parameters()),
-        dtype=dtype,
+        dtype=dtype if bnb is None else f"{quantization} ({dtype} compute)",
         device=str(model.device),
         context_length=context_length(model.config, tokenizer, context_override),
         load_seconds=time.perf_counter() - started,

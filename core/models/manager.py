@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
 
 from pathlib import Path
 
@@ -16,12 +17,13 @@ from core.config import Settings
 from core.errors import ModelNotLoaded, ModelSourceError, chinese_text
 from core.i18n import chinese_of
 from core.jobs import JobContext, JobRegistry
-from core.models import loader, preflight, sources
+from core.models import compatibility, downloads, loader, preflight, sources
 from core.models.echo_engine import EchoEngine
 from core.models.engine import Engine
 
 log = logging.getLogger(__name__)
 LOAD_JOB = "load-model"
+DOWNLOAD_JOB = "download-model"
 
 
 class ModelManager:
@@ -33,6 +35,7 @@ class ModelManager:
         self.last_error: str = ""
         self.last_error_zh: str = ""
         jobs.register(LOAD_JOB, self._load_job)
+        jobs.register(DOWNLOAD_JOB, self._download_job)
 
     @property
     def engine(self) -> Engine | None:
@@ -43,10 +46,14 @@ class ModelManager:
             raise ModelNotLoaded()
         return self._engine
 
-    def build(self, spec: str, progress=sources._noop) -> Engine:
+    def build(self, spec: str, progress=sources._noop, quantization: str | None = None) -> Engine:
+        """`quantization` overrides settings.quantization for this load (the picker's choice)."""
         if self.settings.engine == "echo":
             return EchoEngine()
-        resolved = sources.resolve(spec, self.settings.models_dir, progress, data_dir=self.settings.home)
+        resolved = sources.resolve(
+            spec, self.settings.models_dir, progress, data_dir=self.settings.home,
+            hub=self.hub(), trust_remote_code=self.settings.trust_remote_code,
+        )
         return loader.load(
             resolved,
             device=self.settings.device,
@@ -54,6 +61,7 @@ class ModelManager:
             trust_remote_code=self.settings.trust_remote_code,
             context_override=self.settings.context_length,
             progress=progress,
+            quantization=quantization or self.settings.quantization,
         )
 
     def preflight(self, folder: str) -> list[preflight.Finding]:
@@ -65,19 +73,73 @@ class ModelManager:
         device = loader.pick_device(self.settings.device)
         return preflight.check(path, device, loader.pick_dtype(self.settings.dtype, device), self.settings.trust_remote_code)
 
-    def load(self, spec: str, progress=sources._noop) -> Engine:
-        engine = self.build(spec, progress)
+    def load(self, spec: str, progress=sources._noop, quantization: str | None = None) -> Engine:
+        engine = self.build(spec, progress, quantization)
         self._replace(engine)
         self.last_error = self.last_error_zh = ""
         return engine
 
-    def start_load(self, spec: str) -> str:
+    def start_load(self, spec: str, quantization: str | None = None) -> str:
         """Load in the background; returns the job id the UI polls."""
-        return self.jobs.start(LOAD_JOB, f"Load {spec}", {"spec": spec}).id
+        return self.jobs.start(LOAD_JOB, f"Load {spec}", {"spec": spec, "quantization": quantization}).id
 
     def _load_job(self, ctx: JobContext) -> None:
+        self._load_job_body(ctx, ctx.job.params["spec"], quantization=ctx.job.params.get("quantization"))
+
+    # --- ModelScope downloads (the System page's model picker) ------------------------
+    def hub(self) -> "downloads.ModelScopeHub":
+        return downloads.ModelScopeHub(self.settings.modelscope_endpoint)
+
+    def preflight_remote(self, model_id: str) -> list[preflight.Finding]:
+        """What would stop `model_id` from loading here, from its file list and config.json only."""
         try:
-            self.load(ctx.job.params["spec"], lambda f, m: ctx.report(f, str(m), message_zh=chinese_of(m)))
+            findings, files = compatibility.check_remote(self.hub(), model_id, self.settings.trust_remote_code)
+        except ModelSourceError as exc:
+            return [preflight.Finding("error", exc.message, exc.hint, zh=exc.zh, zh_hint=exc.zh_hint)]
+        return findings + downloads.disk_findings(self.settings.models_dir, model_id, files)
+
+    def start_download(self, model_id: str, load_after: bool = True, quantization: str | None = None) -> str:
+        """Download `model_id` in the background (then load it); returns the job id."""
+        if not sources.is_modelscope_id(model_id):
+            raise ModelSourceError(
+                f"'{model_id}' is not a ModelScope id.", "Use the form owner/name, e.g. Qwen/Qwen2.5-0.5B-Instruct.",
+                zh=f"“{model_id}”不是 ModelScope 模型 ID。", zh_hint="请使用“作者/名称”的形式，例如 Qwen/Qwen2.5-0.5B-Instruct。",
+            )
+        if any(j.active and j.params.get("model_id") == model_id for j in self.jobs.list(DOWNLOAD_JOB)):
+            raise ModelSourceError(f"{model_id} is already being downloaded.", zh=f"{model_id} 已在下载中。")
+        return self.jobs.start(DOWNLOAD_JOB, f"⬇ {model_id}", {"model_id": model_id, "load_after": load_after, "quantization": quantization}).id
+
+    def _download_job(self, ctx: JobContext) -> None:
+        model_id, load_after = ctx.job.params["model_id"], ctx.job.params.get("load_after", True)
+        share = 0.9 if load_after else 1.0  # of the bar: the download, then loading
+        ctx.report(0.0, f"Checking {model_id} on ModelScope…", message_zh=f"正在 ModelScope 上检查 {model_id}……")
+        findings, files = compatibility.check_remote(self.hub(), model_id, self.settings.trust_remote_code)
+        findings += downloads.disk_findings(self.settings.models_dir, model_id, files)
+        compatibility.raise_errors(findings)
+        started, first = time.monotonic(), None
+
+        def report(done: int, total: int) -> None:
+            nonlocal first
+            first = done if first is None else first
+            rate = (done - first) / max(1e-6, time.monotonic() - started)
+            eta = (total - done) / rate if rate > 0 else None
+            mb = f"{done / 1e6:.0f}/{total / 1e6:.0f} MB"
+            ctx.report(share * done / total, f"Downloading {model_id}: {mb} · {rate / 1e6:.1f} MB/s",
+                       message_zh=f"正在下载 {model_id}：{mb} · {rate / 1e6:.1f} MB/秒",
+                       bytes_done=done, bytes_total=total, eta_seconds=round(eta, 1) if eta is not None else None)
+
+        folder = downloads.fetch(self.hub(), model_id, self.settings.models_dir, files, report, ctx.cancel_event)
+        ctx.set_result(folder=str(folder))
+        if load_after:
+            ctx.report(share, f"Downloaded {model_id}; loading it…", message_zh=f"{model_id} 已下载，正在加载……", eta_seconds=None)
+            self._load_job_body(ctx, model_id, share, ctx.job.params.get("quantization"))
+
+    def _load_job_body(self, ctx: JobContext, spec: str, start: float = 0.0, quantization: str | None = None) -> None:
+        def progress(fraction: float, message) -> None:
+            ctx.report(start + (1 - start) * fraction, str(message), message_zh=chinese_of(message))
+
+        try:
+            self.load(spec, progress, quantization)
         except Exception as exc:
             self.last_error = str(exc)
             self.last_error_zh = chinese_text(exc)

@@ -11,7 +11,7 @@ import psutil
 from core.errors import ModelSourceError
 from core.models import chatglm3
 
-BYTES_PER_PARAM = {"float32": 4, "float16": 2, "bfloat16": 2}
+BYTES_PER_PARAM = {"float32": 4, "float16": 2, "bfloat16": 2, "8bit": 1, "4bit": 0.52}  # 4-bit: NF4 + block scales
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 
 
@@ -63,6 +63,10 @@ def check(folder: Path, device: str, dtype: str, trust_remote_code: bool) -> lis
         findings.extend(_chatglm_findings(config))
     elif config.get("auto_map"):
         findings.extend(remote_code_findings(folder, config, trust_remote_code))
+    if not config.get("auto_map"):  # a model_type newer than our transformers (remote code brings its own)
+        from core.models.compatibility import version_findings
+
+        findings += version_findings(config, folder.name)
     tokenizer_files = {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "vocab.json"}
     if not tokenizer_files & {p.name for p in folder.iterdir()}:
         findings.append(

@@ -150,49 +150,32 @@ def is_modelscope_id(spec: str) -> bool:
     return bool(_MODELSCOPE_ID.match(spec)) and not Path(spec).expanduser().exists()
 
 
-def _download_reporter(progress: Progress) -> type:
-    """A modelscope ProgressCallback class reporting bytes of the current file."""
-    from modelscope.hub.callback import ProgressCallback
+def download_modelscope(
+    model_id: str, models_dir: Path, progress: Progress = _noop, hub=None, trust_remote_code: bool = True
+) -> Path:
+    """The model's folder under the data folder, downloaded first if it is not complete there.
 
-    class Reporter(ProgressCallback):
-        def __init__(self, filename: str, file_size: int) -> None:
-            super().__init__(filename, file_size)
-            self.done = 0
+    A complete download needs no network. Otherwise the id is checked from its file list and
+    config.json before any weight is fetched (core.models.compatibility); offline this fails
+    in seconds with a message, not a hang. The System page runs the same as a cancellable job.
+    """
+    from core.models import compatibility, downloads
 
-        def update(self, size: int) -> None:
-            self.done += size
-            fraction = self.done / self.file_size if self.file_size else 0.0
-            mb = f"{self.done / 1e6:.0f}/{self.file_size / 1e6:.0f} MB"
-            progress(min(0.5, 0.5 * fraction), Bilingual(f"Downloading {self.filename}: {mb}", f"正在下载 {self.filename}：{mb}"))
+    folder = downloads.model_folder(models_dir, model_id)
+    if downloads.is_complete(folder):
+        return local_folder(folder)
+    hub = hub or downloads.ModelScopeHub()
+    progress(0.01, Bilingual(f"Checking {model_id} on ModelScope…", f"正在 ModelScope 上检查 {model_id}……"))
+    findings, files = compatibility.check_remote(hub, model_id, trust_remote_code)
+    compatibility.raise_errors(findings + downloads.disk_findings(models_dir, model_id, files))
 
-    return Reporter
+    def report(done: int, total: int) -> None:
+        mb = f"{done / 1e6:.0f}/{total / 1e6:.0f} MB"
+        progress(0.02 + 0.48 * done / total, Bilingual(f"Downloading {model_id}: {mb}", f"正在下载 {model_id}：{mb}"))
 
-
-def download_modelscope(model_id: str, models_dir: Path, progress: Progress = _noop) -> Path:
-    """Download with modelscope into the data folder; offline gives a clear message, not a hang."""
-    try:
-        from modelscope import snapshot_download
-    except ImportError as exc:  # pragma: no cover - modelscope is a hard requirement
-        raise ModelSourceError(
-            "modelscope is not installed.", "pip install modelscope",
-            zh="未安装 modelscope。",
-            zh_hint="请运行 pip install modelscope",
-        ) from exc
-    progress(0.01, Bilingual(f"Downloading {model_id} from ModelScope…", f"正在从 ModelScope 下载 {model_id}……"))
-    cache = models_dir / "modelscope"
-    try:
-        folder = snapshot_download(
-            model_id, cache_dir=str(cache), progress_callbacks=[_download_reporter(progress)]
-        )
-    except Exception as exc:  # the hub client raises many types; all mean "could not get it"
-        raise ModelSourceError(
-            f"Could not download {model_id} from ModelScope: {type(exc).__name__}: {str(exc)[:200]}",
-            "Check the id and the network, or download it yourself and give the local folder.",
-            zh=f"无法从 ModelScope 下载 {model_id}：{type(exc).__name__}: {str(exc)[:200]}",
-            zh_hint="请检查模型 ID 和网络，或自行下载后填写本地文件夹。",
-        ) from exc
+    downloads.fetch(hub, model_id, models_dir, files, report, threading.Event())
     progress(0.5, Bilingual("Download finished.", "下载完成。"))
-    return local_folder(Path(folder))
+    return local_folder(folder)
 
 
 def native(folder: Path, models_dir: Path, progress: Progress = _noop) -> Path:
@@ -206,8 +189,18 @@ def native(folder: Path, models_dir: Path, progress: Progress = _noop) -> Path:
     return chatglm3.native_folder(folder, models_dir, progress) if chatglm3.is_chatglm(config) else folder
 
 
-def resolve(spec: str, models_dir: Path, progress: Progress = _noop, data_dir: Path | None = None) -> ResolvedModel:
-    """`data_dir`: refuse local folders inside it (the app passes its data folder)."""
+def resolve(
+    spec: str,
+    models_dir: Path,
+    progress: Progress = _noop,
+    data_dir: Path | None = None,
+    hub=None,
+    trust_remote_code: bool = False,
+) -> ResolvedModel:
+    """`data_dir`: refuse local folders inside it (the app passes its data folder).
+
+    `hub` and `trust_remote_code` matter only for a ModelScope id (see download_modelscope).
+    """
     spec = spec.strip()
     if not spec:
         raise ModelSourceError(
@@ -222,7 +215,7 @@ def resolve(spec: str, models_dir: Path, progress: Progress = _noop, data_dir: P
         folder = local_folder(path, data_dir)
         return ResolvedModel(spec, "local", native(folder, models_dir, progress), folder.name)
     if is_modelscope_id(spec):
-        folder = download_modelscope(spec, models_dir, progress)
+        folder = download_modelscope(spec, models_dir, progress, hub, trust_remote_code)
         return ResolvedModel(spec, "modelscope", native(folder, models_dir, progress), spec)
     raise ModelSourceError(
         f"'{spec}' is neither a folder nor a ModelScope id.",
