@@ -75,4 +75,15 @@ STRINGS = {
                          "Writes a standalone full model folder (a CPU copy of the base is loaded; the model in use is untouched)."),
     "ft.ad.merged": ("已导出到 {path}，可在系统页作为本地文件夹加载。", "Exported to {path}; load it as a local folder on the System page."),
     "ft.ad.zip": ("下载 zip", "Download zip"),
+    # issue 19: why Start is off, the restored dataset
+    "ft.start.need_name": ("请填写适配器名称。", "Enter an adapter name."),
+    "ft.start.name_help": ("训练出的适配器叫这个名字；对话和对比页面按名字选用它。已预填一个未被使用的名字。",
+                           "The trained adapter gets this name; Chat and Compare pick it by name. Prefilled with an unused one."),
+    "ft.start.busy": ("训练任务“{name}”正在运行；它完成或取消后才能开始新的训练。",
+                      "The training job '{name}' is running; start another once it finishes or is cancelled."),
+    "ft.start.taken": ("名称“{name}”已被一个适配器或未完成的任务使用，请换一个名称。",
+                       "The name '{name}' is used by an adapter or an unfinished job; pick another name."),
+    "ft.data.current": ("正在使用上次上传的数据集：{name}（已保存在数据文件夹中；上传新文件即可替换）。",
+                        "Using the dataset uploaded last time: {name} (kept in the data folder; upload a file to replace it)."),
+    "ft.data.clear": ("不用它", "Clear"),
 }
