@@ -25,6 +25,12 @@ def dataset_section(rt) -> datasets.Dataset | None:
     chosen = st.session_state.get(STATE)
     if not chosen:
         return None
+    if upload is None:  # restored from an earlier visit: say which file the summary below is about
+        c1, c2 = st.columns([5, 1], vertical_alignment="center")
+        c1.info(t("ft.data.current", name=chosen["name"]), icon="📄")
+        if c2.button(t("ft.data.clear"), key="ft-data-clear"):
+            st.session_state[STATE] = None  # None, not absent: the page must not restore it again
+            st.rerun()
     with errors.guard() as outcome:
         dataset = _parse(chosen["path"], chosen["name"])
     if outcome.failed:

@@ -1,7 +1,5 @@
 """Fine-tune: dataset → settings → a background LoRA job on the shared model → adapters."""
 
-from pathlib import Path
-
 import streamlit as st
 
 from components import errors
@@ -9,6 +7,7 @@ from components.finetune_adapters import adapters_section
 from components.finetune_dataset import STATE, dataset_section, stats_section
 from components.finetune_jobs import job_view, jobs_section
 from components.finetune_settings import memory_warning, settings_section
+from components.finetune_start import remember, restore, start_section
 from components.i18n import t
 from components.resources import runtime
 
@@ -24,6 +23,7 @@ if not hasattr(engine, "add_trainable_adapter"):
     st.stop()
 ft = rt.finetune
 
+restore(ft)
 train_tab, jobs_tab, adapters_tab = st.tabs([t("ft.tab.train"), t("ft.tab.jobs"), t("ft.tab.adapters")])
 with train_tab:
     dataset = dataset_section(rt)
@@ -32,15 +32,8 @@ with train_tab:
         with errors.guard():
             longest = stats_section(engine, st.session_state[STATE], config.system_prompt, config.max_length, config.max_records)
             memory_warning(engine, config, longest)
-    st.subheader(t("ft.start.header"))
-    name = st.text_input(t("ft.start.name"), key="ft-name", placeholder="zhenhuan")
-    if st.button(t("ft.start.button"), type="primary", disabled=dataset is None or not name.strip()):
-        with errors.guard():
-            chosen = st.session_state[STATE]
-            ft.start(Path(chosen["path"]), name, config, dataset_name=chosen["name"])
-            st.success(t("ft.start.started"))
-    if dataset is None:
-        st.caption(t("ft.start.need_data"))
+    start_section(ft, dataset, config)
+    remember(ft)
     active = ft.active()
     if active is not None:
         job_view(ft, active.id, key="train")

@@ -100,3 +100,72 @@ def test_a_cancelled_job_shows_its_checkpoint_and_resumes_from_the_page(app_runt
     assert not at.exception
     done = app_runtime.jobs.wait(job.id, timeout=300)
     assert done.status == "done" and app_runtime.adapters.get("later").steps == done.details["total_steps"]
+
+
+def _start(at):
+    return at.button(key="ft-start")
+
+
+def test_start_is_prefilled_with_an_unused_name_and_says_why_it_is_off(app_runtime):
+    at = app_test("pages/fine_tune.py").run()
+    assert _start(at).disabled
+    assert any("Upload a dataset without problems first" in c.value for c in at.caption)
+
+    at.file_uploader(key="ft-upload").set_value(("towers.json", json.dumps(GOOD).encode(), "application/json")).run()
+    assert at.text_input(key="ft-name").value == "towers-1"  # a real value, not a grey placeholder
+    assert not _start(at).disabled
+
+    at.text_input(key="ft-name").set_value("  ").run()
+    assert _start(at).disabled and any("Enter an adapter name" in c.value for c in at.caption)
+
+    app_runtime.adapters.save_card(_card(app_runtime, "taken"))
+    at.text_input(key="ft-name").set_value("taken").run()
+    assert _start(at).disabled and any("'taken' is used by an adapter" in c.value for c in at.caption)
+
+
+def _card(rt, name):
+    from core.tuning.adapters import AdapterCard
+
+    return AdapterCard(name=name, base_model="tiny", base_fingerprint=rt.adapter_pool.fingerprint())
+
+
+def test_start_is_off_while_a_job_runs_and_the_next_name_is_new(app_runtime):
+    from core.tuning.presets import preset
+
+    ft = app_runtime.finetune
+    path = ft.save_dataset("towers.json", json.dumps(GOOD).encode())
+    job = ft.start(path, "towers-1", preset("quick", epochs=40, batch_size=2, grad_accum=1), dataset_name="towers.json")
+    try:
+        at = app_test("pages/fine_tune.py", lang="zh").run()
+        assert not at.exception
+        assert at.text_input(key="ft-name").value == "towers-2"  # towers-1 belongs to the running job
+        assert _start(at).disabled
+        assert any("训练任务“towers-1”正在运行" in c.value for c in at.caption)
+    finally:
+        app_runtime.jobs.cancel(job.id)
+        app_runtime.jobs.wait(job.id, timeout=60)
+
+
+def test_coming_back_restores_the_dataset_and_settings_and_names_the_dataset(app_runtime):
+    at = app_test("pages/fine_tune.py").run()
+    at.file_uploader(key="ft-upload").set_value(("towers.json", json.dumps(GOOD).encode(), "application/json")).run()
+    at.radio(key="ft-preset").set_value("tutorial").run()
+    at.text_area(key="ft-persona").set_value("You are a tour guide.").run()
+    at.text_input(key="ft-name").set_value("guide").run()
+    assert not at.exception
+
+    at.switch_page("pages/home.py").run()  # Streamlit drops the widgets' values here...
+    at.switch_page("pages/fine_tune.py").run()
+    for again in (at, app_test("pages/fine_tune.py").run()):  # ...and a reload is a new session
+        assert not again.exception
+        assert again.text_area(key="ft-persona").value == "You are a tour guide."
+        assert again.radio(key="ft-preset").value == "tutorial"
+        assert again.text_input(key="ft-name").value == "guide"
+        assert any("Using the dataset uploaded last time: towers.json" in i.value for i in again.info)
+        assert any("alpaca · 12 records" in c.value for c in again.caption)
+        assert not _start(again).disabled
+
+    again.button(key="ft-data-clear").click().run()
+    assert not again.exception and _start(again).disabled
+    assert not any("towers.json" in i.value for i in again.info)
+    assert "dataset" not in app_runtime.finetune.form()

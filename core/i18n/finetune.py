@@ -79,4 +79,15 @@ STRINGS = {
     "ft.ad.tutorial_zip": ("下载教程格式（PEFT）", "Download for the tutorial (PEFT)"),
     "ft.ad.tutorial_zip_help": ("ChatGLM3 教程的 PEFT 格式（query_key_value 等原始模块名），可用 PeftModel.from_pretrained 加载到原版 ChatGLM3。",
                                 "The ChatGLM3 tutorial's PEFT format (original module names such as query_key_value), for PeftModel.from_pretrained on the original ChatGLM3."),
+    # issue 19: why Start is off, the restored dataset
+    "ft.start.need_name": ("请填写适配器名称。", "Enter an adapter name."),
+    "ft.start.name_help": ("训练出的适配器叫这个名字；对话和对比页面按名字选用它。已预填一个未被使用的名字。",
+                           "The trained adapter gets this name; Chat and Compare pick it by name. Prefilled with an unused one."),
+    "ft.start.busy": ("训练任务“{name}”正在运行；它完成或取消后才能开始新的训练。",
+                      "The training job '{name}' is running; start another once it finishes or is cancelled."),
+    "ft.start.taken": ("名称“{name}”已被一个适配器或未完成的任务使用，请换一个名称。",
+                       "The name '{name}' is used by an adapter or an unfinished job; pick another name."),
+    "ft.data.current": ("正在使用上次上传的数据集：{name}（已保存在数据文件夹中；上传新文件即可替换）。",
+                        "Using the dataset uploaded last time: {name} (kept in the data folder; upload a file to replace it)."),
+    "ft.data.clear": ("不用它", "Clear"),
 }

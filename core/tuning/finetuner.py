@@ -7,6 +7,9 @@ a job interrupted by an app restart be resumed from the job list.
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
+import re
 import shutil
 from pathlib import Path
 
@@ -17,6 +20,9 @@ from core.tuning.adapters import fingerprint
 from core.tuning.merge import MERGE_JOB, run_merge
 from core.tuning.presets import TrainConfig
 from core.tuning.train import JOB_KIND, TrainingRun, check_name, prepare
+
+log = logging.getLogger(__name__)
+FORM = "form.json"  # the Fine-tune page's last dataset and settings, so coming back restores them
 
 
 class FineTuner:
@@ -43,6 +49,62 @@ class FineTuner:
         if not path.exists():
             path.write_bytes(data)
         return path
+
+    # --- the page's last choices ---------------------------------------------------
+    def form(self) -> dict:
+        """What the user last chose on the Fine-tune page (dataset, persona, preset, name); {} if none.
+
+        A dataset whose file is gone is dropped, so the page never offers a file it cannot read."""
+        try:
+            values = json.loads((self.folder / FORM).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            values = self._from_last_job()
+        if not isinstance(values, dict):
+            return {}
+        dataset = values.get("dataset")
+        if not (isinstance(dataset, dict) and Path(str(dataset.get("path", ""))).is_file()):
+            values.pop("dataset", None)
+        return values
+
+    def _from_last_job(self) -> dict:
+        """Before the page saved anything (or started from the CLI/API): the newest job's choices."""
+        job = next(iter(self.jobs()), None)
+        if job is None:
+            return {}
+        config = job.params.get("config", {})
+        return {"dataset": {"path": job.params.get("dataset", ""), "name": job.params.get("dataset_name", "")},
+                "persona": config.get("system_prompt", ""), "preset": config.get("preset")}
+
+    def remember_form(self, values: dict) -> None:
+        """Keep the page's choices on disk (only when they changed: the page calls this on every run)."""
+        if values == self.form():
+            return
+        tmp = self.folder / (FORM + ".tmp")
+        try:
+            tmp.write_text(json.dumps(values, ensure_ascii=False), encoding="utf-8")
+            tmp.replace(self.folder / FORM)
+        except OSError as exc:  # a read-only data folder must not break the page
+            log.warning("could not save the Fine-tune form: %s", exc)
+
+    def name_taken(self, name: str) -> bool:
+        """True when starting a job named `name` would be refused for its name (adapter or unfinished job)."""
+        name = name.strip()
+        engine = self.runtime.models.engine
+        if self.runtime.adapters.exists(name) or (engine is not None and name in engine.adapter_names()):
+            return True
+        return any(j.params.get("name") == name and j.status in ("pending", "running", "interrupted", "cancelled")
+                   for j in self.jobs())
+
+    def suggest_name(self, dataset_name: str | None = None) -> str:
+        """A valid adapter name no adapter or job uses yet, from the dataset's file name ("huanhuan-1")."""
+        stem = Path(dataset_name or "").stem
+        stem = re.sub(r"[^\w\u4e00-\u9fff-]+", "-", stem).strip("-_")[:40] or "adapter"
+        if stem.lower() == "base":
+            stem = "adapter"
+        number = 1
+        while self.name_taken(f"{stem}-{number}"):
+            number += 1
+        return f"{stem}-{number}"
 
     # --- jobs --------------------------------------------------------------------
     def jobs(self) -> list[Job]:
