@@ -10,6 +10,7 @@ import streamlit as st
 from components import errors
 from components.i18n import t
 from components.job_panel import job_panel
+from components.uploads import uploader
 from core.tuning.merge import MERGE_JOB
 
 
@@ -50,7 +51,7 @@ def _adapter(rt, card, compatible: bool) -> None:
 
 def adapters_section(rt) -> None:
     fingerprint = rt.adapter_pool.fingerprint()
-    upload = st.file_uploader(t("ft.ad.upload"), type=["zip"], key="ft-adapter-zip")
+    upload = uploader(t("ft.ad.upload"), ["zip"], key="ft-adapter-zip")
     if upload is not None and st.session_state.get("ft-imported") != upload.file_id:
         with errors.guard():
             card = rt.adapters.import_zip(upload.getvalue(), fingerprint)

@@ -8,6 +8,7 @@ import streamlit as st
 
 from components import errors
 from components.i18n import lang, t
+from components.uploads import uploader
 from core.tuning import datasets
 from core.tuning.examples import measure
 
@@ -17,7 +18,7 @@ STATE = "ft-dataset"  # {"path", "name"} of the uploaded file, saved under the d
 def dataset_section(rt) -> datasets.Dataset | None:
     """Returns the parsed dataset when it has no problems (its path is in session state)."""
     st.subheader(t("ft.data.header"))
-    upload = st.file_uploader(t("ft.data.upload"), type=["json", "jsonl", "csv"], key="ft-upload")
+    upload = uploader(t("ft.data.upload"), ["json", "jsonl", "csv"], key="ft-upload")
     if upload is not None:
         with errors.guard():
             path = rt.finetune.save_dataset(upload.name, upload.getvalue())

@@ -8,6 +8,7 @@ import streamlit as st
 from components import errors
 from components.i18n import in_ui_language, t
 from components.job_panel import job_panel
+from components.uploads import uploader
 from core.jobs import Job
 from core.kb.loaders import ARCHIVE_SUFFIXES, SUFFIXES
 from core.kb.manager import INDEX_JOB, KnowledgeBaseManager
@@ -27,7 +28,7 @@ def latest_job(kbs: KnowledgeBaseManager, name: str) -> Job | None:
 
 
 def add_documents(kbs: KnowledgeBaseManager, name: str) -> None:
-    uploads = st.file_uploader(t("kb.upload"), type=UPLOAD_TYPES, accept_multiple_files=True, key=f"kb-upload-{name}")
+    uploads = uploader(t("kb.upload"), UPLOAD_TYPES, key=f"kb-upload-{name}", multiple=True)
     if st.button(t("kb.index_uploads"), disabled=not uploads, type="primary"):
         with errors.guard():
             paths = kbs.save_uploads(name, [(f.name, f.getvalue()) for f in uploads])

@@ -7,6 +7,7 @@ import streamlit as st
 
 from components import errors
 from components.i18n import t
+from components.uploads import uploader
 from core.kb import eval as kb_eval
 from core.kb.manager import KnowledgeBaseManager
 from core.kb.retrieval import MODES
@@ -36,7 +37,7 @@ def search_box(kbs: KnowledgeBaseManager, name: str) -> None:
 
 
 def evaluation(kbs: KnowledgeBaseManager, name: str) -> None:
-    upload = st.file_uploader(t("kb.eval_upload"), type=["jsonl", "json", "txt"], key="kb-eval-upload")
+    upload = uploader(t("kb.eval_upload"), ["jsonl", "json", "txt"], key="kb-eval-upload")
     mode = _mode("kb-eval-mode")
     if upload is None or not st.button(t("kb.eval_run"), type="primary"):
         return
