@@ -23,7 +23,7 @@ def _unload(rt, name: str) -> None:
 def _adapter(rt, card, compatible: bool) -> None:
     name = card.name
     loss = f"{card.train_loss:.3f}" if card.train_loss is not None else "—"
-    title = f"**{name}** · {card.base_model} · {card.steps} steps · loss {loss} · {card.created}"
+    title = f"**{name}** · {card.base_model} · {t('ft.ad.title', steps=card.steps, loss=loss)} · {card.created}"
     with st.expander(title + ("" if compatible else f" {t('ft.ad.other_base')}")):
         if card.system_prompt:
             st.caption(card.system_prompt)

@@ -36,7 +36,8 @@ def dataset_section(rt) -> datasets.Dataset | None:
         return None
     st.caption(t("ft.data.format", format=dataset.format, records=len(dataset.records)))
     with st.expander(t("ft.data.preview")):
-        st.dataframe(pd.DataFrame(dataset.preview()), hide_index=True, width="stretch")
+        frame = pd.DataFrame(dataset.preview())
+        st.dataframe(frame.rename(columns=lambda c: t(f"ft.col.{c}")), hide_index=True, width="stretch")
     return dataset
 
 
@@ -53,7 +54,7 @@ def stats_section(engine, chosen: dict, system_prompt: str, max_length: int, max
     st.caption(t("ft.data.stats", mean=stats.mean, longest=max(stats.lengths), truncated=stats.truncated, max_length=max_length))
     chart = alt.Chart(pd.DataFrame(stats.histogram())).mark_bar().encode(
         x=alt.X("from:Q", bin=False, title=t("ft.data.histogram")), y=alt.Y("records:Q", title=None),
-        tooltip=["tokens", "records"])
+        tooltip=[alt.Tooltip("tokens", title=t("ft.col.tokens")), alt.Tooltip("records", title=t("ft.col.records"))])
     st.altair_chart(chart, width="stretch")
     return min(max(stats.lengths), max_length)
 
