@@ -32,6 +32,7 @@ def pick_variants(pool: AdapterPool, blind: bool) -> list[str]:
         format_func=labels.get,
         max_selections=2 if blind else MAX_VARIANTS,
         key=key,
+        help=t("help.variants"),
     )
 
 

@@ -15,13 +15,13 @@ from core.kb.retrieval import MODES
 
 def _mode(key: str) -> str:
     labels = {m: t(f"kb.mode.{m}") for m in MODES}
-    return st.radio(t("kb.mode"), list(labels), format_func=labels.get, horizontal=True, key=key)
+    return st.radio(t("kb.mode"), list(labels), format_func=labels.get, horizontal=True, key=key, help=t("help.kb_mode"))
 
 
 def search_box(kbs: KnowledgeBaseManager, name: str) -> None:
     query = st.text_input(t("kb.query"), key="kb-query")
     c1, c2 = st.columns(2)
-    k = c1.slider(t("kb.top_k"), 1, 20, kbs.settings.kb_top_k, key="kb-search-k")
+    k = c1.slider(t("kb.top_k"), 1, 20, kbs.settings.kb_top_k, key="kb-search-k", help=t("help.kb_top_k"))
     threshold = c2.slider(t("kb.threshold"), 0.0, 1.0, 0.0, 0.05, help=t("kb.threshold_help"), key="kb-search-threshold")
     mode = _mode("kb-search-mode")
     if not query.strip():

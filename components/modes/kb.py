@@ -13,6 +13,7 @@ import streamlit as st
 from components import chat_view
 from components.i18n import lang, t
 from components.modes import ModeContext
+from components.prefs import remembered
 from components.resources import runtime
 from core.answer_text import anchor, strip_prompt_echo
 from core.errors import UserError
@@ -29,9 +30,10 @@ def sidebar() -> dict:
         return {}
     settings = kbs.settings
     name = st.sidebar.selectbox(t("kb.chat.pick"), names, key="chat-kb")
-    k = st.sidebar.slider(t("kb.top_k"), 1, 20, settings.kb_top_k, key="chat-kb-k")
+    k = st.sidebar.slider(t("kb.top_k"), 1, 20, help=t("help.kb_top_k"), **remembered("chat-kb-k", settings.kb_top_k, lambda v: v in range(1, 21)))
     threshold = st.sidebar.slider(
-        t("kb.threshold"), 0.0, 1.0, settings.kb_threshold, 0.05, help=t("kb.threshold_help"), key="chat-kb-threshold"
+        t("kb.threshold"), 0.0, 1.0, step=0.05, help=t("kb.threshold_help"),
+        **remembered("chat-kb-threshold", float(settings.kb_threshold), lambda v: isinstance(v, float) and 0.0 <= v <= 1.0),
     )
     return {"kb": name, "k": k, "threshold": threshold}
 
