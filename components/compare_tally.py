@@ -39,7 +39,8 @@ def win_rate_chart(pairs: list[PairTally]) -> alt.Chart:
     )
     scale = alt.Scale(domain=[0, 1])
     y = alt.Y("pair:N", title=t("compare.col.pair"))
-    interval = alt.Chart(data).mark_rule(strokeWidth=3).encode(x=alt.X("lo:Q", scale=scale), x2="hi:Q", y=y)
+    interval = alt.Chart(data).mark_rule(strokeWidth=3).encode(
+        x=alt.X("lo:Q", scale=scale, title=t("compare.col.win_rate")), x2="hi:Q", y=y)
     dot = alt.Chart(data).mark_circle(size=120).encode(
         x=alt.X("rate:Q", scale=scale, axis=alt.Axis(format="%"), title=t("compare.col.win_rate")), y=y,
         tooltip=[alt.Tooltip("pair:N", title=t("compare.col.pair")), alt.Tooltip("rate:Q", format=".0%", title=t("compare.col.rate")),

@@ -32,7 +32,7 @@ def generation_options(key: str, default_max_tokens: int = 512) -> GenerationOpt
                               **remembered(f"{key}-top-k", defaults.top_k, _within(0, 200)))
             repetition = st.slider(t("gen.repetition_penalty"), 0.8, 2.0, step=0.05, help=t("help.repetition_penalty"),
                                    **remembered(f"{key}-rep", defaults.repetition_penalty, _within(0.8, 2.0)))
-            seed_text = st.text_input(t("gen.seed"), help=t("gen.seed_help"), **remembered(f"{key}-seed", ""))
+            seed_text = st.text_input(t("gen.seed"), help=t("help.seed"), **remembered(f"{key}-seed", ""))
     seed = int(seed_text) if seed_text.strip().isdigit() else None
     return GenerationOptions(
         max_new_tokens=max_new, temperature=temperature, top_p=top_p, top_k=top_k, repetition_penalty=repetition, seed=seed

@@ -33,6 +33,11 @@ STRINGS = {
         "大于 1 时，模型会少重复已经说过的话；太高会让用词变得奇怪。1 = 不处理。",
         "Above 1 the model repeats itself less; too high makes its wording odd. 1 = off.",
     ),
+    "help.seed": (
+        "随机数的起点。填同一个整数，同样的问题和设置就会得到同样的回答；留空则每次都不一样。",
+        "Where the randomness starts. The same integer gives the same answer to the same question and settings; "
+        "empty gives a different one each time.",
+    ),
     # knowledge base
     "help.kb_top_k": (
         "每个问题从知识库取回多少段文字交给模型参考。多一些更全面，但提示更长、回答更慢。与生成参数里的 top-k 无关。",
