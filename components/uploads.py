@@ -20,10 +20,9 @@ from components.i18n import lang, t
 
 _CSS = """
 <style>
-[data-testid="stFileUploaderDropzone"] button { font-size: 0; }
-[data-testid="stFileUploaderDropzone"] button::after { content: "%(button)s"; font-size: 0.875rem; }
-[data-testid="stFileUploaderDropzone"] button span[data-testid="stIconMaterial"] { font-size: 1.25rem; }
-[data-testid="stFileUploaderDropzoneInstructions"] span { font-size: 0; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { display: none !important; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after { content: "%(button)s"; }
+[data-testid="stFileUploaderDropzoneInstructions"] span { font-size: 0 !important; }
 [data-testid="stFileUploaderDropzoneInstructions"] span::after { content: "%(limit)s"; font-size: 0.875rem; }
 </style>
 """

@@ -44,7 +44,9 @@ if pending:
     if engine is None:
         st.warning(t("chat.no_model"), icon="⏳")
     else:
-        with st.chat_message("assistant"), errors.guard() as outcome, resources.runtime().adapter_pool.using(adapter):
+        box = st.chat_message("assistant")
+        st.empty()  # takes the place of the last run's action buttons now, not when the answer ends
+        with box, errors.guard() as outcome, resources.runtime().adapter_pool.using(adapter):
             mode.answer(ModeContext(conv=conv, store=store, engine=engine, options=options, adapter=adapter, settings=mode_settings))
         if not outcome.failed:
             st.rerun()  # show the saved answer with its stats and controls
