@@ -11,27 +11,27 @@ if __name__ == "__main__":
     from components.i18n import language_switch, t
 
     st.set_page_config(page_title="Liandan 炼丹", page_icon="🔥", layout="wide")
-    # A session's first run can wait on the model load starting in the background: say so
-    # at once instead of leaving a blank page, and take it away once the page is drawn.
+    # A session's first run can wait (imports, the model load starting in the background): say
+    # so at once instead of leaving a blank grey page; the page's own title follows right after.
     starting = st.empty() if "started" not in st.session_state else None
     if starting is not None:
         starting.info(t("app.starting"), icon="⏳")
-    try:
-        from components import auth, sidebar, uploads
-        from components.navigation import PAGES
+    from components import auth, sidebar, uploads
+    from components.navigation import PAGES
 
-        language_switch()
-        uploads.localize_uploaders()
-        auth.require_password()
-        navigation = st.navigation(
-            [st.Page(path, title=t(title), icon=icon, default=(i == 0)) for i, (path, title, icon) in enumerate(PAGES)]
-        )
-        sidebar.model_status()
-        navigation.run()
-    finally:  # also when the password gate or a page stops the script
-        st.session_state["started"] = True
-        if starting is not None:
-            starting.empty()
+    language_switch()
+    uploads.localize_uploaders()
+    st.session_state["started"] = True
+    if starting is not None and auth.password_enabled() and not st.session_state.get(auth.KEY):
+        starting.empty()  # the login form stops the run, and elements after a stop are dropped
+    auth.require_password()
+    navigation = st.navigation(
+        [st.Page(path, title=t(title), icon=icon, default=(i == 0)) for i, (path, title, icon) in enumerate(PAGES)]
+    )
+    sidebar.model_status()
+    if starting is not None:  # the page draws its title first thing
+        starting.empty()
+    navigation.run()
 else:
     from starlette.middleware import Middleware
     from streamlit.runtime.pages_manager import PagesManager
