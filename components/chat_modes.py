@@ -32,6 +32,6 @@ def render_turn(turn: Turn) -> None:
 
 def _mode_blocks(turn: Turn) -> None:
     if "grounded" in turn.meta:  # a knowledge-base answer: its numbered sources
-        kb.render_sources(turn.meta)
+        kb.render_sources(turn.meta, turn.content)
     if "interp" in turn.meta:  # the code interpreter skipped the code or hit a limit
         code.render_code_meta(turn.meta)

@@ -11,6 +11,7 @@ import streamlit as st
 
 from components.i18n import t
 from components.modes import ModeContext
+from core.answer_text import link_citations, tame_headings
 from core.conversations import Turn
 from core.models.engine import Generation
 
@@ -19,11 +20,23 @@ def render_turn(turn: Turn, extra: Callable[[Turn], None] | None = None) -> None
     """Draw one saved turn; `extra` adds a mode's own blocks (sources, code notes) under it."""
     with st.chat_message(turn.role if turn.role in ("user", "assistant") else "assistant"):
         if turn.variant and turn.role == "assistant":
-            st.caption(f"🧩 {turn.variant}")
-        st.markdown(turn.content)
+            st.caption(f"🧩 {variant_label(turn.variant)}")
+        st.markdown(shown_text(turn.content, turn.meta) if turn.role == "assistant" else turn.content)
         render_meta(turn)
         if extra is not None:
             extra(turn)
+
+
+def variant_label(variant: str) -> str:
+    """How a variant is named on screen: the base model in the UI's language, adapters by name."""
+    return t("variant.base") if variant == "base" else variant
+
+
+def shown_text(content: str, meta: dict) -> str:
+    """An answer as drawn: headings scaled down, knowledge-base [n] marks linked to their sources."""
+    text = tame_headings(content)
+    citations = meta.get("citations")
+    return link_citations(text, citations, content) if citations else text
 
 
 def render_meta(turn: Turn) -> None:
@@ -77,18 +90,32 @@ def _stop(answer: _Answer) -> None:
     answer.saved.wait(3)
 
 
-def stream_answer(ctx: ModeContext, messages: list[dict], extra_meta: dict[str, Any] | None = None) -> None:
-    """Stream one answer into the page with a Stop button, then save it (partial or whole) as a turn."""
+def stream_answer(
+    ctx: ModeContext, messages: list[dict], extra_meta: dict[str, Any] | None = None,
+    clean: Callable[[str], str] = lambda text: text,
+) -> None:
+    """Stream one answer into the page with a Stop button, then save it (partial or whole) as a turn.
+
+    `clean` shapes the raw text (the knowledge-base mode strips an echoed prompt); it runs
+    on every streamed piece, so what the user watches is what gets saved.
+    """
     answer = _Answer()
     st.button(t("chat.stop"), key="stop", on_click=_stop, args=(answer,))
     answer.gen = gen = ctx.engine.stream(messages, ctx.options, adapter=ctx.adapter)
+    meta_extra = extra_meta or {}
+    slot = st.empty()
+    raw = ""
     try:
-        st.write_stream(stream_into_page(gen))
+        for piece in stream_into_page(gen):
+            raw += piece
+            slot.markdown(shown_text(clean(raw), meta_extra) + " ▌")
+        slot.markdown(shown_text(clean(raw), meta_extra))
     finally:
         if not gen.finished.is_set():
             gen.stop()
-        if gen.text:
+        text = clean(gen.text)
+        if text:
             meta = {"stats": stats_dict(gen), "dropped_turns": gen.stats.dropped_turns, "stopped": gen.cancel.is_set()}
-            ctx.conv.turns.append(Turn("assistant", gen.text, variant=ctx.adapter or "base", meta=meta | (extra_meta or {})))
+            ctx.conv.turns.append(Turn("assistant", text, variant=ctx.adapter or "base", meta=meta | meta_extra))
             ctx.store.save(ctx.conv)
         answer.saved.set()

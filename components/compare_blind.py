@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.chat_view import wait_for_turn
+from components.chat_view import variant_label, wait_for_turn
 from components.compare_run import show_answer
 from components.i18n import t
 from core.errors import InputError
@@ -38,7 +38,7 @@ def blind_round(pool: AdapterPool, runs: RunStore, votes: VoteStore) -> None:
     labels = {c: t(f"compare.vote_{c.lower()}") for c in CHOICES}
     if state["last"]:
         a, b, choice = state["last"]
-        st.info(t("compare.revealed", a=a, b=b, choice=labels[choice]), icon="🔎")
+        st.info(t("compare.revealed", a=variant_label(a), b=variant_label(b), choice=labels[choice]), icon="🔎")
     i = state["index"]
     if i >= len(run.prompts):
         st.success(t("compare.blind_done", n=len(run.prompts)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.i18n import t
+from components.uploads import uploader
 from core.errors import InputError
 from core.models.engine import BASE
 from core.tuning.adapter_pool import AdapterPool
@@ -31,13 +32,14 @@ def pick_variants(pool: AdapterPool, blind: bool) -> list[str]:
         format_func=labels.get,
         max_selections=2 if blind else MAX_VARIANTS,
         key=key,
+        help=t("help.variants"),
     )
 
 
 def prompt_input(limit: int) -> list[str]:
     """Typed prompts, or an uploaded file's (the file wins when both are given)."""
     typed = st.text_area(t("compare.prompts"), "你是谁？", key="compare-prompts", height=120)
-    upload = st.file_uploader(t("compare.prompts_file"), type=["txt", "jsonl", "json"], key="compare-file")
+    upload = uploader(t("compare.prompts_file"), ["txt", "jsonl", "json"], key="compare-file")
     if upload is not None:
         try:
             text = upload.getvalue().decode("utf-8-sig")

@@ -6,8 +6,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from components.chat_view import variant_label
 from components.i18n import t
 from core.tuning.votes import PairTally, Vote, tally, to_csv
+
+
+def _pair(p: PairTally) -> str:
+    return f"{variant_label(p.first)}{t('compare.pair_sep')}{variant_label(p.second)}"
 
 
 def tally_frame(pairs: list[PairTally]) -> pd.DataFrame:
@@ -15,7 +20,7 @@ def tally_frame(pairs: list[PairTally]) -> pd.DataFrame:
     for p in pairs:
         lo, hi = p.interval
         rows.append({
-            t("compare.col.pair"): f"{p.first} vs {p.second}",
+            t("compare.col.pair"): _pair(p),
             t("compare.col.first_wins"): p.first_wins,
             t("compare.col.second_wins"): p.second_wins,
             t("compare.col.ties"): p.ties,
@@ -29,22 +34,25 @@ def tally_frame(pairs: list[PairTally]) -> pd.DataFrame:
 def win_rate_chart(pairs: list[PairTally]) -> alt.Chart:
     """One row per pair: the first variant's win rate as a dot, its 95% interval as a bar, 50% marked."""
     data = pd.DataFrame(
-        [{"pair": f"{p.first} vs {p.second}", "rate": p.win_rate, "lo": p.interval[0], "hi": p.interval[1], "n": p.decisive}
+        [{"pair": _pair(p), "rate": p.win_rate, "lo": p.interval[0], "hi": p.interval[1], "n": p.decisive}
          for p in pairs if p.win_rate is not None]
     )
     scale = alt.Scale(domain=[0, 1])
     y = alt.Y("pair:N", title=t("compare.col.pair"))
-    interval = alt.Chart(data).mark_rule(strokeWidth=3).encode(x=alt.X("lo:Q", scale=scale), x2="hi:Q", y=y)
+    interval = alt.Chart(data).mark_rule(strokeWidth=3).encode(
+        x=alt.X("lo:Q", scale=scale, title=t("compare.col.win_rate")), x2="hi:Q", y=y)
     dot = alt.Chart(data).mark_circle(size=120).encode(
         x=alt.X("rate:Q", scale=scale, axis=alt.Axis(format="%"), title=t("compare.col.win_rate")), y=y,
-        tooltip=["pair", alt.Tooltip("rate:Q", format=".0%"), alt.Tooltip("lo:Q", format=".0%"), alt.Tooltip("hi:Q", format=".0%"), "n"],
+        tooltip=[alt.Tooltip("pair:N", title=t("compare.col.pair")), alt.Tooltip("rate:Q", format=".0%", title=t("compare.col.rate")),
+                 alt.Tooltip("lo:Q", format=".0%", title=t("compare.col.lo")), alt.Tooltip("hi:Q", format=".0%", title=t("compare.col.hi")),
+                 alt.Tooltip("n:Q", title=t("compare.col.n"))],
     )
     even = alt.Chart(pd.DataFrame({"x": [0.5]})).mark_rule(strokeDash=[4, 4], color="gray").encode(x="x:Q")
     return (interval + dot + even).properties(height=max(80, 50 * len(data)))
 
 
 def show_tally(votes: list[Vote]) -> None:
-    st.subheader(t("compare.tally"))
+    st.subheader(t("compare.tally"), help=t("help.tally"))
     if not votes:
         st.caption(t("compare.no_votes"))
         return

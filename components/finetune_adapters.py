@@ -11,6 +11,7 @@ from components import errors
 from components.i18n import t
 from components.job_panel import job_panel
 from core.tuning.adapters import base_info
+from components.uploads import uploader
 from core.tuning.merge import MERGE_JOB
 
 
@@ -23,7 +24,7 @@ def _unload(rt, name: str) -> None:
 def _adapter(rt, card, compatible: bool) -> None:
     name = card.name
     loss = f"{card.train_loss:.3f}" if card.train_loss is not None else "—"
-    title = f"**{name}** · {card.base_model} · {card.steps} steps · loss {loss} · {card.created}"
+    title = f"**{name}** · {card.base_model} · {t('ft.ad.title', steps=card.steps, loss=loss)} · {card.created}"
     with st.expander(title + ("" if compatible else f" {t('ft.ad.other_base')}")):
         if card.system_prompt:
             st.caption(card.system_prompt)
@@ -56,7 +57,7 @@ def _adapter(rt, card, compatible: bool) -> None:
 
 def adapters_section(rt) -> None:
     fingerprint = rt.adapter_pool.fingerprint()
-    upload = st.file_uploader(t("ft.ad.upload"), type=["zip"], key="ft-adapter-zip")
+    upload = uploader(t("ft.ad.upload"), ["zip"], key="ft-adapter-zip")
     if upload is not None and st.session_state.get("ft-imported") != upload.file_id:
         with errors.guard():
             card = rt.adapters.import_zip(upload.getvalue(), fingerprint, base=base_info(rt.models.engine),

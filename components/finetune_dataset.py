@@ -8,6 +8,7 @@ import streamlit as st
 
 from components import errors
 from components.i18n import lang, t
+from components.uploads import uploader
 from core.tuning import datasets
 from core.tuning.examples import measure
 
@@ -17,7 +18,7 @@ STATE = "ft-dataset"  # {"path", "name"} of the uploaded file, saved under the d
 def dataset_section(rt) -> datasets.Dataset | None:
     """Returns the parsed dataset when it has no problems (its path is in session state)."""
     st.subheader(t("ft.data.header"))
-    upload = st.file_uploader(t("ft.data.upload"), type=["json", "jsonl", "csv"], key="ft-upload")
+    upload = uploader(t("ft.data.upload"), ["json", "jsonl", "csv"], key="ft-upload")
     if upload is not None:
         with errors.guard():
             path = rt.finetune.save_dataset(upload.name, upload.getvalue())
@@ -41,7 +42,8 @@ def dataset_section(rt) -> datasets.Dataset | None:
         return None
     st.caption(t("ft.data.format", format=dataset.format, records=len(dataset.records)))
     with st.expander(t("ft.data.preview")):
-        st.dataframe(pd.DataFrame(dataset.preview()), hide_index=True, width="stretch")
+        frame = pd.DataFrame(dataset.preview())
+        st.dataframe(frame.rename(columns=lambda c: t(f"ft.col.{c}")), hide_index=True, width="stretch")
     return dataset
 
 
@@ -58,7 +60,7 @@ def stats_section(engine, chosen: dict, system_prompt: str, max_length: int, max
     st.caption(t("ft.data.stats", mean=stats.mean, longest=max(stats.lengths), truncated=stats.truncated, max_length=max_length))
     chart = alt.Chart(pd.DataFrame(stats.histogram())).mark_bar().encode(
         x=alt.X("from:Q", bin=False, title=t("ft.data.histogram")), y=alt.Y("records:Q", title=None),
-        tooltip=["tokens", "records"])
+        tooltip=[alt.Tooltip("tokens", title=t("ft.col.tokens")), alt.Tooltip("records", title=t("ft.col.records"))])
     st.altair_chart(chart, width="stretch")
     return min(max(stats.lengths), max_length)
 

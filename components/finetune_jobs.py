@@ -14,7 +14,15 @@ import streamlit as st
 
 from components import errors
 from components.i18n import t
+from components.job_panel import job_title
 from core.jobs import Job
+
+
+def _number(value) -> str:
+    """A loss as text; "no value" in the UI's language (no validation set, or nothing measured yet)."""
+    if value is None:
+        return t("ft.no_value")
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def loss_chart(job: Job) -> None:
@@ -52,8 +60,8 @@ def job_view(ft, job_id: str, key: str = "jobs") -> None:
         if job.error:
             st.error(errors.job_error(job))
         if job.status == "done" and job.result:
-            st.success(t("ft.jobs.result", name=job.result.get("adapter"), train=job.result.get("train_loss"),
-                         val=job.result.get("val_loss")))
+            st.success(t("ft.jobs.result", name=job.result.get("adapter"), train=_number(job.result.get("train_loss")),
+                         val=_number(job.result.get("val_loss"))))
         if job.details.get("checkpoint_step") and job.status in ("cancelled", "interrupted", "failed"):
             st.caption(t("ft.jobs.checkpoint", step=job.details["checkpoint_step"]))
         c1, c2 = st.columns(2)
@@ -81,6 +89,6 @@ def jobs_section(ft) -> None:
         st.caption(t("ft.jobs.none"))
     for job in jobs:
         when = dt.datetime.fromtimestamp(job.created).strftime("%m-%d %H:%M")
-        label = f"{job.title} · {t('job.status.' + job.status)} · {when}"
+        label = f"{job_title(job)} · {t('job.status.' + job.status)} · {when}"
         with st.expander(label, expanded=job.active or job is jobs[0]):
             job_view(ft, job.id)

@@ -17,22 +17,22 @@ def settings_section(engine) -> TrainConfig:
     k = f"ft-{name}"  # widgets keyed per preset, so switching presets shows that preset's values
     system_prompt = st.text_area(t("ft.set.persona"), help=t("ft.set.persona_help"), key="ft-persona", height=68)
     c1, c2 = st.columns(2)
-    epochs = c1.number_input(t("ft.set.epochs"), 1, 100, p.epochs, key=f"{k}-epochs")
-    lr = c2.number_input(t("ft.set.lr"), 1e-6, 1.0, p.learning_rate, format="%.0e", key=f"{k}-lr")
+    epochs = c1.number_input(t("ft.set.epochs"), 1, 100, p.epochs, help=t("help.epochs"), key=f"{k}-epochs")
+    lr = c2.number_input(t("ft.set.lr"), 1e-6, 1.0, p.learning_rate, format="%.0e", help=t("help.lr"), key=f"{k}-lr")
     with st.expander(t("ft.set.advanced"), expanded=name == "custom"):
         a1, a2, a3 = st.columns(3)
-        rank = a1.number_input(t("ft.set.rank"), 1, 256, p.rank, key=f"{k}-rank")
-        alpha = a2.number_input(t("ft.set.alpha"), 1, 1024, p.alpha, key=f"{k}-alpha")
-        dropout = a3.number_input(t("ft.set.dropout"), 0.0, 0.9, p.dropout, step=0.05, key=f"{k}-dropout")
+        rank = a1.number_input(t("ft.set.rank"), 1, 256, p.rank, help=t("help.rank"), key=f"{k}-rank")
+        alpha = a2.number_input(t("ft.set.alpha"), 1, 1024, p.alpha, help=t("help.alpha"), key=f"{k}-alpha")
+        dropout = a3.number_input(t("ft.set.dropout"), 0.0, 0.9, p.dropout, step=0.05, help=t("help.dropout"), key=f"{k}-dropout")
         b1, b2, b3 = st.columns(3)
-        max_length = b1.number_input(t("ft.set.max_length"), 16, 32768, p.max_length, step=64, key=f"{k}-len")
-        batch = b2.number_input(t("ft.set.batch"), 1, 256, p.batch_size, key=f"{k}-batch")
-        accum = b3.number_input(t("ft.set.accum"), 1, 1024, p.grad_accum, key=f"{k}-accum")
+        max_length = b1.number_input(t("ft.set.max_length"), 16, 32768, p.max_length, step=64, help=t("help.max_length"), key=f"{k}-len")
+        batch = b2.number_input(t("ft.set.batch"), 1, 256, p.batch_size, help=t("help.batch"), key=f"{k}-batch")
+        accum = b3.number_input(t("ft.set.accum"), 1, 1024, p.grad_accum, help=t("help.accum"), key=f"{k}-accum")
         c1, c2 = st.columns(2)
-        val = c1.number_input(t("ft.set.val"), 0.0, 0.5, p.val_fraction, step=0.05, key=f"{k}-val")
-        limit = c2.number_input(t("ft.set.max_records"), 0, 10**7, p.max_records or 0, key=f"{k}-records")
+        val = c1.number_input(t("ft.set.val"), 0.0, 0.5, p.val_fraction, step=0.05, help=t("help.val"), key=f"{k}-val")
+        limit = c2.number_input(t("ft.set.max_records"), 0, 10**7, p.max_records or 0, help=t("help.max_records"), key=f"{k}-records")
         layers = linear_layer_names(engine.model)
-        targets = st.multiselect(t("ft.set.targets"), layers, default=target_modules(engine.model), key=f"{k}-targets")
+        targets = st.multiselect(t("ft.set.targets"), layers, default=target_modules(engine.model), help=t("help.targets"), key=f"{k}-targets")
     return p.model_copy(update=dict(
         system_prompt=system_prompt.strip(), epochs=int(epochs), learning_rate=float(lr), rank=int(rank), alpha=int(alpha),
         dropout=float(dropout), max_length=int(max_length), batch_size=int(batch), grad_accum=int(accum),

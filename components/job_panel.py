@@ -31,8 +31,19 @@ def step_text(job: Job) -> str:
     return job_message(job)
 
 
+_TITLES = {"load-model": ("job.title.load", "spec"), "merge-adapter": ("job.title.merge", "name")}
+
+
+def job_title(job: Job) -> str:
+    """A job's title in the UI's language where its kind has one (stored titles are English)."""
+    key, param = _TITLES.get(job.kind, (None, None))
+    if key is not None and param in job.params:
+        return t(key, **{param: job.params[param]})
+    return job.title
+
+
 def job_status_line(job: Job) -> str:
-    return f"**{job.title}** · {t('job.status.' + job.status)}"
+    return f"**{job_title(job)}** · {t('job.status.' + job.status)}"
 
 
 def job_panel(job_id: str, key: str, poll_seconds: float = 1.0) -> Job | None:

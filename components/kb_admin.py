@@ -33,10 +33,13 @@ def create_form(kbs: KnowledgeBaseManager, expanded: bool) -> None:
     settings = kbs.settings
     with st.expander(t("kb.create"), expanded=expanded), st.form("kb-create", clear_on_submit=True):
         name = st.text_input(t("common.name"), key="kb-new-name")
-        model = st.text_input(t("kb.embedding_model"), settings.embedding_model, help=t("kb.embedding_help"))
+        # Model and chunking are advanced, but a form cannot hold an expander or popover that
+        # Streamlit draws reliably: they stay here, each with a plain-language tooltip.
+        model = st.text_input(t("kb.embedding_model"), settings.embedding_model, help=t("help.embedding_model"), key="kb-new-model")
         c1, c2 = st.columns(2)
-        size = c1.number_input(t("kb.chunk_size"), 50, 8000, settings.kb_chunk_size, step=50)
-        overlap = c2.number_input(t("kb.chunk_overlap"), 0, 4000, settings.kb_chunk_overlap, step=10)
+        size = c1.number_input(t("kb.chunk_size"), 50, 8000, settings.kb_chunk_size, step=50, help=t("help.chunk_size"), key="kb-new-size")
+        overlap = c2.number_input(t("kb.chunk_overlap"), 0, 4000, settings.kb_chunk_overlap, step=10,
+                                  help=t("help.chunk_overlap"), key="kb-new-overlap")
         if st.form_submit_button(t("kb.create_button"), type="primary"):
             # The first base on a machine also prepares the embedding model (~25 s, once).
             with errors.guard() as outcome, st.spinner(t("kb.preparing_model"), show_time=True):
@@ -62,8 +65,15 @@ def manage(kbs: KnowledgeBaseManager, name: str) -> None:
                 st.rerun()
 
 
-def info_line(kbs: KnowledgeBaseManager, name: str) -> None:
-    kb = kbs.get(name)
-    c = kb.config
-    st.caption(t("kb.info", model=c.embedding_model, size=c.chunk_size, overlap=c.chunk_overlap,
-                 files=len(kb.manifest.files), chunks=kb.manifest.chunk_count()))
+def info_line(kbs: KnowledgeBaseManager, name: str, indexing: bool) -> None:
+    """Model, chunking and counts; while `indexing` it redraws every second, so the file count
+    grows as files are indexed (the manifest gains each file once its chunks are written)."""
+
+    @st.fragment(run_every=1.0 if indexing else None)
+    def _line() -> None:
+        kb = kbs.get(name)
+        c = kb.config
+        st.caption(t("kb.info", model=c.embedding_model, size=c.chunk_size, overlap=c.chunk_overlap,
+                     files=len(kb.manifest.files), chunks=kb.manifest.chunk_count()))
+
+    _line()

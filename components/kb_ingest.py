@@ -8,10 +8,12 @@ import streamlit as st
 from components import errors
 from components.i18n import in_ui_language, t
 from components.job_panel import job_panel
+from components.uploads import uploader
 from core.jobs import Job
 from core.kb.loaders import ARCHIVE_SUFFIXES, SUFFIXES
 from core.kb.manager import INDEX_JOB, KnowledgeBaseManager
 
+STARTED = "kb-job-started"  # show the "started" toast on the run after the click
 UPLOAD_TYPES = sorted(s.lstrip(".") for s in SUFFIXES | ARCHIVE_SUFFIXES)
 
 
@@ -26,26 +28,40 @@ def latest_job(kbs: KnowledgeBaseManager, name: str) -> Job | None:
     return next(mine, None)
 
 
-def add_documents(kbs: KnowledgeBaseManager, name: str) -> None:
-    uploads = st.file_uploader(t("kb.upload"), type=UPLOAD_TYPES, accept_multiple_files=True, key=f"kb-upload-{name}")
+def _started() -> None:
+    """Redraw the whole page at once: the header's file count and the bar on top then follow the job."""
+    st.session_state[STARTED] = True
+    st.rerun()
+
+
+def add_documents(kbs: KnowledgeBaseManager, name: str, top) -> None:
+    """The upload and folder inputs; a running job's progress goes into `top` (a container drawn
+    above the tabs, in view at 1400×900 however many files the uploader lists)."""
+    if st.session_state.pop(STARTED, False):
+        st.toast(t("kb.job_started"))
+    uploads = uploader(t("kb.upload"), UPLOAD_TYPES, key=f"kb-upload-{name}", multiple=True)
     if st.button(t("kb.index_uploads"), disabled=not uploads, type="primary"):
         with errors.guard():
             paths = kbs.save_uploads(name, [(f.name, f.getvalue()) for f in uploads])
             kbs.start_index(name, paths)
-            st.toast(t("kb.job_started"))
+            _started()
     roots = ", ".join(str(r) for r in kbs.settings.kb_roots)
     folder = st.text_input(t("kb.folder"), help=t("kb.folder_help", roots=roots), placeholder=roots.split(",")[0], key="kb-folder")
     if st.button(t("kb.index_folder"), disabled=not folder.strip()):
         with errors.guard():
             kbs.start_index(name, [kbs.allowed_folder(folder)])
-            st.toast(t("kb.job_started"))
+            _started()
     job = latest_job(kbs, name)
+    if job is not None and job.active:
+        with top:
+            job_panel(job.id, key=f"kb-top-{job.id}")
     if job is not None:
         show_job(kbs, job)
 
 
 def show_job(kbs: KnowledgeBaseManager, job: Job) -> None:
-    job_panel(job.id, key=f"kb-job-{job.id}")
+    if not job.active:  # while it runs, its bar is at the top of the page
+        job_panel(job.id, key=f"kb-job-{job.id}")
     if job.status == "interrupted" and st.button(t("kb.resume"), key="kb-resume"):
         with errors.guard():
             kbs.jobs.resume(job.id)

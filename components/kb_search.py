@@ -7,6 +7,7 @@ import streamlit as st
 
 from components import errors
 from components.i18n import t
+from components.uploads import uploader
 from core.kb import eval as kb_eval
 from core.kb.manager import KnowledgeBaseManager
 from core.kb.retrieval import MODES
@@ -14,13 +15,13 @@ from core.kb.retrieval import MODES
 
 def _mode(key: str) -> str:
     labels = {m: t(f"kb.mode.{m}") for m in MODES}
-    return st.radio(t("kb.mode"), list(labels), format_func=labels.get, horizontal=True, key=key)
+    return st.radio(t("kb.mode"), list(labels), format_func=labels.get, horizontal=True, key=key, help=t("help.kb_mode"))
 
 
 def search_box(kbs: KnowledgeBaseManager, name: str) -> None:
     query = st.text_input(t("kb.query"), key="kb-query")
     c1, c2 = st.columns(2)
-    k = c1.slider(t("kb.top_k"), 1, 20, kbs.settings.kb_top_k, key="kb-search-k")
+    k = c1.slider(t("kb.top_k"), 1, 20, kbs.settings.kb_top_k, key="kb-search-k", help=t("help.kb_top_k"))
     threshold = c2.slider(t("kb.threshold"), 0.0, 1.0, 0.0, 0.05, help=t("kb.threshold_help"), key="kb-search-threshold")
     mode = _mode("kb-search-mode")
     if not query.strip():
@@ -36,7 +37,7 @@ def search_box(kbs: KnowledgeBaseManager, name: str) -> None:
 
 
 def evaluation(kbs: KnowledgeBaseManager, name: str) -> None:
-    upload = st.file_uploader(t("kb.eval_upload"), type=["jsonl", "json", "txt"], key="kb-eval-upload")
+    upload = uploader(t("kb.eval_upload"), ["jsonl", "json", "txt"], key="kb-eval-upload")
     mode = _mode("kb-eval-mode")
     if upload is None or not st.button(t("kb.eval_run"), type="primary"):
         return

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.i18n import t
+from components.i18n import lang, t
 from core.conversations import Conversation, ConversationStore
-from core.personas import PersonaStore
+from core.personas import DEFAULT_PERSONAS, PersonaStore
+
+
+def display_name(name: str, language: str) -> str:
+    """The built-in presets are named "助手 Assistant": show the half in the UI's language."""
+    if name in DEFAULT_PERSONAS and " " in name:
+        zh, en = name.split(" ", 1)
+        return zh if language == "zh" else en
+    return name
 
 
 def persona_editor(conv: Conversation, store: ConversationStore, personas: PersonaStore) -> None:
     presets = personas.all()
     with st.sidebar.expander(t("chat.persona"), expanded=False):
         names = ["—", *presets]
-        preset = st.selectbox(t("chat.persona_preset"), names, key=f"preset-{conv.id}")
+        shown = {n: display_name(n, lang()) for n in names}  # resolved now: format_func may run outside the script
+        preset = st.selectbox(t("chat.persona_preset"), names, key=f"preset-{conv.id}", format_func=shown.get)
         if preset != "—" and st.session_state.get(f"applied-{conv.id}") != preset:
             st.session_state[f"applied-{conv.id}"] = preset
             st.session_state[f"sys-{conv.id}"] = presets[preset]

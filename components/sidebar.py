@@ -6,6 +6,7 @@ import streamlit as st
 
 from components.errors import job_message
 from components.i18n import in_ui_language, t
+from components.model_notes import demo_badge
 from components.resources import runtime
 from core.models.manager import LOAD_JOB
 
@@ -28,6 +29,7 @@ def model_status() -> None:
             st.rerun()  # the load just ended (ready or failed): redraw the whole page once
         elif rt.models.engine is not None:
             st.success(t("model.loaded", name=rt.models.engine.info.name), icon="🧠")
+            demo_badge(rt.models.engine)
         elif rt.models.last_error:
             st.error(t("model.load_failed", error=in_ui_language(rt.models.last_error, rt.models.last_error_zh)))
         else:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components.i18n import t
+from components.model_notes import demo_note
 from components.navigation import PAGES
 from components.resources import engine
 
@@ -12,6 +13,7 @@ st.caption(t("app.tagline"))
 current = engine()
 if current is not None:
     st.success(t("home.loaded", name=current.info.name, device=current.info.device, dtype=current.info.dtype), icon="🧠")
+    demo_note(current, "home")
 else:
     st.info(t("model.none"), icon="⏳")
 

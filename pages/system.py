@@ -26,16 +26,16 @@ if info.gpus:
         c4.metric(f"{t('system.gpu')} · {gpu.name}", f"{gpu.used_gb:.1f} / {gpu.total_gb:.1f} GB")
 else:
     c4.metric(t("system.gpu"), "—", help=t("system.no_gpu"))
-st.caption(f"torch {info.torch_version} · CUDA {info.cuda}")
+st.caption(t("system.versions", torch=info.torch_version, cuda=info.cuda if info.cuda not in ("", "-") else t("system.no_cuda")))
 
 st.subheader(t("system.model"))
 engine = rt.models.engine
 if engine is not None:
     i = engine.info
     fields = ["name", "source", "architecture", "parameters", "dtype", "device", "context", "load_time"]
-    st.table({t("system.field"): [t(f"system.field.{f}") for f in fields],
-              t("system.value"): [i.name, i.source, i.architecture, f"{i.parameters / 1e6:.1f} M", i.dtype, i.device,
-                                  t("system.unit.tokens", n=i.context_length), t("system.unit.seconds", s=i.load_seconds)]})
+    st.table({t("system.field"): [t(f"system.info.{f}") for f in fields],
+              t("system.value"): [i.name, i.source, i.architecture, t("system.info.millions", m=i.parameters / 1e6), i.dtype,
+                                  i.device, t("system.info.tokens", n=i.context_length), t("system.info.seconds", s=i.load_seconds)]})
     if st.button(t("system.unload")):
         rt.models.unload()
         st.rerun()

@@ -110,12 +110,12 @@ def test_a_malformed_files_problems_read_in_chinese_with_their_lines():
     ]
     lines = '{"instruction": "a", "output": "b"}\n{"instruction": "a" "output": "b"}\n{"instruction": "q", "output": ""}\n'
     ds = datasets.parse("bad.jsonl", lines.encode())
-    assert [p.text("zh") for p in ds.problems] == ["第 2 行：JSON 无效（Expecting ',' delimiter）",
+    assert [p.text("zh") for p in ds.problems] == ["第 2 行：JSON 无效（这里缺少逗号 ','）",
                                                    "第 3 行：'output' 为空"]
     assert [str(p) for p in ds.problems] == ["line 2: invalid JSON (Expecting ',' delimiter)", "line 3: 'output' is empty"]
     with pytest.raises(UserError) as caught:
         ds.require_valid()
-    assert caught.value.text("zh") == ("bad.jsonl 有 2 处问题：第 2 行：JSON 无效（Expecting ',' delimiter）；"
+    assert caught.value.text("zh") == ("bad.jsonl 有 2 处问题：第 2 行：JSON 无效（这里缺少逗号 ','）；"
                                        "第 3 行：'output' 为空 请修正这些行后重新上传文件。")
     assert str(caught.value).startswith("bad.jsonl has 2 problem(s): line 2: invalid JSON")
 

@@ -6,12 +6,16 @@ flagged as such, so an ungrounded answer never looks like a grounded one.
 
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
 from components import chat_view
 from components.i18n import lang, t
 from components.modes import ModeContext
+from components.prefs import remembered
 from components.resources import runtime
+from core.answer_text import anchor, strip_prompt_echo
 from core.errors import UserError
 from core.kb import rag
 
@@ -26,9 +30,10 @@ def sidebar() -> dict:
         return {}
     settings = kbs.settings
     name = st.sidebar.selectbox(t("kb.chat.pick"), names, key="chat-kb")
-    k = st.sidebar.slider(t("kb.top_k"), 1, 20, settings.kb_top_k, key="chat-kb-k")
+    k = st.sidebar.slider(t("kb.top_k"), 1, 20, help=t("help.kb_top_k"), **remembered("chat-kb-k", settings.kb_top_k, lambda v: v in range(1, 21)))
     threshold = st.sidebar.slider(
-        t("kb.threshold"), 0.0, 1.0, settings.kb_threshold, 0.05, help=t("kb.threshold_help"), key="chat-kb-threshold"
+        t("kb.threshold"), 0.0, 1.0, step=0.05, help=t("kb.threshold_help"),
+        **remembered("chat-kb-threshold", float(settings.kb_threshold), lambda v: isinstance(v, float) and 0.0 <= v <= 1.0),
     )
     return {"kb": name, "k": k, "threshold": threshold}
 
@@ -45,16 +50,21 @@ def answer(ctx: ModeContext) -> None:
         )
     if not turn.grounded:
         st.warning(t("kb.chat.ungrounded"), icon="⚠️")
-    chat_view.stream_answer(ctx, turn.messages, {"kb": name, "grounded": turn.grounded, "citations": turn.citations})
+        clean = str.strip
+    else:  # small models repeat the prompt ("上下文：…") before answering: never show or save that
+        template, prompt = rag.template_for(runtime().kb.get(name).config, lang()), turn.messages[-1]["content"]
+        clean = lambda text: strip_prompt_echo(text, template, prompt)  # noqa: E731
+    chat_view.stream_answer(ctx, turn.messages, {"kb": name, "grounded": turn.grounded, "citations": turn.citations}, clean)
 
 
-def render_sources(meta: dict) -> None:
-    """Numbered citations under a saved answer (the page reruns after streaming); each opens to its snippet."""
+def render_sources(meta: dict, content: str = "") -> None:
+    """Numbered citations under a saved answer (the page reruns after streaming); each opens to its
+    snippet. The [n] marks in the answer link here (the anchor is keyed by the answer's text)."""
     if not meta.get("grounded", True):
         st.caption("⚠️ " + t("kb.chat.ungrounded"))
     citations = meta.get("citations") or []
     if citations:
-        st.caption(f"📚 {t('kb.chat.sources')} · {meta.get('kb', '')}")
+        st.caption(f'<span id="{anchor(content)}"></span>📚 {t("kb.chat.sources")} · {html.escape(str(meta.get("kb", "")))}', unsafe_allow_html=True)
     for c in citations:
         with st.expander(f"[{c['n']}] {c['source']} · {c['score']:.2f}"):
             st.text(c["text"])

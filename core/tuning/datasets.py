@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import UserError
+from core.tuning.json_zh import json_error_zh
 
 FORMATS = ("alpaca", "messages", "sharegpt")
 EXTENSIONS = (".json", ".jsonl", ".csv")
@@ -129,7 +130,7 @@ def _json_items(text: str) -> Iterator[tuple[int, object]]:
             item, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             err_line = text.count("\n", 0, exc.pos) + 1
-            raise _Fatal(Problem(err_line, f"invalid JSON ({exc.msg})", f"JSON 无效（{exc.msg}）")) from exc
+            raise _Fatal(Problem(err_line, f"invalid JSON ({exc.msg})", f"JSON 无效（{json_error_zh(exc.msg)}）")) from exc
         except RecursionError:
             end = _value_end(text, pos)  # skip this element alone; the ones after it still load
             if end is None:
@@ -186,7 +187,7 @@ def _jsonl_items(text: str) -> Iterator[tuple[int, object]]:
         try:
             yield number, json.loads(raw)
         except json.JSONDecodeError as exc:
-            yield number, _Invalid(f"invalid JSON ({exc.msg})", f"JSON 无效（{exc.msg}）")
+            yield number, _Invalid(f"invalid JSON ({exc.msg})", f"JSON 无效（{json_error_zh(exc.msg)}）")
         except RecursionError:
             yield number, _too_deep()
 
