@@ -75,7 +75,9 @@ class Settings(BaseSettings):
         0.35, ge=0.0, le=1.0,
         description="Default minimum relevance (0-1) a chunk needs to be used; 0.35 best split answerable from off-topic questions in bench/retrieval.py.",
     )
-    kb_dense_weight: float = Field(0.4, ge=0.0, le=1.0, description="Share of dense similarity in the hybrid score (the rest is BM25); 0.2-0.4 did best on bench/data.")
+    kb_dense_weight: float = Field(0.4, ge=0.0, le=1.0, description="Share of dense similarity in the hybrid score (the rest is BM25); chosen on the dev split of bench/data/datawhale_dev.jsonl.")
+    kb_dense_weight_en: float = Field(0.7, ge=0.0, le=1.0, description="With kb_fusion 'language': the dense share for Latin-script questions (BM25 cannot match them to Chinese text).")
+    kb_fusion: Literal["weighted", "rrf", "language"] = Field("weighted", description="How dense and BM25 combine (core.kb.fusion); a calibrated knowledge base keeps its own.")
     kb_embed_batch: int = Field(0, ge=0, le=4096, description="Chunks per embedding batch while indexing; 0 = auto (16 on CPU, 128 on CUDA).")
     embed_device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where embedding models run; auto = CUDA when present.")
     embed_precision: Literal["auto", "float32", "bfloat16", "float16", "int8"] = Field(

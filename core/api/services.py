@@ -94,7 +94,7 @@ class Services:
                            param="messages")
         question = messages[-1]["content"]
         turn = rag.prepare(manager, name, question, messages[:-1], "zh" if CJK.search(question) else "en",
-                           self.settings.kb_top_k, self.settings.kb_threshold,
+                           self.settings.kb_top_k, manager.threshold(name),
                            fits=rag.engine_fits(engine, max_new_tokens))
         return turn.messages, turn.citations, turn.grounded
 

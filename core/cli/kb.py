@@ -104,7 +104,7 @@ def run_ask(args) -> int:
     engine = load_engine(rt.models, rt.settings.model)
     turn = rag.prepare(
         kbs, args.kb, args.question, [], args.lang,
-        args.k or rt.settings.kb_top_k, rt.settings.kb_threshold if args.threshold is None else args.threshold,
+        args.k or rt.settings.kb_top_k, kbs.threshold(args.kb) if args.threshold is None else args.threshold,
         fits=rag.engine_fits(engine, args.max_new_tokens),
     )
     if not turn.grounded:

@@ -99,4 +99,18 @@ STRINGS = {
         "知识库中没有达到相关度阈值的内容，以下回答未参考知识库，请自行核实。",
         "Nothing in the knowledge base passed the relevance threshold: this answer does not use it; check it yourself.",
     ),
+    "kb.cal.title": ("🎯 校准（用你的问答列表选融合权重与阈值）", "🎯 Calibration (your QA list picks the fusion weight and threshold)"),
+    "kb.cal.help": (
+        "用上面同样格式的问答列表：本知识库会试遍融合方式、向量权重和相关度阈值，选出在这些问题上最好的一组，并显示前后对比。问题越多越可靠（建议 30 个以上）。",
+        "Same QA format as above: this base tries every fusion rule, dense weight and relevance threshold, keeps the best on these questions and shows before vs after. More questions are more reliable (30+ suggested).",
+    ),
+    "kb.cal.run": ("计算校准（不保存）", "Compute calibration (not saved)"),
+    "kb.cal.apply": ("计算并保存到本知识库", "Compute and save to this base"),
+    "kb.cal.saved": ("已保存：融合 {fusion}，向量权重 {w:.1f}（英文问题 {w_en:.1f}），阈值 {t:.2f}。", "Saved: fusion {fusion}, dense weight {w:.1f} ({w_en:.1f} for English questions), threshold {t:.2f}."),
+    "kb.cal.setting": ("校准前：{b}；校准后：{a}", "Before: {b}; after: {a}"),
+    "kb.cal.measure": ("指标", "Measure"),
+    "kb.cal.before": ("校准前", "Before"),
+    "kb.cal.after": ("校准后", "After"),
+    "kb.cal.kept": ("可回答问题中通过阈值的比例", "answerable questions passing the threshold"),
+    "kb.cal.turned_away": ("无关问题被阈值拦下的比例", "off-topic questions stopped by the threshold"),
 }

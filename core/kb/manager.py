@@ -243,8 +243,24 @@ class KnowledgeBaseManager:
         kb = self.get(name)
         with self._lock:
             if kb.config.id not in self._searchers:
-                self._searchers[kb.config.id] = HybridSearcher(kb, self.embedder(kb), self.settings.kb_dense_weight)
+                c, s = kb.config, self.settings
+                self._searchers[kb.config.id] = HybridSearcher(
+                    kb, self.embedder(kb),
+                    s.kb_dense_weight if c.dense_weight is None else c.dense_weight,
+                    c.fusion or s.kb_fusion,
+                    s.kb_dense_weight_en if c.dense_weight_en is None else c.dense_weight_en,
+                )
             return self._searchers[kb.config.id]
+
+    def threshold(self, name: str) -> float:
+        """The base's calibrated relevance threshold, else the default."""
+        value = self.get(name).config.threshold
+        return self.settings.kb_threshold if value is None else value
+
+    def forget_searcher(self, name: str) -> None:
+        """After calibration changed the base's fusion settings."""
+        with self._lock:
+            self._searchers.pop(self.get(name).config.id, None)
 
     def search(self, name: str, query: str, k: int | None = None, threshold: float = 0.0, mode: str = "hybrid") -> list[Hit]:
         return self.searcher(name).search(query, k or self.settings.kb_top_k, threshold, mode)
