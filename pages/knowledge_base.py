@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import errors, kb_admin, kb_browser, kb_calibration, kb_ingest, kb_prompt, kb_search
+from components import errors, kb_admin, kb_browser, kb_calibration, kb_ingest, kb_log, kb_prompt, kb_search
 from components.i18n import t
 from components.resources import runtime
 
@@ -34,5 +34,6 @@ with search:
 with evaluate:
     kb_search.evaluation(kbs, name)
     kb_calibration.calibration(kbs, name)
+    kb_log.retrieval_log_view(kbs, name)
 with prompt, errors.guard():
     kb_prompt.prompt_editor(kbs, name)

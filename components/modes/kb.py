@@ -30,7 +30,8 @@ def sidebar() -> dict:
     threshold = st.sidebar.slider(
         t("kb.threshold"), 0.0, 1.0, kbs.threshold(name), 0.05, help=t("kb.threshold_help"), key=f"chat-kb-threshold-{name}"
     )
-    return {"kb": name, "k": k, "threshold": threshold}
+    whole = st.sidebar.checkbox(t("kb.whole_doc"), help=t("kb.whole_doc_help"), key="chat-kb-whole")
+    return {"kb": name, "k": k, "threshold": threshold, "whole_document": whole}
 
 
 def answer(ctx: ModeContext) -> None:
@@ -41,7 +42,8 @@ def answer(ctx: ModeContext) -> None:
     with st.spinner(t("kb.chat.searching")):
         turn = rag.prepare(
             runtime().kb, name, question, ctx.conv.messages()[:-1], lang(), ctx.settings["k"], ctx.settings["threshold"],
-            fits=rag.engine_fits(ctx.engine, ctx.options.max_new_tokens),
+            fits=rag.engine_fits(ctx.engine, ctx.options.max_new_tokens), engine=ctx.engine, origin="chat",
+            whole_document=ctx.settings.get("whole_document", False),
         )
     if not turn.grounded:
         st.warning(t("kb.chat.ungrounded"), icon="⚠️")

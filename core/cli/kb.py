@@ -105,7 +105,7 @@ def run_ask(args) -> int:
     turn = rag.prepare(
         kbs, args.kb, args.question, [], args.lang,
         args.k or rt.settings.kb_top_k, kbs.threshold(args.kb) if args.threshold is None else args.threshold,
-        fits=rag.engine_fits(engine, args.max_new_tokens),
+        fits=rag.engine_fits(engine, args.max_new_tokens), engine=engine, origin="cli",
     )
     if not turn.grounded:
         print("(nothing in the knowledge base passed the relevance threshold: answering without context)", file=sys.stderr)

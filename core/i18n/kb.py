@@ -113,4 +113,21 @@ STRINGS = {
     "kb.cal.after": ("校准后", "After"),
     "kb.cal.kept": ("可回答问题中通过阈值的比例", "answerable questions passing the threshold"),
     "kb.cal.turned_away": ("无关问题被阈值拦下的比例", "off-topic questions stopped by the threshold"),
+    "kb.whole_doc": ("整篇文档作答", "Whole document"),
+    "kb.whole_doc_help": (
+        "勾选后，若最相关的文件整篇放得进模型的上下文，就把整篇交给模型，而不是几个片段；放不下时仍用片段。",
+        "When the most relevant file fits the model's context window, give it whole instead of a few chunks; otherwise the chunks are used.",
+    ),
+    "kb.log.title": ("🧾 检索日志", "🧾 Retrieval log"),
+    "kb.log.help": (
+        "对话、API 和命令行用本知识库回答的每个问题：实际检索的语句（追问会先改写）、命中的文件与相关度、回答是否用了它们。导出的问答行把回答首先引用的文件当作答案来源——这是系统自己的猜测，用于校准前请先核对修改。",
+        "Every question answered with this base (chat, API, CLI): what was searched (follow-ups are rewritten first), the files hit with their relevance, and whether the answer used them. Exported QA lines take the file the answer cited first as the source: the system's own guess, so check and correct it before calibrating on it.",
+    ),
+    "kb.log.empty": ("还没有记录：在“对话”页用知识库模式提问后会出现在这里。", "Nothing logged yet: questions asked in the Chat page's knowledge-base mode appear here."),
+    "kb.log.export": ("导出为问答行（JSONL，用于校准）", "Export as QA lines (JSONL, for calibration)"),
+    "kb.log.col.time": ("时间", "Time"),
+    "kb.log.col.question": ("问题", "Question"),
+    "kb.log.col.query": ("检索语句", "Searched as"),
+    "kb.log.col.hits": ("命中（相关度）", "Hits (relevance)"),
+    "kb.log.col.used": ("回答用了", "Used"),
 }

@@ -20,6 +20,7 @@ from core.errors import UserError
 from core.jobs import Job, JobContext, JobRegistry
 from core.kb.embeddings import get_embedder
 from core.kb.indexer import Indexer, IndexProgress, IndexResult
+from core.kb.rerank import get_reranker
 from core.kb.retrieval import Hit, HybridSearcher
 from core.kb.store import KBConfig, KnowledgeBase, chroma_client, validate_name
 
@@ -249,6 +250,7 @@ class KnowledgeBaseManager:
                     s.kb_dense_weight if c.dense_weight is None else c.dense_weight,
                     c.fusion or s.kb_fusion,
                     s.kb_dense_weight_en if c.dense_weight_en is None else c.dense_weight_en,
+                    get_reranker(s.kb_reranker, s.models_dir), s.kb_rerank_depth,
                 )
             return self._searchers[kb.config.id]
 

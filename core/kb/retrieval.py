@@ -43,6 +43,7 @@ class Hit:
     lexical: float
     chunk: int = 0
     heading: str = ""
+    rerank: float | None = None  # the cross-encoder's 0-1 score when a reranker re-ordered the hits
 
     def as_dict(self) -> dict:
         return {"source": self.source, "score": round(self.score, 4), "text": self.text, "chunk": self.chunk}
@@ -105,7 +106,10 @@ class HybridSearcher:
     def __init__(
         self, kb: KnowledgeBase, embedder: Embeddings, dense_weight: float = 0.5,
         fusion_rule: str = "weighted", dense_weight_en: float | None = None,
+        reranker=None, rerank_depth: int = 20,
     ) -> None:
+        self.reranker = reranker  # core.kb.rerank.CrossEncoderReranker or None
+        self.rerank_depth = rerank_depth
         self.kb = kb
         self.embedder = embedder
         self.dense_weight = dense_weight
@@ -138,7 +142,13 @@ class HybridSearcher:
             return fusion.language_weight(query, self.dense_weight, self.dense_weight_en)
         return self.dense_weight
 
-    def search(self, query: str, k: int = 5, threshold: float = 0.0, mode: str = "hybrid") -> list[Hit]:
+    def search(self, query: str, k: int = 5, threshold: float = 0.0, mode: str = "hybrid", rerank: bool | None = None) -> list[Hit]:
+        """Top `k` hits; in hybrid mode a configured reranker re-orders the top `rerank_depth` first
+        (rerank=False skips it, e.g. to measure the difference)."""
+        use_reranker = self.reranker is not None and mode == "hybrid" and rerank is not False
+        if use_reranker:
+            hits = self.search(query, max(k, self.rerank_depth), threshold, mode, rerank=False)
+            return self.reranker.rerank(query, hits)[:k]
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         snap = self.snapshot()
