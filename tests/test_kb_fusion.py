@@ -95,3 +95,19 @@ def test_calibration_refuses_lists_that_do_not_name_this_base(kbs) -> None:
     with pytest.raises(UserError) as err:
         calibrate.calibrate(kbs, "zoo", [QA("大熊猫吃什么", "elsewhere/熊猫.md")] * 6)
     assert "至少需要" in err.value.zh and "at least" in str(err.value)
+
+
+def test_switching_the_model_empties_the_index_and_reindexes_uploads(kbs, tmp_path) -> None:
+    [path] = kbs.save_uploads("zoo", [("panda.md", "# 熊猫\n大熊猫吃竹子，生活在四川。".encode())])
+    kbs.index("zoo", [path])
+    kb = kbs.get("zoo")
+    kb.config.threshold = 0.3
+    with pytest.raises(UserError):
+        kbs.change_embedding_model("zoo", str(tmp_path / "no-such-model"))
+    assert kb.config.embedding_model == "hash" and kb.collection.count() > 0  # a bad model leaves it as it was
+    uploads = kbs.change_embedding_model("zoo", "embedded-use")
+    assert [p.name for p in uploads] == ["panda.md"]
+    assert kb.collection.count() == 0 and kb.manifest.files == {} and kb.config.threshold is None
+    assert json.loads((kb.folder / "kb.json").read_text(encoding="utf-8"))["embedding_model"] == "embedded-use"
+    kbs.index("zoo", uploads)
+    assert kbs.search("zoo", "What does the giant panda eat?", 1)[0].source == "panda.md"

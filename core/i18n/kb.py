@@ -130,4 +130,14 @@ STRINGS = {
     "kb.log.col.query": ("检索语句", "Searched as"),
     "kb.log.col.hits": ("命中（相关度）", "Hits (relevance)"),
     "kb.log.col.used": ("回答用了", "Used"),
+    "kb.model.title": ("🧠 向量模型：{model}", "🧠 Embedding model: {model}"),
+    "kb.model.help": (
+        "前三个随安装包提供、离线可用；其余在有网络的机器（如 GPU 服务器）上从 ModelScope 一键下载。换模型会清空本知识库的索引（旧向量与新模型不兼容），需要重新索引：上传过的文件会自动重新索引，服务器文件夹需要重新添加。",
+        "The first three ship with the install and work offline; the others download from ModelScope on a machine with network (e.g. a GPU server). Switching empties this base's index (old vectors do not fit a new model), so it must be re-indexed: uploaded files are re-indexed automatically, server folders must be added again.",
+    ),
+    "kb.model.other": ("其他（本地文件夹或 ModelScope ID）", "Other (local folder or ModelScope id)"),
+    "kb.model.spec": ("模型文件夹或 ModelScope ID", "Model folder or ModelScope id"),
+    "kb.model.switch": ("更换模型（需要重新索引）", "Switch model (re-index needed)"),
+    "kb.model.reindexing": ("已更换模型，正在重新索引 {n} 个上传的文件。", "Model switched; re-indexing {n} uploaded files."),
+    "kb.model.reindex_needed": ("已更换模型，索引已清空：请重新添加文档。", "Model switched and the index emptied: add the documents again."),
 }

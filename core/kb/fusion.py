@@ -22,6 +22,7 @@ import numpy as np
 
 FUSIONS = ("weighted", "rrf", "language")
 RRF_K = 60
+MIN_POPULATION = 20
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
@@ -35,7 +36,10 @@ def dense_relevance(cosines: np.ndarray) -> np.ndarray:
     """How far each chunk's cosine stands above this query's median chunk, on 0-1."""
     if cosines.size == 0:
         return cosines.astype(np.float32)
-    median = float(np.median(cosines))
+    # A base of a few chunks has no "typical chunk": pad with zeros (unrelated) up to MIN_POPULATION,
+    # so one chunk is not its own median (relevance 0 for everything).
+    population = cosines if cosines.size >= MIN_POPULATION else np.concatenate([cosines, np.zeros(MIN_POPULATION - cosines.size, cosines.dtype)])
+    median = float(np.median(population))
     span = max(1.0 - median, 1e-6)
     return np.clip((cosines - median) / span, 0.0, 1.0).astype(np.float32)
 

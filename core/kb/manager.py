@@ -126,6 +126,27 @@ class KnowledgeBaseManager:
             finally:
                 kb.write_lock.release()
 
+    def change_embedding_model(self, name: str, spec: str) -> list[Path]:
+        """Switch a base to another embedding model. Its vectors are of the old model, so the index is
+        emptied (re-index needed) and the calibration dropped; returns the uploaded files kept in the
+        base's folder, which the caller re-indexes (server folders must be added again)."""
+        spec = spec.strip()
+        kb = self.get(name)
+        if spec == kb.config.embedding_model:
+            return []
+        self.embedder_for(spec)  # load (or fail clearly, e.g. offline download) before touching the base
+        with self._write(kb):
+            self.client.delete_collection(kb.config.collection_name)
+            kb.collection = self.client.get_or_create_collection(kb.config.collection_name, metadata={"hnsw:space": "cosine"})
+            kb.manifest.files = {}
+            kb.manifest.save()
+            kb.config.embedding_model = spec
+            kb.config.fusion = kb.config.dense_weight = kb.config.dense_weight_en = kb.config.threshold = None
+            kb.save_config()
+            with self._lock:
+                self._searchers.pop(kb.config.id, None)
+        return sorted(p for p in kb.files_dir.iterdir()) if kb.files_dir.exists() else []
+
     def embedder(self, kb: KnowledgeBase):
         return self.embedder_for(kb.config.embedding_model)
 
