@@ -28,7 +28,7 @@ def sidebar() -> dict:
     name = st.sidebar.selectbox(t("kb.chat.pick"), names, key="chat-kb")
     k = st.sidebar.slider(t("kb.top_k"), 1, 20, settings.kb_top_k, key="chat-kb-k")
     threshold = st.sidebar.slider(
-        t("kb.threshold"), 0.0, 1.0, kbs.threshold(name), 0.05, help=t("kb.threshold_help"), key=f"chat-kb-threshold-{name}"
+        t("kb.threshold"), 0.0, 1.0, kbs.threshold(name), 0.05, help=t("kb.threshold_help"), key="chat-kb-threshold"
     )
     whole = st.sidebar.checkbox(t("kb.whole_doc"), help=t("kb.whole_doc_help"), key="chat-kb-whole")
     return {"kb": name, "k": k, "threshold": threshold, "whole_document": whole}

