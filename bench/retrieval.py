@@ -1,13 +1,12 @@
-"""Retrieval quality on the public QA list: dense-only vs BM25-only vs hybrid, same index.
+"""Retrieval quality on the Datawhale corpus: dense / BM25 / hybrid / hybrid+rerank, per language, on the
+held-out split of bench/data/datawhale_dev.jsonl (never tuned on), its dev split, and the old 44 questions.
 
-Claims checked: fusing jieba BM25 with dense similarity beats either alone on the Datawhale
-corpus (mostly Chinese; the offline MiniLM's vocabulary lacks many CJK characters, so dense
-alone is weak there, while English questions need the dense side); and the default relevance
-threshold keeps the questions the corpus answers while turning away ones it cannot
-(bench/data/offtopic.jsonl: cooking, travel, sport… in Chinese and English).
+    .venv/bin/python bench/retrieval.py --data-dir DIR --kb NAME          # an index from `python -m core index`
+    .venv/bin/python bench/retrieval.py --data-dir DIR --kb NAME --tune   # + the fusion grid, on DEV only
 
-    .venv/bin/python bench/retrieval.py                        # builds a fresh index (slow: MiniLM on 2 cores)
-    .venv/bin/python bench/retrieval.py --data-dir DIR --kb NAME   # reuse an index, e.g. from `python -m core index`
+"hybrid" is the knowledge base's real search path with its settings (calibrated or defaults); the grid
+compares fusion rules on dev by recomputing the same signals (core.kb.fusion). Off-topic questions
+(bench/data/offtopic.jsonl) show where the relevance threshold sits. Timings are on a shared, busy box.
 """
 
 from __future__ import annotations
@@ -15,9 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,97 +23,146 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import numpy as np  # noqa: E402
+
+from bench import devset  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.kb import eval as kb_eval  # noqa: E402
+from core.kb import fusion  # noqa: E402
 from core.kb.manager import KnowledgeBaseManager  # noqa: E402
-from core.kb.retrieval import MODES  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus" / "datawhale"
-QA = REPO / "bench" / "data" / "datawhale_qa.jsonl"
 OFFTOPIC = REPO / "bench" / "data" / "offtopic.jsonl"
+DEPTH = kb_eval.SEARCH_DEPTH
 
 
-def subset(limit: int, target: Path) -> Path:
-    """A smaller haystack (say so when reporting): the QA sources plus evenly spread distractors."""
-    sources = {json.loads(line)["source"] for line in QA.read_text(encoding="utf-8").splitlines() if line.strip()}
-    files = sorted(p for p in CORPUS.rglob("*") if p.suffix in (".md", ".txt") and p.is_file())
-    chosen = [f for f in files if f"{CORPUS.name}/{f.relative_to(CORPUS).as_posix()}" in sources]
-    others = [f for f in files if f not in chosen]
-    step = max(1, len(others) // max(1, limit - len(chosen)))
-    chosen += others[::step][: max(0, limit - len(chosen))]
-    for f in chosen:
-        dest = target / CORPUS.name / f.relative_to(CORPUS)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(f, dest)
-    print(f"subset: {len(chosen)} of {len(files)} files (all QA sources + distractors)")
-    return target / CORPUS.name
+def rank(order: np.ndarray, sources: list[str], target: str) -> int:
+    return kb_eval.rank_of([sources[i] for i in order[:DEPTH]], target)
 
 
-def calibrate(kbs: KnowledgeBaseManager, kb: str, on_topic: list[str]) -> None:
-    """Top-1 hybrid score of answerable vs unanswerable questions: where the threshold should sit."""
-    off_topic = [json.loads(line)["question"] for line in OFFTOPIC.read_text(encoding="utf-8").splitlines() if line.strip()]
+def top(score: np.ndarray) -> np.ndarray:
+    k = min(DEPTH, score.size)
+    idx = np.argpartition(-score, k - 1)[:k]
+    return idx[np.argsort(-score[idx], kind="stable")]
 
-    def top(question: str) -> float:
-        hits = kbs.search(kb, question, 1)
-        return hits[0].score if hits else 0.0
 
-    on = sorted(top(q) for q in on_topic)
-    off = sorted(top(q) for q in off_topic)
-    print(f"top-1 score, {len(on)} answerable: min {on[0]:.3f} median {on[len(on) // 2]:.3f}; "
-          f"{len(off)} off-topic: median {off[len(off) // 2]:.3f} max {off[-1]:.3f}")
+def summary(ranks: list[int]) -> tuple[float, float, float]:
+    n = max(1, len(ranks))
+    return sum(r == 1 for r in ranks) / n, sum(0 < r <= 5 for r in ranks) / n, sum(1 / r for r in ranks if r) / n
 
-    def rates(t: float) -> tuple[float, float]:
-        return sum(s >= t for s in on) / len(on), sum(s < t for s in off) / len(off)
 
-    best = max((round(0.05 * i, 2) for i in range(1, 20)), key=lambda t: sum(rates(t)))
-    current = kbs.settings.kb_threshold
-    for label, t in (("default", current), ("best", best)):
-        kept, turned = rates(t)
-        print(f"threshold {t:.2f} ({label}): keeps {100 * kept:.0f}% of answerable, turns away {100 * turned:.0f}% of off-topic")
+def table(title: str, rows: list[dict], orders: dict[str, list[int]]) -> None:
+    print(f"\n{title} ({len(rows)} questions)")
+    print(f"{'mode':16} {'hit@1':>6} {'hit@5':>6} {'MRR':>6} | {'zh hit@5':>8} {'zh MRR':>6} | {'en hit@5':>8} {'en MRR':>6}")
+    for mode, ranks in orders.items():
+        if not ranks:
+            print(f"{mode:16} (not measured: no reranker model configured; set LIANDAN_KB_RERANKER)")
+            continue
+        h1, h5, mrr = summary(ranks)
+        zh = [r for r, row in zip(ranks, rows) if row["lang"] == "zh"]
+        en = [r for r, row in zip(ranks, rows) if row["lang"] == "en"]
+        print(f"{mode:16} {h1:6.3f} {h5:6.3f} {mrr:6.3f} | {summary(zh)[1]:8.3f} {summary(zh)[2]:6.3f} | {summary(en)[1]:8.3f} {summary(en)[2]:6.3f}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", type=Path, help="Liandan data folder holding an index of the corpus.")
+    parser.add_argument("--data-dir", type=Path, required=True, help="Liandan data folder holding an index of the corpus.")
     parser.add_argument("--kb", default="datawhale")
-    parser.add_argument("--embedding-model", default="embedded", help="For a fresh index: embedded | hash | folder.")
-    parser.add_argument("--limit", type=int, help="Fresh index of N files only: every QA source plus others spread over the corpus.")
+    parser.add_argument("--tune", action="store_true", help="Also print the fusion grid on the DEV split.")
     args = parser.parse_args()
     if not CORPUS.exists():
         print(f"skip: {CORPUS} is absent (opt-in data in ../shared)")
         return 0
-    with tempfile.TemporaryDirectory(prefix="liandan-retrieval-") as tmp:
-        data_dir = args.data_dir or Path(tmp)
-        kbs = KnowledgeBaseManager(Settings(data_dir=data_dir, load_on_start=False, embedding_model=args.embedding_model))
-        if not kbs.exists(args.kb):
-            print(f"indexing {CORPUS} with {args.embedding_model} (use --data-dir to reuse an index)…", flush=True)
-            kbs.create(args.kb)
-            folder = CORPUS if not args.limit else subset(args.limit, Path(tmp) / "corpus")
-            result = kbs.index(args.kb, [folder])
-            print(f"  {result.chunks_added} chunks in {result.seconds:.0f} s")
-        kb = kbs.get(args.kb)
-        items = kb_eval.parse_qa(QA.read_text(encoding="utf-8"))
-        indexed = [qa for qa in items if qa.source in kb.manifest.files]
-        print(f"{len(indexed)}/{len(items)} questions have their source in '{args.kb}' "
-              f"({len(kb.manifest.files)} files, {kb.manifest.chunk_count()} chunks, {kb.config.embedding_model})")
-        print(f"{'mode':8} {'hit@1':>6} {'hit@5':>6} {'MRR':>6} {'ms/q':>6}")
-        scores = {}
-        for mode in ("dense", "bm25", "hybrid"):
-            assert mode in MODES
-            kbs.search(args.kb, "warm up", mode=mode)
+    kbs = KnowledgeBaseManager(Settings(data_dir=args.data_dir, load_on_start=False))  # LIANDAN_* env applies
+    kb = kbs.get(args.kb)
+    searcher = kbs.searcher(args.kb)
+    snap = searcher.snapshot()
+    sources = [m.get("source", "") for m in snap.metas]
+    aliases = kb.manifest.aliases()
+    print(f"'{args.kb}': {len(kb.manifest.files)} files, {len(snap.ids)} chunks, model {kb.config.embedding_model}, "
+          f"fusion {searcher.fusion_rule} w={searcher.dense_weight} w_en={searcher.dense_weight_en}")
+    sets = {
+        "held-out": devset.load(split="heldout"),
+        "dev": devset.load(split="dev"),
+        "old 44 (bench/data/datawhale_qa.jsonl)": devset.load(devset.OLD),
+    }
+    for r in sets["old 44 (bench/data/datawhale_qa.jsonl)"]:
+        r["lang"] = fusion.query_language(r["question"])  # that file has no language field
+    searcher.search("warm up", 1)
+    signals, latency, rerank_ms = {}, [], []
+    for rows in sets.values():
+        for r in rows:
+            if r["question"] not in signals:
+                signals[r["question"]] = searcher.signals(r["question"])
             started = time.perf_counter()
-            result = kb_eval.evaluate(kbs, args.kb, indexed, mode)
-            per_query = 1000 * (time.perf_counter() - started) / max(1, len(indexed))
-            scores[mode] = result
-            print(f"{mode:8} {result.hit1:6.3f} {result.hit5:6.3f} {result.mrr:6.3f} {per_query:6.1f}")
-        best_single = max(scores["dense"].mrr, scores["bm25"].mrr)
-        print(f"hybrid MRR vs best single signal: {scores['hybrid'].mrr / best_single:.2f}x" if best_single else "")
-        misses = [r for r in scores["hybrid"].rows if r["rank"] == 0 or r["rank"] > 5]
-        for r in misses:
-            print(f"  hybrid miss: {r['question']}  (top: {r['top']})")
-        print(json.dumps({m: r.as_dict() for m, r in scores.items()}))
-        calibrate(kbs, args.kb, [qa.question for qa in indexed])
+            searcher.search(r["question"], DEPTH, rerank=False)
+            latency.append(1000 * (time.perf_counter() - started))
+    for name, rows in sets.items():
+        missing = [r for r in rows if aliases.get(r["source"], r["source"]) not in kb.manifest.files and r["source"] not in kb.manifest.files]
+        rows[:] = [r for r in rows if r not in missing]
+        orders: dict[str, list[int]] = {"dense": [], "bm25": [], "hybrid": [], "hybrid+rerank": []}
+        for r in rows:
+            target = aliases.get(r["source"], r["source"])
+            cosine, _, lexical = signals[r["question"]]
+            orders["dense"].append(rank(top(cosine), sources, target))
+            orders["bm25"].append(rank(top(lexical), sources, target))
+            hits = searcher.search(r["question"], DEPTH, rerank=False)
+            orders["hybrid"].append(kb_eval.rank_of([h.source for h in hits], target))
+            if searcher.reranker is not None:  # no cross-encoder weights ship offline: see core.kb.rerank
+                started = time.perf_counter()
+                hits = searcher.search(r["question"], DEPTH)
+                rerank_ms.append(1000 * (time.perf_counter() - started))
+                orders["hybrid+rerank"].append(kb_eval.rank_of([h.source for h in hits], target))
+        table(name, rows, orders)
+        if name == "held-out":
+            for r, rk in zip(rows, orders["hybrid"]):
+                if not 0 < rk <= 5:
+                    print(f"  hybrid miss ({r['lang']}): {r['question']}  -> {r['source'].split('/')[-1]}")
+    lat = np.array(latency)
+    print(f"\nsearch latency over {lat.size} questions (top {DEPTH}): p50 {np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms")
+    if rerank_ms:
+        print(f"hybrid+rerank latency: p50 {np.percentile(rerank_ms, 50):.1f} ms, p95 {np.percentile(rerank_ms, 95):.1f} ms")
+    if args.tune:
+        tune(sets["dev"], signals, sources, aliases)
+    offtopic(searcher, [r["question"] for r in sets["dev"]], "dev (where the default threshold is chosen)")
+    offtopic(searcher, [r["question"] for r in sets["held-out"]], "held-out")
     return 0
+
+
+def tune(rows: list[dict], signals: dict, sources: list[str], aliases: dict) -> None:
+    """Fusion rules and weights on DEV only; the chosen ones become the defaults in core.config."""
+    print("\nfusion grid on DEV (hit@5 / MRR; zh, en)")
+    targets = [aliases.get(r["source"], r["source"]) for r in rows]
+
+    def score(make) -> tuple[float, float, float, float]:
+        ranks = [rank(make(*signals[r["question"]], r["question"]), sources, t) for r, t in zip(rows, targets)]
+        zh = [k for k, r in zip(ranks, rows) if r["lang"] == "zh"]
+        en = [k for k, r in zip(ranks, rows) if r["lang"] == "en"]
+        return summary(zh)[1], summary(zh)[2], summary(en)[1], summary(en)[2]
+
+    for w in [round(0.1 * i, 1) for i in range(11)]:
+        raw = score(lambda c, d, l, q, w=w: top(fusion.weighted(np.clip(c, 0, 1), l, w)))
+        rel = score(lambda c, d, l, q, w=w: top(fusion.weighted(d, l, w)))
+        print(f"  w={w:.1f}  raw cosine zh {raw[0]:.3f}/{raw[1]:.3f} en {raw[2]:.3f}/{raw[3]:.3f}   "
+              f"per-query relevance zh {rel[0]:.3f}/{rel[1]:.3f} en {rel[2]:.3f}/{rel[3]:.3f}")
+    rrf = score(lambda c, d, l, q: fusion.rrf_order(d, l)[:DEPTH])
+    print(f"  RRF (k={fusion.RRF_K})  zh {rrf[0]:.3f}/{rrf[1]:.3f} en {rrf[2]:.3f}/{rrf[3]:.3f}")
+
+
+def offtopic(searcher, on_topic: list[str], label: str) -> None:
+    off = [json.loads(line)["question"] for line in OFFTOPIC.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    def best(q: str) -> float:
+        hits = searcher.search(q, 1)
+        return hits[0].score if hits else 0.0
+
+    on_s, off_s = sorted(best(q) for q in on_topic), sorted(best(q) for q in off)
+    print(f"\ntop-1 score, {len(on_s)} {label} answerable: min {on_s[0]:.3f} median {on_s[len(on_s) // 2]:.3f}; "
+          f"{len(off_s)} off-topic: median {off_s[len(off_s) // 2]:.3f} max {off_s[-1]:.3f}")
+    for t in (0.1, 0.12, 0.14, 0.16, 0.18, 0.2, 0.25):
+        kept = sum(s >= t for s in on_s) / len(on_s)
+        turned = sum(s < t for s in off_s) / len(off_s)
+        print(f"  threshold {t:.2f}: keeps {100 * kept:.0f}% of answerable, turns away {100 * turned:.0f}% of off-topic")
 
 
 if __name__ == "__main__":

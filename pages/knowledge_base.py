@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import errors, kb_admin, kb_browser, kb_ingest, kb_prompt, kb_search
+from components import errors, kb_admin, kb_browser, kb_calibration, kb_ingest, kb_log, kb_model, kb_prompt, kb_search
 from components.i18n import t
 from components.resources import runtime
 
@@ -35,5 +35,8 @@ with search:
     kb_search.search_box(kbs, name)
 with evaluate:
     kb_search.evaluation(kbs, name)
+    kb_model.model_switch(kbs, name)
+    kb_calibration.calibration(kbs, name)
+    kb_log.retrieval_log_view(kbs, name)
 with prompt, errors.guard():
     kb_prompt.prompt_editor(kbs, name)

@@ -33,9 +33,10 @@ def sidebar() -> dict:
     k = st.sidebar.slider(t("kb.top_k"), 1, 20, help=t("help.kb_top_k"), **remembered("chat-kb-k", settings.kb_top_k, lambda v: v in range(1, 21)))
     threshold = st.sidebar.slider(
         t("kb.threshold"), 0.0, 1.0, step=0.05, help=t("kb.threshold_help"),
-        **remembered("chat-kb-threshold", float(settings.kb_threshold), lambda v: isinstance(v, float) and 0.0 <= v <= 1.0),
+        **remembered("chat-kb-threshold", float(kbs.threshold(name)), lambda v: isinstance(v, float) and 0.0 <= v <= 1.0),
     )
-    return {"kb": name, "k": k, "threshold": threshold}
+    whole = st.sidebar.checkbox(t("kb.whole_doc"), help=t("kb.whole_doc_help"), key="chat-kb-whole")
+    return {"kb": name, "k": k, "threshold": threshold, "whole_document": whole}
 
 
 def answer(ctx: ModeContext) -> None:
@@ -46,7 +47,8 @@ def answer(ctx: ModeContext) -> None:
     with st.spinner(t("kb.chat.searching")):
         turn = rag.prepare(
             runtime().kb, name, question, ctx.conv.messages()[:-1], lang(), ctx.settings["k"], ctx.settings["threshold"],
-            fits=rag.engine_fits(ctx.engine, ctx.options.max_new_tokens),
+            fits=rag.engine_fits(ctx.engine, ctx.options.max_new_tokens), engine=ctx.engine, origin="chat",
+            whole_document=ctx.settings.get("whole_document", False),
         )
     if not turn.grounded:
         st.warning(t("kb.chat.ungrounded"), icon="⚠️")

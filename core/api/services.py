@@ -94,8 +94,8 @@ class Services:
                            param="messages")
         question = messages[-1]["content"]
         turn = rag.prepare(manager, name, question, messages[:-1], "zh" if CJK.search(question) else "en",
-                           self.settings.kb_top_k, self.settings.kb_threshold,
-                           fits=rag.engine_fits(engine, max_new_tokens))
+                           self.settings.kb_top_k, manager.threshold(name),
+                           fits=rag.engine_fits(engine, max_new_tokens), engine=engine, origin="api")
         return turn.messages, turn.citations, turn.grounded
 
     def embed(self, texts: list[str], model: str) -> tuple[list[list[float]], str, int]:

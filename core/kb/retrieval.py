@@ -6,8 +6,10 @@ every question:
   present, each many times): 1.0 = all the question's words, often; ~0.4 = each once.
   Dense retrieval alone is weak on Chinese with the offline MiniLM (its vocabulary lacks
   many CJK characters); keyword matching is strong there.
-- dense = cosine similarity of normalised embeddings, clipped at 0.
-score = w * dense + (1 - w) * lexical, w = settings.kb_dense_weight.
+- dense = how far the chunk's cosine stands above this query's median chunk (core.kb.fusion): raw
+  cosines sit on each model's own scale (e5 ~0.8 for anything), this does not.
+score = w * dense + (1 - w) * lexical; w, the fusion rule and the threshold are per knowledge base
+(set by calibration, core.kb.calibrate), defaulting to settings.kb_dense_weight / kb_fusion.
 
 Scores are computed exactly for every chunk from an in-memory snapshot of the collection
 (embeddings matrix + inverted index): 10k chunks x 384 dims is a ~5 ms product on one core, and
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from core.kb import fusion
 from core.kb.store import KnowledgeBase
 from core.kb.tokenize import tokens
 
@@ -40,6 +43,7 @@ class Hit:
     lexical: float
     chunk: int = 0
     heading: str = ""
+    rerank: float | None = None  # the cross-encoder's 0-1 score when a reranker re-ordered the hits
 
     def as_dict(self) -> dict:
         return {"source": self.source, "score": round(self.score, 4), "text": self.text, "chunk": self.chunk}
@@ -99,10 +103,18 @@ def build_snapshot(kb: KnowledgeBase) -> Snapshot:
 
 
 class HybridSearcher:
-    def __init__(self, kb: KnowledgeBase, embedder: Embeddings, dense_weight: float = 0.5) -> None:
+    def __init__(
+        self, kb: KnowledgeBase, embedder: Embeddings, dense_weight: float = 0.5,
+        fusion_rule: str = "weighted", dense_weight_en: float | None = None,
+        reranker=None, rerank_depth: int = 20,
+    ) -> None:
+        self.reranker = reranker  # core.kb.rerank.CrossEncoderReranker or None
+        self.rerank_depth = rerank_depth
         self.kb = kb
         self.embedder = embedder
         self.dense_weight = dense_weight
+        self.fusion_rule = fusion_rule if fusion_rule in fusion.FUSIONS else "weighted"
+        self.dense_weight_en = dense_weight if dense_weight_en is None else dense_weight_en
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
 
@@ -112,24 +124,45 @@ class HybridSearcher:
                 self._snapshot = build_snapshot(self.kb)
             return self._snapshot
 
-    def search(self, query: str, k: int = 5, threshold: float = 0.0, mode: str = "hybrid") -> list[Hit]:
+    def signals(self, query: str, mode: str = "hybrid") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(raw cosine, dense relevance, lexical) for every chunk of the snapshot."""
+        snap = self.snapshot()
+        n = len(snap.ids)
+        lexical = snap.bm25.normalized_scores(tokens(query)) if mode != "dense" else np.zeros(n, np.float32)
+        if mode != "bm25":
+            q = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
+            # einsum, not `@`: OpenBLAS's threaded gemv is 10x slower than one core on a busy 2-core box.
+            cosine = np.einsum("ij,j->i", snap.vectors, q)
+        else:
+            cosine = np.zeros(n, np.float32)
+        return cosine, (fusion.dense_relevance(cosine) if mode != "bm25" else cosine), lexical
+
+    def weight_for(self, query: str) -> float:
+        if self.fusion_rule == "language":
+            return fusion.language_weight(query, self.dense_weight, self.dense_weight_en)
+        return self.dense_weight
+
+    def search(self, query: str, k: int = 5, threshold: float = 0.0, mode: str = "hybrid", rerank: bool | None = None) -> list[Hit]:
+        """Top `k` hits; in hybrid mode a configured reranker re-orders the top `rerank_depth` first
+        (rerank=False skips it, e.g. to measure the difference)."""
+        use_reranker = self.reranker is not None and mode == "hybrid" and rerank is not False
+        if use_reranker:
+            hits = self.search(query, max(k, self.rerank_depth), threshold, mode, rerank=False)
+            return self.reranker.rerank(query, hits)[:k]
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         snap = self.snapshot()
         if not snap.ids or not query.strip():
             return []
-        lexical = snap.bm25.normalized_scores(tokens(query)) if mode != "dense" else np.zeros(len(snap.ids), np.float32)
-        if mode != "bm25":
-            q = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
-            # einsum, not `@`: OpenBLAS's threaded gemv is 10x slower than one core on a busy 2-core box.
-            dense = np.clip(np.einsum("ij,j->i", snap.vectors, q), 0.0, 1.0)
-        else:
-            dense = np.zeros(len(snap.ids), np.float32)
-        weight = {"hybrid": self.dense_weight, "dense": 1.0, "bm25": 0.0}[mode]
-        score = np.clip(weight * dense + (1.0 - weight) * lexical, 0.0, 1.0)
+        _, dense, lexical = self.signals(query, mode)
+        weight = {"hybrid": self.weight_for(query), "dense": 1.0, "bm25": 0.0}[mode]
+        score = fusion.weighted(dense, lexical, weight)
         k = min(k, len(snap.ids))
-        top = np.argpartition(-score, k - 1)[:k]
-        top = top[np.argsort(-score[top], kind="stable")]
+        if mode == "hybrid" and self.fusion_rule == "rrf":
+            top = fusion.rrf_order(dense, lexical)[:k]  # ranks by RRF; the score shown stays the 0-1 one
+        else:
+            top = np.argpartition(-score, k - 1)[:k]
+            top = top[np.argsort(-score[top], kind="stable")]
         hits = []
         for i in top:
             if score[i] < threshold or score[i] <= 0.0:

@@ -82,6 +82,11 @@ class KBConfig:
     prompt_zh: str = ""  # empty = the default prompt of core.kb.rag
     prompt_en: str = ""
     created: float = field(default_factory=time.time)
+    # Set by calibration (core.kb.calibrate) on the user's own QA list; None = the settings' defaults.
+    fusion: str | None = None
+    dense_weight: float | None = None
+    dense_weight_en: float | None = None
+    threshold: float | None = None
 
     @property
     def collection_name(self) -> str:
