@@ -118,6 +118,7 @@ class Batcher:
         self._closed = False
         self.kv_cache_bytes = 0  # the batch's and prefilling requests' keys + values, after the last step
         self.peak_kv_cache_bytes = 0
+        self.peak_batch = 0  # most requests generating together so far (tests and the bench read it)
         self.steps = 0
 
     # --- what callers see -------------------------------------------------------
@@ -162,6 +163,7 @@ class Batcher:
                 "prefill_chunk": self.prefill_chunk,
                 "kv_cache_bytes": self.kv_cache_bytes,
                 "peak_kv_cache_bytes": self.peak_kv_cache_bytes,
+                "peak_batch": self.peak_batch,
             }
 
     @property
@@ -243,11 +245,16 @@ class Batcher:
         self._retire()
         self._measure()
 
+    def _peft(self):
+        """The PeftModel while it holds any adapter; once the last is deleted its LoRA layers are inert."""
+        peft = self.engine.peft
+        return peft if peft is not None and peft.peft_config else None
+
     def _module(self) -> torch.nn.Module:
-        return self.engine.peft if self.engine.peft is not None else self.engine.model
+        return self._peft() or self.engine.model
 
     def _adapter_kwargs(self, reqs: list[Request]) -> dict:
-        return {"adapter_names": [r.peft_name for r in reqs]} if self.engine.peft is not None else {}
+        return {"adapter_names": [r.peft_name for r in reqs]} if self._peft() is not None else {}
 
     def _loaded_adapters(self) -> set[str]:
         peft = self.engine.peft
@@ -269,7 +276,7 @@ class Batcher:
                     input_ids=torch.tensor([chunk], device=device),
                     attention_mask=torch.ones((1, req.length + n), dtype=torch.long, device=device),
                     position_ids=torch.arange(req.length, req.length + n, device=device)[None],
-                    past_key_values=req.cache,
+                    cache=req.cache,
                     use_cache=True,
                     logits_to_keep=1,
                     **self._adapter_kwargs([req]),
@@ -297,7 +304,7 @@ class Batcher:
             input_ids=torch.tensor([[r.next_token] for r in rows], device=device),
             attention_mask=self._mask,
             position_ids=torch.tensor([[r.length] for r in rows], device=device),
-            past_key_values=self._cache,
+            cache=self._cache,
             use_cache=True,
             logits_to_keep=1,
             **self._adapter_kwargs(rows),
@@ -403,6 +410,7 @@ class Batcher:
                     total += layer.keys.numel() * layer.keys.element_size() * 2
         self.kv_cache_bytes = total
         self.peak_kv_cache_bytes = max(self.peak_kv_cache_bytes, total)
+        self.peak_batch = max(self.peak_batch, len(self._running) + len(self._prefilling))
 
 
 def _left_pad(t: torch.Tensor, width: int, dim: int = 2) -> torch.Tensor:

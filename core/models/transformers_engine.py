@@ -103,7 +103,7 @@ class TransformersEngine(Engine):
     @contextmanager
     def variant(self, adapter: str | None) -> Iterator[torch.nn.Module]:
         """The module to run for `adapter` (None = base). Call only while holding the lock."""
-        if self.peft is None:
+        if self.peft is None or not self.peft.peft_config:  # no adapter left: its LoRA layers are inert
             yield self.model
         elif adapter is None:
             with self.peft.disable_adapter():
