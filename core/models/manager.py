@@ -46,8 +46,12 @@ class ModelManager:
     def build(self, spec: str, progress=sources._noop) -> Engine:
         if self.settings.engine == "echo":
             return EchoEngine()
+        if self.settings.engine == "openai":
+            from core.models.openai_engine import OpenAIEngine
+
+            return OpenAIEngine.from_settings(self.settings, progress)
         resolved = sources.resolve(spec, self.settings.models_dir, progress)
-        return loader.load(
+        engine = loader.load(
             resolved,
             device=self.settings.device,
             dtype=self.settings.dtype,
@@ -55,6 +59,8 @@ class ModelManager:
             context_override=self.settings.context_length,
             progress=progress,
         )
+        engine.configure(self.settings.max_batch, self.settings.prefill_chunk)
+        return engine
 
     def preflight(self, folder: str) -> list[preflight.Finding]:
         """Problems loading a local folder would hit, found without loading it."""
