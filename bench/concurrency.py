@@ -149,6 +149,10 @@ def make_adapters(engine, folder: Path, names: list[str]) -> None:
 
 
 def main() -> None:
+    if os.environ.get("BENCH_TRACEBACK_AFTER"):
+        import faulthandler
+
+        faulthandler.dump_traceback_later(float(os.environ["BENCH_TRACEBACK_AFTER"]), exit=True)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tokens", type=int, default=64, help="max new tokens per answer (greedy)")
     parser.add_argument("--clients", default="1,2,4,8")
