@@ -89,8 +89,22 @@ def row(label: str, n: int, results: list[dict], seq: list[dict], lone_goal: flo
             f"{percentile(ttft, .95):.2f} | {percentile(ttft, .95) / lone_goal:.2f} | {same} |")
 
 
+class Lines(list):
+    """Rows printed as soon as they are measured (a slow, shared machine shows progress)."""
+
+    def append(self, line: str) -> None:
+        print(line, flush=True)
+        super().append(line)
+
+    def __iadd__(self, lines):
+        for line in lines:
+            self.append(line)
+        return self
+
+
 def table(name: str, engine, counts: list[int], options: GenerationOptions, adapters: list[str]) -> list[str]:
-    lines = [f"\n### {name}", "",
+    lines = Lines()
+    lines += [f"\n### {name}", "",
              "| clients | n | aggregate tok/s | vs sequential | per-client tok/s | p50 TTFT s | p95 TTFT s | p95 / goal | greedy identical |",
              "|---|---|---|---|---|---|---|---|---|"]
     lone = sequential(engine, [(QUESTIONS[0], None)], options)[0]
@@ -171,7 +185,7 @@ def main() -> None:
     engine.configure(args.max_batch, 256)
     print(f"model {engine.info.name} on {engine.info.device}, {os.cpu_count()} CPUs shared with other work; "
           f"{args.tokens} greedy tokens per answer; max_batch {args.max_batch}")
-    lines = []
+    lines: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         names = ["a1", "a2", "a3", "a4"]
         make_adapters(engine, Path(tmp), names)
@@ -183,7 +197,7 @@ def main() -> None:
         remote = OpenAIEngine.from_settings(Settings(engine="openai", engine_url=args.openai_url))
         extra = [a for a in args.openai_adapters.split(",") if a]
         lines += table(f"OpenAI-compatible server at {args.openai_url}", remote, counts, options, extra)
-    print("\n".join(lines))
+    print("\n## summary\n" + "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -118,6 +118,7 @@ class Batcher:
         self._closed = False
         self.kv_cache_bytes = 0  # the batch's and prefilling requests' keys + values, after the last step
         self.peak_kv_cache_bytes = 0
+        self.wants_lock = False  # the scheduler's own ticket is in the lock's queue (not a waiting request)
         self.peak_batch = 0  # most requests generating together so far (tests and the bench read it)
         self.steps = 0
 
@@ -194,7 +195,9 @@ class Batcher:
                         return
                     continue
             try:
+                self.wants_lock = True
                 with self.engine.lock.hold():
+                    self.wants_lock = False
                     if self.engine.model is None:
                         self._fail_all(UserError(
                             "The model was unloaded while answering.", "Ask again once a model is loaded.",
@@ -206,6 +209,8 @@ class Batcher:
             except BaseException as exc:  # one broken step must not kill the scheduler: fail its requests
                 log.exception("batched generation step failed")
                 self._fail_all(exc)
+            finally:
+                self.wants_lock = False
 
     def _drop_cancelled_waiting(self) -> None:
         for req in [r for r in self._waiting if r.gen.cancel.is_set()]:

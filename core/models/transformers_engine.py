@@ -87,7 +87,8 @@ class TransformersEngine(Engine):
 
     def status(self) -> dict:
         status = self.batcher.status()
-        status["waiting"] += self.lock.queued  # training steps and adapter loads waiting for the weights
+        # Training steps and adapter loads waiting for the weights (not the scheduler's own next step).
+        status["waiting"] += max(0, self.lock.queued - (1 if self.batcher.wants_lock else 0))
         return status
 
     # --- prompt -------------------------------------------------------------------
