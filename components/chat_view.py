@@ -60,8 +60,17 @@ def wait_for_turn(gen: Generation) -> None:
 
 
 def stream_into_page(gen: Generation) -> Iterator[str]:
+    """The answer's chunks; while others share its batch, a caption says with how many."""
     wait_for_turn(gen)
-    yield from gen
+    slot, shown = st.empty(), 0
+    try:
+        for chunk in gen:
+            if (n := gen.others()) != shown:
+                slot.caption(t("chat.batch", n=n)) if n else slot.empty()
+                shown = n
+            yield chunk
+    finally:
+        slot.empty()
 
 
 def stats_dict(gen: Generation) -> dict:

@@ -26,8 +26,10 @@ class Settings(BaseSettings):
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
         "auto", description="Weights precision; auto = bf16/fp16 on CUDA, fp32 on CPU."
     )
-    engine: Literal["transformers", "echo"] = Field(
-        "transformers", description="'echo' is a fake engine for demos of the UI without a model."
+    engine: Literal["transformers", "echo", "openai"] = Field(
+        "transformers",
+        description="'echo' is a fake engine for demos of the UI without a model; 'openai' talks to an OpenAI-compatible "
+        "server (vLLM, Ollama, llama.cpp, LM Studio) at LIANDAN_ENGINE_URL.",
     )
     load_on_start: bool = Field(True, description="Load the model when the app starts.")
     trust_remote_code: bool = Field(
@@ -89,6 +91,16 @@ class Settings(BaseSettings):
     kb_dense_weight_en: float = Field(0.7, ge=0.0, le=1.0, description="With kb_fusion 'language': the dense share for Latin-script questions (BM25 cannot match them to Chinese text).")
     kb_fusion: Literal["weighted", "rrf", "language"] = Field("weighted", description="How dense and BM25 combine (core.kb.fusion); a calibrated knowledge base keeps its own.")
     kb_embed_batch: int = Field(0, ge=0, le=4096, description="Chunks per embedding batch while indexing; 0 = auto (16 on CPU, 128 on CUDA).")
+    max_batch: int = Field(
+        8, ge=1, le=256, description="Answers generated together in one batch (continuous batching); more wait in a queue."
+    )
+    prefill_chunk: int = Field(
+        256, ge=16, le=16384, description="Prompt tokens prefilled per step, so a long prompt does not freeze the answers streaming."
+    )
+    engine_url: str | None = Field(None, description="Base URL of the OpenAI-compatible server when engine=openai, e.g. http://127.0.0.1:8000/v1.")
+    engine_api_key: SecretStr | None = Field(None, description="API key sent to that server, if it wants one.")
+    engine_model: str | None = Field(None, description="The server's base model name; default: the first model it lists that is not a LoRA adapter.")
+    engine_timeout_s: float = Field(600.0, gt=0, le=86400, description="Seconds one request to that server may take.")
     embed_device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where embedding models run; auto = CUDA when present.")
     embed_precision: Literal["auto", "float32", "bfloat16", "float16", "int8"] = Field(
         "auto",

@@ -115,14 +115,15 @@ def test_stopping_early_cancels_the_rest(pool):
     with engine.lock.hold():  # the model is busy: the run's requests wait in the queue
         cells = stream_cells(pool, run)
         first = next(cells)
-        assert engine.lock.queued == 2  # both variants of the first prompt, not the whole run
+        load = engine.status()
+        assert load["running"] + load["waiting"] == 2  # both variants of the first prompt, not the whole run
         cells.close()  # the page was rerun / the user pressed Stop
         assert first.gen.finished.wait(10)
     assert first.gen.stats.finish_reason == "cancelled"
     deadline = time.monotonic() + 10
-    while (engine.lock.queued or engine.lock.busy) and time.monotonic() < deadline:
+    while (engine.queued or engine.busy) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert engine.lock.queued == 0 and not engine.lock.busy
+    assert engine.queued == 0 and not engine.busy
     assert not any(a.finish_reason for row in run.answers for a in row)
 
 

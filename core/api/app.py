@@ -78,8 +78,10 @@ def _misc(services: Services) -> APIRouter:
         if engine is None:
             status = "loading" if services.loading() else "no_model"
             return Health(status=status, model=None, device=None, busy=False, queued=0, adapters=[])
-        return Health(status="ok", model=engine.info.name, device=engine.info.device, busy=engine.lock.busy,
-                      queued=engine.lock.queued, adapters=engine.adapter_names())
+        load = engine.status()
+        return Health(status="ok", model=engine.info.name, device=engine.info.device, busy=load["running"] > 0,
+                      queued=load["waiting"], adapters=engine.adapter_names(), running=load["running"],
+                      max_batch=load.get("max_batch", 1))
 
     @api.get("/v1/models", response_model=ModelList, tags=["OpenAI-compatible"],
              responses={401: {"model": ErrorBody}})

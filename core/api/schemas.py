@@ -259,6 +259,8 @@ class Health(BaseModel):
     busy: bool
     queued: int
     adapters: list[str]
+    running: int = Field(0, description="Answers generating right now (together, in one batch).")
+    max_batch: int = Field(1, description="Most answers generated together; more wait in the queue.")
 
 
 class ErrorDetail(BaseModel):

@@ -2,6 +2,7 @@ STRINGS = {
     "chat.title": ("💬 对话", "💬 Chat"),
     "chat.input": ("输入消息…（Enter 发送）", "Type a message… (Enter to send)"),
     "chat.queue": ("排队中：前面还有 {n} 个请求", "Queued: {n} requests ahead of you"),
+    "chat.batch": ("正在与其他 {n} 个请求一起生成", "Generating with {n} others"),
     "chat.stop": ("⏹ 停止", "⏹ Stop"),
     "chat.stopped": ("（已停止）", "(stopped)"),
     "chat.regenerate": ("🔄 重新生成", "🔄 Regenerate"),

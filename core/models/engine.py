@@ -11,7 +11,7 @@ import queue
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,20 +57,37 @@ class GenerationStats:
 
 @dataclass
 class Generation:
-    """One request's handle: iterate for text chunks, `stop()` to cancel only this one."""
+    """One request's handle: iterate for text chunks, `stop()` to cancel only this one.
 
-    ticket: int
-    lock: FairLock
+    A request served under the FairLock (one answer at a time) has a `ticket` on `lock`;
+    one served by a batching backend gets `queue_position` / `batch_peers` from it instead.
+    """
+
+    ticket: int = 0
+    lock: FairLock | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     started: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
     stats: GenerationStats = field(default_factory=GenerationStats)
     error: BaseException | None = None
+    queue_position: Callable[[], int] | None = None
+    batch_peers: Callable[[], int] | None = None
     _chunks: queue.Queue = field(default_factory=queue.Queue)
     _text: list[str] = field(default_factory=list)
 
     def ahead(self) -> int:
-        return 0 if self.started.is_set() else self.lock.ahead(self.ticket)
+        """Requests that will start before this one (0 once it is generating)."""
+        if self.started.is_set():
+            return 0
+        if self.queue_position is not None:
+            return self.queue_position()
+        return self.lock.ahead(self.ticket) if self.lock is not None else 0
+
+    def others(self) -> int:
+        """Other requests generating in the same batch right now (0 for one-at-a-time engines)."""
+        if not self.started.is_set() or self.finished.is_set() or self.batch_peers is None:
+            return 0
+        return self.batch_peers()
 
     def stop(self) -> None:
         self.cancel.set()
@@ -175,12 +192,28 @@ class Engine(ABC):
             # Never let the answer budget starve the prompt: cap it at half the window.
             options = options.model_copy(update={"max_new_tokens": max(1, self.info.context_length // 2)})
         messages, dropped = self.fit(messages, options.max_new_tokens, None if adapter == BASE else adapter)
+        return self._submit(messages, options, None if adapter == BASE else adapter, dropped)
+
+    def _submit(self, messages: list[dict], options: GenerationOptions, adapter: str | None, dropped: int) -> Generation:
+        """Start one validated request; the default runs it alone under the FairLock, on its own thread."""
         gen = Generation(ticket=self.lock.ticket(), lock=self.lock)
         gen.stats.dropped_turns = dropped
         threading.Thread(
             target=self._run, args=(messages, options, adapter, gen), name=f"generate-{gen.ticket}", daemon=True
         ).start()
         return gen
+
+    def status(self) -> dict:
+        """How busy the engine is, for the API's health and the System page."""
+        return {"running": 1 if self.lock.busy else 0, "waiting": self.lock.queued, "max_batch": 1}
+
+    @property
+    def busy(self) -> bool:
+        return self.status()["running"] > 0
+
+    @property
+    def queued(self) -> int:
+        return self.status()["waiting"]
 
     def chat(self, messages: list, options: GenerationOptions | None = None, adapter: str | None = None) -> str:
         return self.stream(messages, options, adapter).result()
@@ -196,7 +229,7 @@ class Engine(ABC):
         try:
             gen.stats.queued_seconds = time.perf_counter() - queued_at
             gen.started.set()
-            self._generate(messages, options, None if adapter == BASE else adapter, gen)
+            self._generate(messages, options, adapter, gen)
             if gen.cancel.is_set():
                 gen.stats.finish_reason = "cancelled"
             gen.close()

@@ -50,11 +50,15 @@ class ModelManager:
         """`quantization` overrides settings.quantization for this load (the picker's choice)."""
         if self.settings.engine == "echo":
             return EchoEngine()
+        if self.settings.engine == "openai":
+            from core.models.openai_engine import OpenAIEngine
+
+            return OpenAIEngine.from_settings(self.settings, progress)
         resolved = sources.resolve(
             spec, self.settings.models_dir, progress, data_dir=self.settings.home,
             hub=self.hub(), trust_remote_code=self.settings.trust_remote_code,
         )
-        return loader.load(
+        engine = loader.load(
             resolved,
             device=self.settings.device,
             dtype=self.settings.dtype,
@@ -63,6 +67,8 @@ class ModelManager:
             progress=progress,
             quantization=quantization or self.settings.quantization,
         )
+        engine.configure(self.settings.max_batch, self.settings.prefill_chunk)
+        return engine
 
     def preflight(self, folder: str) -> list[preflight.Finding]:
         """Problems loading a local folder would hit, found without loading it."""

@@ -1,7 +1,9 @@
-"""The default backend: a transformers model, streamed with `generate()` + a streamer.
+"""The default backend: a transformers model, answers continuously batched (`core.models.batching`).
 
-Adapters are PEFT named adapters on the one loaded base; the base answers through
-`disable_adapter()`, a true bypass, never "adapter scaled to zero".
+Adapters are PEFT named adapters on the one loaded base; in a batch each row names its
+adapter (`adapter_names`) and base rows bypass them all, never "adapter scaled to zero".
+`_generate` keeps the plain one-request `generate()` path: the reference the batched
+answers are tested against, token for token.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList, TextStreamer
 
 from core.models import chat_format
+from core.models.batching import Batcher, Request, mergeable
 from core.models.engine import Engine, Generation, ModelInfo
 from core.models.options import GenerationOptions
 
@@ -52,7 +55,7 @@ class _HandleStreamer(TextStreamer):
 
 
 class TransformersEngine(Engine):
-    def __init__(self, model, tokenizer, info: ModelInfo) -> None:
+    def __init__(self, model, tokenizer, info: ModelInfo, max_batch: int = 8, prefill_chunk: int = 256) -> None:
         super().__init__()
         self.model = model.eval()
         self.tokenizer = tokenizer
@@ -60,6 +63,33 @@ class TransformersEngine(Engine):
         self.model_type = chat_format.family(tokenizer, getattr(model.config, "model_type", ""))
         self.peft = None  # a PeftModel wrapping self.model once an adapter exists
         chat_format.ensure_template(tokenizer, self.model_type)
+        eos = getattr(model.generation_config, "eos_token_id", None)
+        eos = eos if eos is not None else tokenizer.eos_token_id
+        self.eos_ids: set[int] = set(eos if isinstance(eos, (list, tuple)) else [eos] if eos is not None else [])
+        self.batcher = Batcher(self, 1, prefill_chunk)
+        self.configure(max_batch, prefill_chunk)
+
+    def configure(self, max_batch: int, prefill_chunk: int) -> None:
+        """Set the batch bound and prefill chunk (from settings); call before the first request."""
+        from transformers import DynamicCache
+
+        if max_batch > 1 and not mergeable(DynamicCache(config=self.model.config)):
+            log.warning("%s uses sliding-window cache layers: answering one request at a time", self.info.name)
+            max_batch = 1
+        self.batcher.max_batch = max(1, max_batch)
+        self.batcher.prefill_chunk = max(1, prefill_chunk)
+
+    def _submit(self, messages: list[dict], options: GenerationOptions, adapter: str | None, dropped: int) -> Generation:
+        gen = Generation()
+        gen.stats.dropped_turns = dropped
+        self.batcher.submit(Request(gen=gen, prompt=self.encode(messages, adapter), adapter=adapter, options=options))
+        return gen
+
+    def status(self) -> dict:
+        status = self.batcher.status()
+        # Training steps and adapter loads waiting for the weights (not the scheduler's own next step).
+        status["waiting"] += max(0, self.lock.queued - (1 if self.batcher.wants_lock else 0))
+        return status
 
     # --- prompt -------------------------------------------------------------------
     def encode(self, messages: list[dict], adapter: str | None = None) -> list[int]:
@@ -74,7 +104,7 @@ class TransformersEngine(Engine):
     @contextmanager
     def variant(self, adapter: str | None) -> Iterator[torch.nn.Module]:
         """The module to run for `adapter` (None = base). Call only while holding the lock."""
-        if self.peft is None:
+        if self.peft is None or not self.peft.peft_config:  # no adapter left: its LoRA layers are inert
             yield self.model
         elif adapter is None:
             with self.peft.disable_adapter():
@@ -155,6 +185,7 @@ class TransformersEngine(Engine):
         self._adapters[name] = path
 
     def close(self) -> None:
+        self.batcher.close()
         self.peft = None
         self.model = None
         if torch.cuda.is_available():

@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 def engine_fingerprint(engine: Engine) -> str:
     """The loaded base's fingerprint, comparable with `AdapterCard.base_fingerprint`."""
-    config = getattr(getattr(engine, "model", None), "config", None)
+    # A remote engine (OpenAI-compatible server) offers its base's config as `base_config` when it can read it.
+    config = getattr(engine, "base_config", None) or getattr(getattr(engine, "model", None), "config", None)
     if config is not None:
         return fingerprint(config)
     # Engines without a transformers config (the echo fake) still get a stable identity.

@@ -1,0 +1,434 @@
+"""Continuous batching for the transformers engine: many answers share each forward pass.
+
+One scheduler thread owns generation. Requests wait in a FIFO queue until the batch has
+room (`LIANDAN_MAX_BATCH`), are prefilled in fixed-size chunks (so a long prompt never
+freezes the answers already streaming), then join the running batch at the next decode
+step. Every step — one prefill budget plus one decode of the whole batch — holds the
+engine's FairLock on its own, so a training step or an adapter load still gets the
+weights between two decode steps, exactly as it did between two whole answers.
+
+The batch's KV cache is one left-padded `DynamicCache`: a joining request is padded (or
+pads the batch) on the left, a finished one is dropped from the batch dimension and
+all-padding columns are trimmed. Per-row attention masks and position ids make each row
+compute what it would alone. Each request keeps its own sampling settings, seed
+(a `torch.Generator` of its own), token limit, context guard and Stop; different LoRA
+adapters and the base share one forward through PEFT's `adapter_names` ("__base__" rows
+bypass every adapter).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import torch
+from transformers import (
+    DynamicCache,
+    LogitsProcessorList,
+    RepetitionPenaltyLogitsProcessor,
+    TemperatureLogitsWarper,
+    TextStreamer,
+    TopKLogitsWarper,
+    TopPLogitsWarper,
+)
+from transformers.cache_utils import DynamicLayer
+
+from core.errors import UserError
+from core.models.engine import Generation
+from core.models.options import GenerationOptions
+
+if TYPE_CHECKING:
+    from core.models.transformers_engine import TransformersEngine
+
+log = logging.getLogger(__name__)
+PEFT_BASE = "__base__"  # PEFT's name for "no adapter" rows of a mixed batch
+
+
+class _TextOut(TextStreamer):
+    """Decodes one request's tokens incrementally (whole characters/words) into its handle."""
+
+    def __init__(self, tokenizer, gen: Generation) -> None:
+        super().__init__(tokenizer, skip_prompt=False, skip_special_tokens=True)
+        self.gen = gen
+
+    def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+        if stream_end:  # the token limit or Stop can cut a multi-token character (CJK, emoji) in half
+            text = text.rstrip("\ufffd")
+        self.gen.push(text)
+
+
+def processors_for(options: GenerationOptions) -> LogitsProcessorList:
+    """The same processors, in the same order, that `generate()` builds for these options."""
+    out = LogitsProcessorList()
+    if options.repetition_penalty != 1.0:
+        out.append(RepetitionPenaltyLogitsProcessor(options.repetition_penalty))
+    if not options.greedy:
+        out.append(TemperatureLogitsWarper(options.temperature))
+        if options.top_k > 0:
+            out.append(TopKLogitsWarper(options.top_k))
+        if options.top_p < 1.0:
+            out.append(TopPLogitsWarper(options.top_p))
+    return out
+
+
+@dataclass
+class Request:
+    """One answer in the scheduler: its prompt, settings, private cache during prefill, and progress."""
+
+    gen: Generation
+    prompt: list[int]
+    adapter: str | None  # None = the base model
+    options: GenerationOptions
+    submitted: float = field(default_factory=time.perf_counter)
+    tokens: list[int] = field(default_factory=list)  # prompt + generated, for the repetition penalty
+    generated: int = 0
+    length: int = 0  # tokens whose keys/values are in the cache
+    cache: DynamicCache | None = None  # own cache while prefilling; None once merged into the batch
+    next_token: int | None = None  # sampled, not yet fed back
+    started: float = 0.0
+    done: str = ""  # finish reason once finished
+    processors: LogitsProcessorList = field(default_factory=LogitsProcessorList)
+    generator: torch.Generator | None = None
+    text: _TextOut | None = None
+
+    @property
+    def peft_name(self) -> str:
+        return self.adapter or PEFT_BASE
+
+
+class Batcher:
+    """The scheduler of one `TransformersEngine`; thread-safe, one worker thread."""
+
+    def __init__(self, engine: TransformersEngine, max_batch: int = 8, prefill_chunk: int = 256) -> None:
+        self.engine = engine
+        self.max_batch = max(1, max_batch)
+        self.prefill_chunk = max(1, prefill_chunk)
+        self._cond = threading.Condition()
+        self._waiting: deque[Request] = deque()
+        self._prefilling: list[Request] = []
+        self._running: list[Request] = []  # row i of the batch cache is _running[i]
+        self._cache: DynamicCache | None = None
+        self._mask: torch.Tensor | None = None  # [rows, columns] 1 = real token, 0 = left padding
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self.kv_cache_bytes = 0  # the batch's and prefilling requests' keys + values, after the last step
+        self.peak_kv_cache_bytes = 0
+        self.wants_lock = False  # the scheduler's own ticket is in the lock's queue (not a waiting request)
+        self.peak_batch = 0  # most requests generating together so far (tests and the bench read it)
+        self.steps = 0
+
+    # --- what callers see -------------------------------------------------------
+    def submit(self, req: Request) -> None:
+        req.tokens = list(req.prompt)
+        req.processors = processors_for(req.options)
+        req.text = _TextOut(self.engine.tokenizer, req.gen)
+        req.gen.queue_position = lambda: self.position(req)
+        req.gen.batch_peers = lambda: self.peers(req)
+        with self._cond:
+            if self._closed:
+                raise UserError("The model was unloaded.", "Load a model on the System page.",
+                                zh="模型已卸载。", zh_hint="请在“系统”页面加载模型。")
+            self._waiting.append(req)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="batcher", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def position(self, req: Request) -> int:
+        """Requests that must finish or start before `req` does: 0 once it is in the batch."""
+        with self._cond:
+            try:
+                index = self._waiting.index(req)
+            except ValueError:
+                return 0
+            full = len(self._prefilling) + len(self._running) >= self.max_batch
+            return index + (1 if full else 0)
+
+    def peers(self, req: Request) -> int:
+        """Other requests generating in the same batch as `req`."""
+        with self._cond:
+            active = len(self._prefilling) + len(self._running)
+            return max(0, active - 1) if (req in self._running or req in self._prefilling) else 0
+
+    def status(self) -> dict:
+        with self._cond:
+            return {
+                "running": len(self._running) + len(self._prefilling),
+                "waiting": len(self._waiting),
+                "max_batch": self.max_batch,
+                "prefill_chunk": self.prefill_chunk,
+                "kv_cache_bytes": self.kv_cache_bytes,
+                "peak_kv_cache_bytes": self.peak_kv_cache_bytes,
+                "peak_batch": self.peak_batch,
+            }
+
+    @property
+    def active(self) -> int:
+        with self._cond:
+            return len(self._running) + len(self._prefilling)
+
+    @property
+    def waiting(self) -> int:
+        with self._cond:
+            return len(self._waiting)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    # --- the loop ----------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and not (self._waiting or self._prefilling or self._running):
+                    self._cond.wait()
+                self._drop_cancelled_waiting()
+                self._admit()
+                if not (self._prefilling or self._running):
+                    if self._closed and not self._waiting:
+                        return
+                    continue
+            try:
+                self.wants_lock = True
+                with self.engine.lock.hold():
+                    self.wants_lock = False
+                    if self.engine.model is None:
+                        self._fail_all(UserError(
+                            "The model was unloaded while answering.", "Ask again once a model is loaded.",
+                            zh="回答过程中模型被卸载了。", zh_hint="请在模型加载后重新提问。",
+                        ))
+                        continue
+                    with torch.inference_mode():
+                        self._step()
+            except BaseException as exc:  # one broken step must not kill the scheduler: fail its requests
+                log.exception("batched generation step failed")
+                self._fail_all(exc)
+            finally:
+                self.wants_lock = False
+
+    def _drop_cancelled_waiting(self) -> None:
+        for req in [r for r in self._waiting if r.gen.cancel.is_set()]:
+            self._waiting.remove(req)
+            req.gen.stats.finish_reason = "cancelled"
+            req.gen.close()
+
+    def _admit(self) -> None:
+        while self._waiting and len(self._prefilling) + len(self._running) < self.max_batch:
+            req = self._waiting.popleft()
+            req.started = time.perf_counter()
+            req.gen.stats.queued_seconds = req.started - req.submitted
+            req.gen.stats.prompt_tokens = len(req.prompt)
+            seed = req.options.seed if req.options.seed is not None else random.getrandbits(63)
+            if not req.options.greedy:
+                req.generator = torch.Generator(device=self.engine.model.device).manual_seed(seed)
+            req.cache = self._new_cache()
+            self._prefilling.append(req)
+            req.gen.started.set()
+
+    def _step(self) -> None:
+        self.steps += 1
+        for req in self._prefilling + self._running:
+            if req.gen.cancel.is_set():
+                req.done = "cancelled"
+            elif req.adapter is not None and req.adapter not in self._loaded_adapters():
+                req.done = "error"
+                req.gen.error = UserError(
+                    f"Adapter '{req.adapter}' was unloaded while answering.", "Ask again.",
+                    zh=f"回答过程中适配器“{req.adapter}”被卸载了。", zh_hint="请重新提问。",
+                )
+        self._retire()
+        if self._prefilling:
+            self._prefill()
+        if self._running:
+            self._decode()
+        self._retire()
+        self._measure()
+
+    def _peft(self):
+        """The PeftModel while it holds any adapter; once the last is deleted its LoRA layers are inert."""
+        peft = self.engine.peft
+        return peft if peft is not None and peft.peft_config else None
+
+    def _module(self) -> torch.nn.Module:
+        return self._peft() or self.engine.model
+
+    def _adapter_kwargs(self, reqs: list[Request]) -> dict:
+        return {"adapter_names": [r.peft_name for r in reqs]} if self._peft() is not None else {}
+
+    def _loaded_adapters(self) -> set[str]:
+        peft = self.engine.peft
+        return set(peft.peft_config) if peft is not None else set()
+
+    def _new_cache(self) -> DynamicCache:
+        return DynamicCache(config=self.engine.model.config)
+
+    # --- prefill -------------------------------------------------------------------
+    def _prefill(self) -> None:
+        """Up to `prefill_chunk` prompt tokens this step, in fixed chunks so results never depend on timing."""
+        budget = self.prefill_chunk
+        device = self.engine.model.device
+        for req in list(self._prefilling):
+            while budget > 0 and req.length < len(req.prompt) and not req.done:
+                chunk = req.prompt[req.length: req.length + self.prefill_chunk]
+                n = len(chunk)
+                out = self._module()(
+                    input_ids=torch.tensor([chunk], device=device),
+                    attention_mask=torch.ones((1, req.length + n), dtype=torch.long, device=device),
+                    position_ids=torch.arange(req.length, req.length + n, device=device)[None],
+                    cache=req.cache,
+                    use_cache=True,
+                    logits_to_keep=1,
+                    **self._adapter_kwargs([req]),
+                )
+                req.length += n
+                budget -= n
+                if req.length == len(req.prompt):
+                    self._accept(req, self._choose(req, out.logits[:, -1, :]))
+                    with self._cond:
+                        self._prefilling.remove(req)
+                        if not req.done:
+                            self._merge(req)
+                    if req.done:  # its first token already ended it (end of text, a 1-token limit)
+                        self._finish(req)
+            if budget <= 0:
+                break
+
+    # --- decode --------------------------------------------------------------------
+    def _decode(self) -> None:
+        device = self.engine.model.device
+        rows = self._running
+        ones = torch.ones((len(rows), 1), dtype=self._mask.dtype, device=device)
+        self._mask = torch.cat([self._mask, ones], dim=1)
+        out = self._module()(
+            input_ids=torch.tensor([[r.next_token] for r in rows], device=device),
+            attention_mask=self._mask,
+            position_ids=torch.tensor([[r.length] for r in rows], device=device),
+            cache=self._cache,
+            use_cache=True,
+            logits_to_keep=1,
+            **self._adapter_kwargs(rows),
+        )
+        logits = out.logits[:, -1, :]
+        for i, req in enumerate(rows):
+            req.length += 1
+            if not req.done:
+                self._accept(req, self._choose(req, logits[i: i + 1]))
+
+    def _choose(self, req: Request, logits: torch.Tensor) -> int:
+        """The next token for one row, exactly as `generate()` picks it (fp32 scores, processors, argmax/sample)."""
+        scores = logits.to(dtype=torch.float32)
+        ids = torch.tensor([req.tokens], device=scores.device)
+        scores = req.processors(ids, scores)
+        if req.options.greedy:
+            return int(torch.argmax(scores, dim=-1))
+        probs = torch.softmax(scores, dim=-1)
+        return int(torch.multinomial(probs, 1, generator=req.generator))
+
+    def _accept(self, req: Request, token: int) -> None:
+        """Stream `token` into the request's handle and decide whether it is finished."""
+        stats = req.gen.stats
+        req.tokens.append(token)
+        req.generated += 1
+        stats.completion_tokens = req.generated
+        if stats.first_token_seconds is None:
+            stats.first_token_seconds = time.perf_counter() - req.started
+        req.text.put(torch.tensor([token]))
+        req.next_token = token
+        if token in self.engine.eos_ids:
+            req.done = "stop"
+        elif req.generated >= req.options.max_new_tokens or len(req.tokens) >= self.engine.info.context_length:
+            req.done = "length"
+        elif req.gen.cancel.is_set():
+            req.done = "cancelled"
+
+    # --- the batch cache -----------------------------------------------------------------
+    def _merge(self, req: Request) -> None:
+        """Add a prefilled request as a new row, left-padding it or the batch to one length."""
+        cache, req.cache = req.cache, None
+        own_mask = torch.ones((1, req.length), dtype=torch.long, device=self.engine.model.device)
+        if not self._running:
+            self._cache, self._mask, self._running = cache, own_mask, [req]
+            return
+        width = max(self._mask.shape[1], req.length)
+        for mine, theirs in zip(self._cache.layers, cache.layers):
+            mine.keys = torch.cat([_left_pad(mine.keys, width), _left_pad(theirs.keys, width)], dim=0)
+            mine.values = torch.cat([_left_pad(mine.values, width), _left_pad(theirs.values, width)], dim=0)
+        self._mask = torch.cat([_left_pad(self._mask, width, dim=1), _left_pad(own_mask, width, dim=1)], dim=0)
+        self._running.append(req)
+
+    def _retire(self) -> None:
+        """Close finished requests, drop their rows and the columns that are padding in every row."""
+        finished = [r for r in self._prefilling + self._running if r.done]
+        if not finished:
+            return
+        with self._cond:
+            self._prefilling = [r for r in self._prefilling if not r.done]
+            keep = [i for i, r in enumerate(self._running) if not r.done]
+            if len(keep) != len(self._running):
+                if not keep:
+                    self._cache = self._mask = None
+                else:
+                    index = torch.tensor(keep, device=self._mask.device)
+                    self._mask = self._mask[index]
+                    start = int(self._mask.any(dim=0).nonzero()[0])
+                    self._mask = self._mask[:, start:]
+                    for layer in self._cache.layers:
+                        layer.keys = layer.keys[index, :, start:, :]
+                        layer.values = layer.values[index, :, start:, :]
+                self._running = [self._running[i] for i in keep]
+        for req in finished:
+            self._finish(req)
+
+    def _finish(self, req: Request) -> None:
+        req.cache = None
+        stats = req.gen.stats
+        stats.seconds = time.perf_counter() - req.started if req.started else 0.0
+        stats.finish_reason = req.done
+        req.text.end()
+        req.gen.close(req.gen.error if req.done == "error" else None)
+
+    def _fail_all(self, exc: BaseException) -> None:
+        with self._cond:
+            reqs = self._prefilling + self._running
+            self._prefilling, self._running = [], []
+            self._cache = self._mask = None
+            if self._closed or self.engine.model is None:
+                reqs += list(self._waiting)
+                self._waiting.clear()
+        for req in reqs:
+            req.done = "error"
+            req.gen.error = exc
+            self._finish(req)
+
+    def _measure(self) -> None:
+        caches = [self._cache] + [r.cache for r in self._prefilling]
+        total = 0
+        for cache in caches:
+            for layer in getattr(cache, "layers", []):
+                if getattr(layer, "keys", None) is not None and layer.keys.numel():
+                    total += layer.keys.numel() * layer.keys.element_size() * 2
+        self.kv_cache_bytes = total
+        self.peak_kv_cache_bytes = max(self.peak_kv_cache_bytes, total)
+        self.peak_batch = max(self.peak_batch, len(self._running) + len(self._prefilling))
+
+
+def _left_pad(t: torch.Tensor, width: int, dim: int = 2) -> torch.Tensor:
+    """Zeros on the left of `dim` up to `width` (keys/values: [rows, heads, columns, dim])."""
+    missing = width - t.shape[dim]
+    if missing <= 0:
+        return t
+    shape = list(t.shape)
+    shape[dim] = missing
+    return torch.cat([torch.zeros(shape, dtype=t.dtype, device=t.device), t], dim=dim)
+
+
+def mergeable(cache: DynamicCache) -> bool:
+    """Left-padded merging is only correct for plain full-attention layers (no sliding windows)."""
+    return all(type(layer) is DynamicLayer for layer in cache.layers)
+
