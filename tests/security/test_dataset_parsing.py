@@ -85,7 +85,7 @@ def test_train_refuses_a_too_large_file_before_reading_it(tmp_path):
     assert done.returncode != 0
     assert "huge.json is too large (1074 MB)" in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert peak_mb < 900, f"the CLI read the file: {peak_mb:.0f} MB peak"
-    assert elapsed < 60
+    assert elapsed < 100  # mostly the CLI's imports on a busy machine; reading 1 GB took far longer
 
 
 def test_load_checks_the_size_first(tmp_path):
