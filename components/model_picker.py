@@ -13,7 +13,7 @@ from components.i18n import in_ui_language, t
 from components.job_panel import job_panel
 from core import system_info
 from core.models import catalog, compatibility, downloads, loader
-from core.models.manager import DOWNLOAD_JOB, LOAD_JOB
+from core.models.manager import DOWNLOAD_JOB
 from core.runtime import Runtime
 
 RESUMABLE = ("cancelled", "interrupted", "failed")
@@ -122,4 +122,4 @@ def remote_code_confirm(rt: Runtime, folder: str) -> bool:
     return st.checkbox(t("picker.remote_confirm"), key=f"remote-ok-{path}")
 
 
-__all__ = ["model_picker", "remote_code_confirm", "LOAD_JOB"]
+__all__ = ["model_picker", "remote_code_confirm"]

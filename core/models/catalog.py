@@ -12,7 +12,7 @@ from dataclasses import dataclass
 GIB = 2**30
 # Bytes per weight. 4-bit NF4 stores half a byte plus one fp32 scale per 64-weight block
 # (bitsandbytes' default), with double quantization ~0.127 bits more: ~0.52 bytes.
-BYTES_PER_PARAM = {"float32": 4.0, "bfloat16": 2.0, "8bit": 1.0, "4bit": 0.52}
+BYTES_PER_PARAM = {"float32": 4.0, "float16": 2.0, "bfloat16": 2.0, "8bit": 1.0, "4bit": 0.52}
 # Loading and a short chat need more than the weights: the KV cache, activations, the
 # CUDA context / allocator slack. 20% plus 0.5 GiB matched the 6B-7B models the tutorial uses
 # (ChatGLM3-6B fp16: 12.5 GB weights, ~13.5-14 GB in use for a short chat).
@@ -57,7 +57,7 @@ CATALOG: tuple[CatalogEntry, ...] = (
     CatalogEntry("qwen2.5-7b", "Qwen2.5-7B-Instruct", "Qwen/Qwen2.5-7B-Instruct", 7.62, "qwen2"),
     CatalogEntry("qwen3-4b", "Qwen3-4B", "Qwen/Qwen3-4B", 4.02, "qwen3"),
     CatalogEntry("qwen3-8b", "Qwen3-8B", "Qwen/Qwen3-8B", 8.19, "qwen3"),
-    CatalogEntry("chatglm3-6b", "ChatGLM3-6B", "ZhipuAI/chatglm3-6b", 6.24, "chatglm", stored="bfloat16",
+    CatalogEntry("chatglm3-6b", "ChatGLM3-6B", "ZhipuAI/chatglm3-6b", 6.24, "chatglm", stored="float16",
                  note="The tutorial's model."),
     CatalogEntry("glm-4-9b-chat", "GLM-4-9B-Chat", "ZhipuAI/glm-4-9b-chat-hf", 9.40, "glm"),
 )
