@@ -7,11 +7,9 @@ fixture (../shared/fixtures/chatglm3-tiny/model). On CPU it runs the same rows i
 (with --model, on another base: the suite uses a tiny one to stay quick) and prints the CUDA rows as skipped, so the script is exercised by the test suite
 (tests/test_gpu_check.py) and cannot rot before a GPU is lent.
 
-Exit status: 0 when every row passed or was skipped; 1 when any row failed, except rows
-whose group is named by --allow-fail (e.g. `--allow-fail chatglm3` while ChatGLM3 native
-loading has not landed on this branch); those still print "failed: <reason>".
+Exit status: 0 when every row passed or was skipped; 1 when any row failed.
 
-    .venv/bin/python bench/gpu_check.py [--device auto|cpu|cuda] [--allow-fail chatglm3] [--data-dir DIR]
+    .venv/bin/python bench/gpu_check.py [--device auto|cpu|cuda] [--data-dir DIR]
 """
 
 from __future__ import annotations
@@ -58,9 +56,8 @@ class Row:
 
 
 class Checker:
-    def __init__(self, allow_fail: set[str]) -> None:
+    def __init__(self) -> None:
         self.rows: list[Row] = []
-        self.allow_fail = allow_fail
         self.failed_groups: set[tuple[str, str, str]] = set()  # a failed load skips what needs it
 
     def run(self, group: str, check: str, device: str, dtype: str, fn: Callable[[], str | None]) -> object:
@@ -102,8 +99,7 @@ class Checker:
 
     @property
     def exit_code(self) -> int:
-        bad = [r for r in self.rows if r.status.startswith("failed") and r.group not in self.allow_fail]
-        return 1 if bad else 0
+        return 1 if any(r.status.startswith("failed") for r in self.rows) else 0
 
 
 def stream_check(engine, tokens: int = 16) -> str:
@@ -229,8 +225,6 @@ def release(device: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    parser.add_argument("--allow-fail", action="append", default=[], choices=["chatglm3", "base"],
-                        help="a group whose failures are printed but do not fail the run")
     parser.add_argument("--data-dir", type=Path, default=None, help="scratch data folder (default: a temporary one)")
     parser.add_argument("--embedded-cache", type=Path, default=None,
                         help="a folder holding an already converted embedded model (models/embedded), to skip converting")
@@ -244,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         print("CUDA was asked for but no GPU is visible.", file=sys.stderr)
         return 1
     use_cuda = cuda and args.device != "cpu"
-    c = Checker(set(args.allow_fail))
+    c = Checker()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="liandan-gpu-check-"))
     if args.embedded_cache and (args.embedded_cache / "embedded").exists():
         cache = data_dir / "embedded-cache"
@@ -277,10 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps([r.__dict__ for r in c.rows], ensure_ascii=False, indent=1), encoding="utf-8")
     failed = [r for r in c.rows if r.status.startswith("failed")]
-    allowed = [r for r in failed if r.group in c.allow_fail]
     print(f"{len(c.rows)} rows: {sum(r.status == 'ok' for r in c.rows)} ok, "
-          f"{sum(r.status.startswith('skipped') for r in c.rows)} skipped, {len(failed)} failed"
-          + (f" ({len(allowed)} allowed by --allow-fail {' '.join(sorted(c.allow_fail))})" if allowed else ""))
+          f"{sum(r.status.startswith('skipped') for r in c.rows)} skipped, {len(failed)} failed")
     return c.exit_code
 
 
