@@ -271,7 +271,8 @@ def test_models_health_and_docs(echo):
     models = openai.OpenAI(base_url=f"{url}/v1", api_key="unused").models.list()
     assert [m.id for m in models.data] == ["base"]
     health = httpx.get(f"{url}/api/health").json()
-    assert health == {"status": "ok", "model": "echo", "device": "cpu", "busy": False, "queued": 0, "adapters": []}
+    assert health == {"status": "ok", "model": "echo", "device": "cpu", "busy": False, "queued": 0, "adapters": [],
+                      "running": 0, "max_batch": 1}
     docs = httpx.get(f"{url}/api/docs")
     assert docs.status_code == 200 and "/api/docs/static/swagger-ui-bundle.js" in docs.text  # works offline
     assert httpx.get(f"{url}/api/docs/static/swagger-ui-bundle.js").status_code == 200
