@@ -102,7 +102,7 @@ def test_a_watched_job_trains_as_fast_as_an_unwatched_one(liandan_app, page, hua
     watched_name = start_job(page)
     watched, shown = wait_done(liandan_app, watched_name, 900, page=page)
     assert watched["status"] == "done", watched["error"]
-    page.get_by_text(re.compile(re.escape(zh("ft.jobs.result", name=watched_name, train="X", val="X")).split("X")[0])).first.wait_for()
+    page.get_by_text(re.compile(re.escape(zh("ft.jobs.result", name=watched_name, train="X", val="X")).split("X")[0])).filter(visible=True).first.wait_for()  # the Train tab's, not the hidden Jobs tab's
     steps = watched["details"]["total_steps"]
     assert len(shown) >= 3, f"the page did not show the job progressing live: {shown}"  # it really polled
 
