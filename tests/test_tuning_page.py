@@ -169,3 +169,15 @@ def test_coming_back_restores_the_dataset_and_settings_and_names_the_dataset(app
     assert not again.exception and _start(again).disabled
     assert not any("towers.json" in i.value for i in again.info)
     assert "dataset" not in app_runtime.finetune.form()
+
+
+def test_streamlit_does_not_collect_the_whole_heap_after_every_rerun():
+    """Issue 19's stall: with postScriptGC on, each 1 s poll of a job ran gc.collect(2) over the ~480k
+    objects of a loaded model, holding the GIL the training thread needs (0/8 steps in 7 min watched).
+    tests/e2e/test_finetune_browser.py measures it; this keeps the setting from silently coming back."""
+    import tomllib
+
+    from tests.conftest import REPO
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["runner"]["postScriptGC"] is False
