@@ -22,7 +22,7 @@ if name is None:
 
 kb_admin.manage(kbs, name)
 job = kb_ingest.latest_job(kbs, name)
-kb_admin.info_line(kbs, name, indexing=job is not None and job.active)
+kb_admin.info_line(kbs, name, job)
 progress = st.container()  # a running index job's bar: above the tabs, always in view
 add, files, search, evaluate, prompt = st.tabs(
     [t("kb.tab.add"), t("kb.tab.files"), t("kb.tab.search"), t("kb.tab.eval"), t("kb.tab.prompt")]
