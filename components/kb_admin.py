@@ -6,6 +6,8 @@ import streamlit as st
 
 from components import errors
 from components.i18n import t
+from components.job_panel import step_text
+from core.jobs import Job
 from core.kb.manager import KnowledgeBaseManager
 
 SELECTED = "kb-selected"
@@ -65,15 +67,20 @@ def manage(kbs: KnowledgeBaseManager, name: str) -> None:
                 st.rerun()
 
 
-def info_line(kbs: KnowledgeBaseManager, name: str, indexing: bool) -> None:
-    """Model, chunking and counts; while `indexing` it redraws every second, so the file count
-    grows as files are indexed (the manifest gains each file once its chunks are written)."""
+def info_line(kbs: KnowledgeBaseManager, name: str, job: Job | None) -> None:
+    """Model, chunking and counts; while `job` indexes, it redraws every second and says how far
+    the job is (files enter the count only once all their chunks are written, near the end,
+    because chunks are embedded in batches sorted by length across files)."""
 
-    @st.fragment(run_every=1.0 if indexing else None)
+    @st.fragment(run_every=1.0 if job is not None and job.active else None)
     def _line() -> None:
         kb = kbs.get(name)
         c = kb.config
-        st.caption(t("kb.info", model=c.embedding_model, size=c.chunk_size, overlap=c.chunk_overlap,
-                     files=len(kb.manifest.files), chunks=kb.manifest.chunk_count()))
+        text = t("kb.info", model=c.embedding_model, size=c.chunk_size, overlap=c.chunk_overlap,
+                 files=len(kb.manifest.files), chunks=kb.manifest.chunk_count())
+        current = kbs.jobs.get(job.id) if job is not None else None
+        if current is not None and current.active:
+            text += " · " + t("kb.info_indexing", step=step_text(current))
+        st.caption(text)
 
     _line()

@@ -8,12 +8,12 @@ import streamlit as st
 from components import errors
 from components.i18n import in_ui_language, t
 from components.job_panel import job_panel
+from components.kb_admin import info_line
 from components.uploads import uploader
 from core.jobs import Job
 from core.kb.loaders import ARCHIVE_SUFFIXES, SUFFIXES
 from core.kb.manager import INDEX_JOB, KnowledgeBaseManager
 
-STARTED = "kb-job-started"  # show the "started" toast on the run after the click
 UPLOAD_TYPES = sorted(s.lstrip(".") for s in SUFFIXES | ARCHIVE_SUFFIXES)
 
 
@@ -28,31 +28,26 @@ def latest_job(kbs: KnowledgeBaseManager, name: str) -> Job | None:
     return next(mine, None)
 
 
-def _started() -> None:
-    """Redraw the whole page at once: the header's file count and the bar on top then follow the job."""
-    st.session_state[STARTED] = True
-    st.rerun()
-
-
-def add_documents(kbs: KnowledgeBaseManager, name: str, top) -> None:
-    """The upload and folder inputs; a running job's progress goes into `top` (a container drawn
-    above the tabs, in view at 1400×900 however many files the uploader lists)."""
-    if st.session_state.pop(STARTED, False):
-        st.toast(t("kb.job_started"))
+def add_documents(kbs: KnowledgeBaseManager, name: str, header, top) -> None:
+    """The upload and folder inputs. The base's info line goes into `header` and the latest job's
+    bar into `top` (containers above the tabs, in view at 1400×900 however many files the
+    uploader lists), drawn after the buttons so a job started by this click is followed at once."""
     uploads = uploader(t("kb.upload"), UPLOAD_TYPES, key=f"kb-upload-{name}", multiple=True)
     if st.button(t("kb.index_uploads"), disabled=not uploads, type="primary"):
         with errors.guard():
             paths = kbs.save_uploads(name, [(f.name, f.getvalue()) for f in uploads])
             kbs.start_index(name, paths)
-            _started()
+            st.toast(t("kb.job_started"))
     roots = ", ".join(str(r) for r in kbs.settings.kb_roots)
     folder = st.text_input(t("kb.folder"), help=t("kb.folder_help", roots=roots), placeholder=roots.split(",")[0], key="kb-folder")
     if st.button(t("kb.index_folder"), disabled=not folder.strip()):
         with errors.guard():
             kbs.start_index(name, [kbs.allowed_folder(folder)])
-            _started()
+            st.toast(t("kb.job_started"))
     job = latest_job(kbs, name)
-    if job is not None and job.active:
+    with header:
+        info_line(kbs, name, job)
+    if job is not None:  # one bar, always in the same place: a second one would flicker beside it
         with top:
             job_panel(job.id, key=f"kb-top-{job.id}")
     if job is not None:
@@ -60,8 +55,7 @@ def add_documents(kbs: KnowledgeBaseManager, name: str, top) -> None:
 
 
 def show_job(kbs: KnowledgeBaseManager, job: Job) -> None:
-    if not job.active:  # while it runs, its bar is at the top of the page
-        job_panel(job.id, key=f"kb-job-{job.id}")
+    """Resume and the per-file table (the job's bar is drawn above the tabs)."""
     if job.status == "interrupted" and st.button(t("kb.resume"), key="kb-resume"):
         with errors.guard():
             kbs.jobs.resume(job.id)

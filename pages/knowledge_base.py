@@ -21,14 +21,13 @@ if name is None:
     st.stop()
 
 kb_admin.manage(kbs, name)
-job = kb_ingest.latest_job(kbs, name)
-kb_admin.info_line(kbs, name, indexing=job is not None and job.active)
-progress = st.container()  # a running index job's bar: above the tabs, always in view
+header = st.container()  # the base's info line, live while it indexes
+progress = st.container()  # the latest index job's bar: above the tabs, always in view
 add, files, search, evaluate, prompt = st.tabs(
     [t("kb.tab.add"), t("kb.tab.files"), t("kb.tab.search"), t("kb.tab.eval"), t("kb.tab.prompt")]
 )
 with add, errors.guard():
-    kb_ingest.add_documents(kbs, name, progress)
+    kb_ingest.add_documents(kbs, name, header, progress)
 with files, errors.guard():
     kb_browser.browse(kbs, name)
 with search:

@@ -19,6 +19,7 @@ STRINGS = {
         "Ask below and press Enter. The sidebar sets the answer length, the mode (knowledge base, code) and the persona.",
     ),
     "chat.cancel_edit": ("取消", "Cancel"),
+    "kb.info_indexing": ("索引中：{step}", "indexing: {step}"),
     "app.starting": ("炼丹正在启动，请稍候…", "Liandan is starting, one moment…"),
     "variant.base": ("基座模型", "base"),
     "compare.pair_sep": (" 对 ", " vs "),
