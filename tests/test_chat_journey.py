@@ -35,7 +35,7 @@ def install(settings, monkeypatch, engine):
     from core.runtime import create_runtime, install_runtime
 
     rt = create_runtime(settings)
-    monkeypatch.setattr(rt.models, "build", lambda spec, progress=None: engine)
+    monkeypatch.setattr(rt.models, "build", lambda spec, progress=None, quantization=None: engine)
     rt.models.load("scripted")
     install_runtime(rt)
     st.cache_resource.clear()
