@@ -49,8 +49,7 @@ def test_regenerate_and_edit_replace_the_answer_while_it_streams(liandan_app, pa
     wait_model_loaded(page, liandan_app)
     go_to(page, "对话")
     new_chat(page)
-    max_tokens(page)  # opens the settings
-    page.get_by_test_id("stSidebar").get_by_role("slider").first.press("Home")  # 16 tokens: three answers stay quick
+    settings_slider(page).press("Home")  # 16 tokens: three answers stay quick
     wait_idle(page)
     send(page, "Name three colours.")
     answered(page, 1)
@@ -86,37 +85,38 @@ def test_regenerate_and_edit_replace_the_answer_while_it_streams(liandan_app, pa
     expect(messages(page, "user").filter(has_text="Name two animals.")).to_have_count(1)
 
 
-def max_tokens(page) -> str:
-    sidebar = page.get_by_test_id("stSidebar")
-    settings = sidebar.get_by_test_id("stExpander").filter(has_text="⚙️ 生成参数").first
+def settings_slider(page):
+    """The sidebar's "max new tokens" slider, its settings opened."""
+    settings = page.get_by_test_id("stSidebar").get_by_test_id("stExpander").filter(has_text="⚙️ 生成参数").first
     slider = settings.get_by_role("slider").first
     if not slider.is_visible():
         settings.locator("summary").first.click()
     expect(slider).to_be_visible()
-    return slider.input_value()
+    return slider
 
 
 def test_settings_survive_a_page_change_and_a_reload(liandan_app, page, browser):
+    default = "64"  # liandan_app runs with LIANDAN_MAX_NEW_TOKENS=64
     open_page(page, liandan_app, "chat")
-    default = max_tokens(page)
-    slider = page.get_by_test_id("stSidebar").get_by_role("slider").first
+    slider = settings_slider(page)
+    expect(slider).to_have_value(default)
     slider.press("Home")  # 16
     for _ in range(7):
         slider.press("ArrowRight")  # +16 each: 128
     wait_idle(page)
-    assert max_tokens(page) == "128" != default
+    expect(settings_slider(page)).to_have_value("128")
     go_to(page, "知识库")
     go_to(page, "对话")
-    assert max_tokens(page) == "128"
+    expect(settings_slider(page)).to_have_value("128")  # used to fall back to the default here
     page.reload()
     page.get_by_test_id("stSidebarNav").wait_for(timeout=60_000)
     wait_idle(page)
-    assert max_tokens(page) == "128"  # the same browser after a reload
+    expect(settings_slider(page)).to_have_value("128")  # the same browser after a reload
 
     other = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
     try:
         open_page(other, liandan_app, "chat")
-        assert max_tokens(other) == default  # another browser keeps its own settings
+        expect(settings_slider(other)).to_have_value(default)  # another browser keeps its own settings
     finally:
         other.context.close()
 
