@@ -18,7 +18,8 @@ from core.tuning.presets import PRESETS
 
 NAME, PERSONA, PRESET = "ft-name", "ft-persona", "ft-preset"
 AUTO = "ft-name-suggested"  # the name the page prefilled, so it can follow the dataset until the user types one
-STARTED = "ft-started"  # set for one rerun after Start, to say so above the (now disabled) button
+STARTED = "ft-started"
+JOB = "ft-job"  # the job this session started last  # set for one rerun after Start, to say so above the (now disabled) button
 
 
 def restore(ft) -> None:
@@ -74,9 +75,10 @@ def start_section(ft, dataset, config) -> None:
     if st.button(t("ft.start.button"), type="primary", disabled=reason is not None, key="ft-start"):
         with errors.guard() as outcome:
             chosen = st.session_state[STATE]
-            ft.start(Path(chosen["path"]), name, config, dataset_name=chosen["name"])
+            job = ft.start(Path(chosen["path"]), name, config, dataset_name=chosen["name"])
         if not outcome.failed:
             st.session_state[STARTED] = True
+            st.session_state[JOB] = job.id  # the Train tab keeps showing it (and its result) after it ends
             remember(ft)
             st.rerun()  # redraw with the job running: the button off, the live panel below
     if reason is not None and not st.session_state.get(STARTED):

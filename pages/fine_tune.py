@@ -7,7 +7,7 @@ from components.finetune_adapters import adapters_section
 from components.finetune_dataset import STATE, dataset_section, stats_section
 from components.finetune_jobs import job_view, jobs_section
 from components.finetune_settings import memory_warning, settings_section
-from components.finetune_start import remember, restore, start_section
+from components.finetune_start import JOB, remember, restore, start_section
 from components.i18n import t
 from components.resources import runtime
 
@@ -35,8 +35,9 @@ with train_tab:
     start_section(ft, dataset, config)
     remember(ft)
     active = ft.active()
-    if active is not None:
-        job_view(ft, active.id, key="train")
+    shown = active.id if active is not None else st.session_state.get(JOB)
+    if shown and rt.jobs.get(shown) is not None:
+        job_view(ft, shown, key="train")
 with jobs_tab:
     jobs_section(ft)
 with adapters_tab:
