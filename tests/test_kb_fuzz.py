@@ -241,3 +241,12 @@ def test_lying_sizes_never_give_more_than_declared():
         assert len(reader.read(member)) <= 10
     except LoadError as exc:
         assert "cannot be read" in exc.message
+
+
+def test_a_nameless_zip_member_is_skipped_not_a_crash():
+    """Found by test_zip_reader: zipfile's ZipInfo.is_dir() raises IndexError on an empty name."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo(""), b"no name")
+        archive.writestr("good.md", "# 标题\n正文")
+    assert [name for name, _ in loaders.iter_zip(buffer.getvalue(), LIMIT)] == ["good.md"]

@@ -254,7 +254,8 @@ class ZipReader:
         found: list[Member] = []
         total = 0
         for index, (info, name) in enumerate(zip(infos, names)):
-            if info.is_dir() or name.endswith("/"):
+            # A nameless member has no file to index (zipfile's is_dir() fails on an empty name).
+            if not info.filename or info.filename.endswith("/") or name.endswith("/"):
                 continue
             refused: LoadError | None = None
             if unsafe_member(name):
