@@ -19,7 +19,7 @@ def model_switch(kbs: KnowledgeBaseManager, name: str) -> None:
     with st.expander(t("kb.model.title", model=current)):
         st.caption(t("kb.model.help"))
         options = [*CHOICES, OTHER]
-        label = {**CHOICES, OTHER: t("kb.model.other")}
+        label = {**{spec: t(key) for spec, key in CHOICES.items()}, OTHER: t("kb.model.other")}
         pick = st.selectbox(t("kb.embedding_model"), options, format_func=label.get,
                             index=options.index(current) if current in options else len(options) - 1, key=f"kb-model-{name}")
         spec = st.text_input(t("kb.model.spec"), "" if current in CHOICES else current, key=f"kb-model-spec-{name}") if pick == OTHER else pick

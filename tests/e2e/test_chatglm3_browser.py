@@ -1,8 +1,7 @@
 """A ChatGLM3 chat in a real Chromium: the real checkpoint format (../shared/fixtures/chatglm3-tiny)
 run natively, its prompt layout, streaming, and switching to the tutorial's own adapter.
 
-(Stop on ChatGLM3 is tested at the engine level in tests/test_chatglm3_paths.py; the Stop button
-itself is model-independent and tested in test_chat_browser.py.)"""
+Then Stop: an answer as long as the fixture's context allows is stopped from the page."""
 
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ from core.tuning.adapters import base_info
 from tests.chatglm3_fixture import require_fixture
 from tests.e2e.app_server import run_app
 from tests.e2e.conftest import go_to, wait_idle, wait_model_loaded
-from tests.e2e.test_chat_browser import WATCH_ANSWER, messages, send
+from tests.e2e.test_chat_browser import STREAMING_LONGER_THAN, WATCH_ANSWER, messages, send
 
 pytestmark = pytest.mark.browser
 GREEDY = GenerationOptions(max_new_tokens=64, temperature=0)
@@ -73,5 +72,17 @@ def test_chatglm3_chat_layout_streaming_and_adapter_switch(tmp_path, browser):
             prompt, answer = _last_answer(data)
             assert answer["variant"] == "huanhuan"
             assert answer["content"] == engine.chat(prompt, GREEDY, adapter="huanhuan")
+
+            # Stop: max new tokens to the slider's top; the context (2048) bounds the answer below it.
+            sidebar.get_by_role("slider").first.press("End")
+            wait_idle(page)
+            send(page, "讲一个很长很长的故事。")
+            page.wait_for_function(STREAMING_LONGER_THAN, arg=20, timeout=120_000)
+            page.get_by_role("button", name="⏹ 停止").click()
+            wait_idle(page)
+            page.reload()
+            messages(page, "assistant").last.get_by_text("（已停止）").wait_for(timeout=60_000)
+            stats = messages(page, "assistant").last.get_by_text("token/秒").inner_text()
+            assert int(stats.split()[0]) < 1900, f"the answer ran to its end despite Stop: {stats}"
         finally:
             page.close()
