@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test setup setup-dev bench clean-venv vllm-venv serve-vllm test-vllm
+.PHONY: run run-transformers run-vllm test setup setup-dev bench clean-venv vllm-venv serve-vllm test-vllm
 
 # constraints.txt pins every package (direct and transitive) to the versions the tests passed with.
 $(VENV)/.installed: requirements.txt constraints.txt
@@ -28,18 +28,18 @@ setup-dev: $(VENV)/.dev-installed
 
 # `make run ENGINE=vllm` starts a vLLM server beside the app (its virtualenv is built once) and points the app at it.
 ENGINE ?= transformers
-run: setup
-ifeq ($(ENGINE),vllm)
-	$(MAKE) vllm-venv
+run: setup run-$(ENGINE)
+
+run-transformers:
+	$(VENV)/bin/streamlit run Home.py
+
+run-vllm: vllm-venv
 	@mkdir -p data/logs; model=$$($(PY) -c "from pathlib import Path; from core.models import sources; print(sources.resolve('$(VLLM_MODEL)', Path('data/models')).path)"); \
 	  $(VLLM_ENV) $(VLLM_VENV)/bin/python -m vllm.entrypoints.openai.api_server --model "$$model" $(VLLM_ARGS) > data/logs/vllm.log 2>&1 & \
 	  server=$$!; trap "kill $$server" EXIT INT TERM; \
 	  echo "vLLM starting (log: data/logs/vllm.log)…"; \
 	  until curl -sf http://127.0.0.1:$(VLLM_PORT)/v1/models > /dev/null; do kill -0 $$server || exit 1; sleep 2; done; \
 	  LIANDAN_ENGINE=openai LIANDAN_ENGINE_URL=http://127.0.0.1:$(VLLM_PORT)/v1 $(VENV)/bin/streamlit run Home.py
-else
-	$(VENV)/bin/streamlit run Home.py
-endif
 
 # Browser tests need Debian's chromium (apt-get install chromium); without it they skip and say so.
 # PYTEST_ARGS narrows a run, e.g. make test PYTEST_ARGS='-m "not browser"'.

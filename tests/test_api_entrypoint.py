@@ -22,9 +22,10 @@ from tests.conftest import REPO
 
 
 def make_run_command() -> list[str]:
-    """The `run` target's recipe from the Makefile, with $(VENV) expanded."""
+    """The recipe `make run` runs by default (its `run-transformers` step), with $(VENV) expanded."""
     makefile = (REPO / "Makefile").read_text()
-    recipe = re.search(r"^run:.*\n\t(.+)$", makefile, re.MULTILINE).group(1)
+    assert re.search(r"^run: setup run-\$\(ENGINE\)$", makefile, re.MULTILINE) and "ENGINE ?= transformers" in makefile
+    recipe = re.search(r"^run-transformers:.*\n\t(.+)$", makefile, re.MULTILINE).group(1)
     venv = re.search(r"^VENV\s*:?=\s*(\S+)", makefile, re.MULTILINE).group(1)
     command = shlex.split(recipe.replace("$(VENV)", venv))
     if not os.path.exists(REPO / command[0]):  # CI may run with another interpreter's streamlit
