@@ -38,7 +38,7 @@ from transformers import (
 )
 from transformers.cache_utils import DynamicLayer
 
-from core.errors import UserError
+from core.errors import Cancelled, UserError
 from core.models.engine import Generation
 from core.models.options import GenerationOptions
 
@@ -196,7 +196,7 @@ class Batcher:
                     continue
             try:
                 self.wants_lock = True
-                with self.engine.lock.hold():
+                with self.engine.lock.hold(cancel=_EveryoneCancelled(self)):
                     self.wants_lock = False
                     if self.engine.model is None:
                         self._fail_all(UserError(
@@ -206,6 +206,10 @@ class Batcher:
                         continue
                     with torch.inference_mode():
                         self._step()
+            except Cancelled:  # every admitted request was stopped while the weights were busy (a training step)
+                for req in self._prefilling + self._running:
+                    req.done = "cancelled"
+                self._retire()  # touches only the batch's own cache, not the weights, so no lock is needed
             except BaseException as exc:  # one broken step must not kill the scheduler: fail its requests
                 log.exception("batched generation step failed")
                 self._fail_all(exc)
@@ -416,6 +420,21 @@ class Batcher:
         self.kv_cache_bytes = total
         self.peak_kv_cache_bytes = max(self.peak_kv_cache_bytes, total)
         self.peak_batch = max(self.peak_batch, len(self._running) + len(self._prefilling))
+
+
+class _EveryoneCancelled:
+    """The scheduler's wait for the lock ends early when no admitted request still wants an answer.
+
+    Without it, a Stop pressed while a training step (or any lock holder) has the weights would not
+    end the answer until the holder let go. Read only by the scheduler thread, inside acquire().
+    """
+
+    def __init__(self, batcher: "Batcher") -> None:
+        self.batcher = batcher
+
+    def is_set(self) -> bool:
+        active = self.batcher._prefilling + self.batcher._running
+        return bool(active) and all(r.gen.cancel.is_set() for r in active)
 
 
 def _left_pad(t: torch.Tensor, width: int, dim: int = 2) -> torch.Tensor:
