@@ -74,6 +74,7 @@ def test_chatglm3_chat_layout_streaming_and_adapter_switch(tmp_path, browser):
             assert answer["content"] == engine.chat(prompt, GREEDY, adapter="huanhuan")
 
             # Stop: max new tokens to the slider's top; the context (2048) bounds the answer below it.
+            sidebar.get_by_text("⚙️ 生成参数").click()
             sidebar.get_by_role("slider").first.press("End")
             wait_idle(page)
             send(page, "讲一个很长很长的故事。")
