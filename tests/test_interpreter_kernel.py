@@ -32,19 +32,15 @@ def home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def pool(home):
-    saved = {k: os.environ.get(k) for k in SECRETS}
-    os.environ.update(SECRETS)  # the app's process has secrets; its kernels must not
-    settings = Settings(data_dir=home, interpreter_cell_timeout_s=4, interpreter_memory_mb=768, interpreter_output_chars=500, interpreter_idle_timeout_s=600)
-    pool = pool_from_settings(settings)
-    try:
-        yield pool
-    finally:
-        pool.close()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with pytest.MonkeyPatch.context() as env:  # the app process holds secrets (its kernels must not); restored after
+        for key, value in SECRETS.items():
+            env.setenv(key, value)
+        settings = Settings(data_dir=home, interpreter_cell_timeout_s=4, interpreter_memory_mb=768, interpreter_output_chars=500, interpreter_idle_timeout_s=600)
+        pool = pool_from_settings(settings)
+        try:
+            yield pool
+        finally:
+            pool.close()
 
 
 @pytest.fixture(scope="module")

@@ -29,18 +29,14 @@ def home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def pool(home):
-    saved = {k: os.environ.get(k) for k in SECRETS}
-    os.environ.update(SECRETS)  # the app's environment, which /proc/self/environ would hand out
-    pool = make_pool(home)
-    try:
-        yield pool
-    finally:
-        pool.close()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with pytest.MonkeyPatch.context() as env:  # the app process holds secrets (its kernels must not); restored after
+        for key, value in SECRETS.items():
+            env.setenv(key, value)
+        pool = make_pool(home)
+        try:
+            yield pool
+        finally:
+            pool.close()
 
 
 @pytest.fixture(scope="module")
