@@ -5,15 +5,25 @@ traceback.
 
 Each user error carries English (what `str()` gives: CLI, API and logs stay English) and,
 keyword-only, Simplified Chinese for the UI, which defaults to Chinese; `text(lang)` picks one.
+New code passes `Message`s instead (`UserError(msg("kb.file_too_large", name=n), msg("kb.file_too_large.hint"))`):
+the texts then live only in the language tables.
 """
 
 from __future__ import annotations
+
+from core.i18n import Message, msg
 
 
 class UserError(Exception):
     """A problem the user can fix; `hint` tells them how."""
 
-    def __init__(self, message: str, hint: str = "", *, zh: str = "", zh_hint: str = "") -> None:
+    def __init__(
+        self, message: str | Message, hint: str | Message = "", *, zh: str = "", zh_hint: str = ""
+    ) -> None:
+        self.parts = (message, hint)
+        if isinstance(message, Message):
+            zh, zh_hint = message.render("zh"), hint.render("zh") if isinstance(hint, Message) else ""
+        message, hint = str(message), str(hint)
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -22,6 +32,8 @@ class UserError(Exception):
 
     def text(self, lang: str) -> str:
         """The message and hint in `lang` ("zh" or "en"); English when no Chinese was given."""
+        if all(isinstance(part, Message) or not part for part in self.parts):
+            return " ".join(part.render(lang) for part in self.parts if part).strip()
         if lang == "zh" and self.zh:
             return f"{self.zh} {self.zh_hint}".strip()
         return str(self)
@@ -46,9 +58,7 @@ class PreflightError(UserError):
 
 class ModelNotLoaded(UserError):
     def __init__(self) -> None:
-        super().__init__(
-            "No model is loaded.", "Load one on the System page.", zh="尚未加载模型。", zh_hint="请在“系统”页面加载一个模型。"
-        )
+        super().__init__(msg("errors.no_model"), msg("errors.no_model.hint"))
 
 
 class InputError(UserError):

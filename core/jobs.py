@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import Cancelled, UserError, chinese_text
+from core.i18n import Message
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +85,18 @@ class JobContext:
             raise Cancelled()
 
     def report(
-        self, progress: float | None = None, message: str | None = None, *, message_zh: str = "", **details: Any
+        self,
+        progress: float | None = None,
+        message: str | Message | None = None,
+        *,
+        message_zh: str = "",
+        **details: Any,
     ) -> None:
-        """`message_zh` is the message in Chinese; a new message without one clears the old Chinese
-        text, so the UI never shows a stale Chinese sentence beside a newer English one."""
+        """`message` is best a `Message` (rendered in both languages); `message_zh` is the older way to
+        give the Chinese. A new message without Chinese clears the old Chinese text, so the UI never
+        shows a stale Chinese sentence beside a newer English one."""
+        if isinstance(message, Message):
+            message, message_zh = str(message), message.render("zh")
         with self._registry.lock:
             if progress is not None:
                 self.job.progress = max(0.0, min(1.0, progress))

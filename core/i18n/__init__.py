@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from dataclasses import dataclass, field
 from functools import cache
+from typing import Any, Mapping
 
 LANGUAGES = {"zh": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh"
@@ -54,3 +56,31 @@ def chinese_of(message: str) -> str:
 
 def keys() -> set[str]:
     return set(_table())
+
+
+@dataclass(frozen=True)
+class Message:
+    """A text for a person: a key in the language tables plus its parameters, rendered only where it
+    is shown (the UI in its language, the CLI and API in English), so no module outside `core/i18n`
+    holds a sentence. `str()` is English, for logs and callers that take a str."""
+
+    key: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def render(self, lang: str) -> str:
+        return t(self.key, lang, **self.params)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "params": dict(self.params)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Message":
+        return cls(str(data["key"]), dict(data.get("params") or {}))
+
+
+def msg(key: str, **params: Any) -> Message:
+    """`msg("kb.file_too_large", name=name, limit_mb=20)`: the one way core code says something to a person."""
+    return Message(key, params)
