@@ -12,7 +12,7 @@ import time
 import streamlit as st
 
 from components.chat_view import wait_for_turn
-from components.i18n import in_ui_language, t
+from components.i18n import lang, t
 from core.models.engine import BASE
 from core.tuning.adapter_pool import AdapterPool
 from core.tuning.compare import Answer, CompareRun, RunStore, stream_cells, to_markdown
@@ -31,8 +31,8 @@ def column_header(pool: AdapterPool, variant: str) -> None:
 
 
 def show_answer(answer: Answer) -> None:
-    if answer.error:
-        st.error(t("compare.answer_error", error=in_ui_language(answer.error, answer.error_zh)), icon="⚠️")
+    if answer.error_message:
+        st.error(t("compare.answer_error", error=answer.error_message.render(lang())), icon="⚠️")
     st.markdown(answer.text or ("" if answer.error else t("compare.no_answer")))
     if answer.finish_reason and not answer.error:
         st.caption(t("compare.answer_stats", tokens=answer.tokens, seconds=f"{answer.seconds:.1f}"))

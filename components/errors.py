@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-from components.i18n import in_ui_language, lang, t
+from components.i18n import lang, t
 from core.errors import UserError
 from core.jobs import Job
 
@@ -25,11 +25,11 @@ def show(exc: BaseException) -> None:
 
 
 def job_error(job: Job) -> str:
-    return in_ui_language(job.error, job.error_zh)
+    return job.error_message.render(lang()) if job.error_message else ""
 
 
 def job_message(job: Job) -> str:
-    return in_ui_language(job.message, job.message_zh)
+    return job.status_message.render(lang()) if job.status_message else ""
 
 
 class Outcome:

@@ -17,11 +17,6 @@ def t(key: str, **fmt: object) -> str:
     return i18n.t(key, lang(), **fmt)
 
 
-def in_ui_language(en: str, zh: str) -> str:
-    """A text stored in both languages (errors, reasons); records from before Chinese existed have English only."""
-    return zh if lang() == "zh" and zh else en
-
-
 def language_switch() -> None:
     st.session_state.setdefault(KEY, i18n.DEFAULT_LANGUAGE)
     st.sidebar.radio(

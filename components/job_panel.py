@@ -22,15 +22,6 @@ def format_eta(seconds: float | None) -> str:
     return t("job.eta", eta=str(dt.timedelta(seconds=int(seconds))))
 
 
-def step_text(job: Job) -> str:
-    """A worker may describe its step as an i18n key plus values (details["step"]) so it reads in
-    the page's language; otherwise its message, in Chinese when the worker gave one."""
-    step = job.details.get("step") if job.active else None
-    if isinstance(step, dict) and "key" in step:
-        return t(step["key"], **{k: v for k, v in step.items() if k != "key"})
-    return job_message(job)
-
-
 _TITLES = {"load-model": ("job.title.load", "spec"), "merge-adapter": ("job.title.merge", "name")}
 
 
@@ -59,7 +50,7 @@ def job_panel(job_id: str, key: str, poll_seconds: float = 1.0) -> Job | None:
         if current is None:
             return
         st.markdown(job_status_line(current))
-        st.progress(current.progress, text=f"{step_text(current)} {format_eta(current.eta_seconds)}".strip())
+        st.progress(current.progress, text=f"{job_message(current)} {format_eta(current.eta_seconds)}".strip())
         if current.error:
             st.error(job_error(current))
         if current.active:

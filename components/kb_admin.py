@@ -6,7 +6,7 @@ import streamlit as st
 
 from components import errors
 from components.i18n import t
-from components.job_panel import step_text
+from components.errors import job_message
 from core.jobs import Job
 from core.kb.manager import KnowledgeBaseManager
 
@@ -80,7 +80,7 @@ def info_line(kbs: KnowledgeBaseManager, name: str, job: Job | None) -> None:
                  files=len(kb.manifest.files), chunks=kb.manifest.chunk_count())
         current = kbs.jobs.get(job.id) if job is not None else None
         if current is not None and current.active:
-            text += " · " + t("kb.info_indexing", step=step_text(current))
+            text += " · " + t("kb.info_indexing", step=job_message(current))
         st.caption(text)
 
     _line()

@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from components import errors
-from components.i18n import in_ui_language, t
+from components.i18n import lang, t
 from components.job_panel import job_panel
 from core import system_info
 from core.models import catalog, compatibility, downloads, loader
@@ -82,7 +82,7 @@ def model_picker(rt: Runtime, info: system_info.SystemInfo) -> None:
         findings = rt.models.preflight_remote(model_id)
         for f in findings:
             {"error": st.error, "warning": st.warning}.get(f.level, st.info)(
-                in_ui_language(f"{f.message} {f.hint}".strip(), f"{f.zh} {f.zh_hint}".strip()))
+                f.text(lang()))
         if not any(f.level == "error" for f in findings):
             st.success(t("picker.check_ok", name=fit.entry.name))
     downloaded = downloads.is_complete(downloads.model_folder(rt.settings.models_dir, model_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.errors import job_message
-from components.i18n import in_ui_language, t
+from components.i18n import lang, t
 from components.model_notes import demo_badge
 from components.resources import runtime
 from core.models.manager import LOAD_JOB
@@ -31,7 +31,7 @@ def model_status() -> None:
             st.success(t("model.loaded", name=rt.models.engine.info.name), icon="🧠")
             demo_badge(rt.models.engine)
         elif rt.models.last_error:
-            st.error(t("model.load_failed", error=in_ui_language(rt.models.last_error, rt.models.last_error_zh)))
+            st.error(t("model.load_failed", error=rt.models.last_error.render(lang())))
         else:
             st.warning(t("model.none"))
 

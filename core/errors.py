@@ -3,49 +3,43 @@
 Anything else that escapes is a bug: the UI logs it and shows a generic apology, never a
 traceback.
 
-Each user error carries English (what `str()` gives: CLI, API and logs stay English) and,
-keyword-only, Simplified Chinese for the UI, which defaults to Chinese; `text(lang)` picks one.
-New code passes `Message`s instead (`UserError(msg("kb.file_too_large", name=n), msg("kb.file_too_large.hint"))`):
-the texts then live only in the language tables.
+A user error carries `Message`s (a key in the language tables plus parameters), so it renders in
+whichever language its reader uses: the UI's, English for the CLI and logs (`str()`), the
+client's `Accept-Language` for the API. `UserError(msg("kb.x", name=n), msg("kb.x.hint"))`, or
+shorter `UserError("kb.x", name=n)`, which takes "kb.x.hint" as the hint when the table has one.
 """
 
 from __future__ import annotations
 
-from core.i18n import Message, msg
+from typing import Any
+
+from core.i18n import Message, keys, msg, with_hint
 
 
 class UserError(Exception):
     """A problem the user can fix; `hint` tells them how."""
 
-    def __init__(
-        self, message: str | Message, hint: str | Message = "", *, zh: str = "", zh_hint: str = ""
-    ) -> None:
-        self.parts = (message, hint)
-        if isinstance(message, Message):
-            zh, zh_hint = message.render("zh"), hint.render("zh") if isinstance(hint, Message) else ""
-        message, hint = str(message), str(hint)
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-        self.zh = zh
-        self.zh_hint = zh_hint
+    def __init__(self, message: Message | str, hint: Message | str | None = None, /, **params: Any) -> None:
+        if isinstance(message, str):  # a key: its parameters given here, its hint found by name
+            if hint is None and f"{message}.hint" in keys():
+                hint = msg(f"{message}.hint", **params)
+            message = msg(message, **params)
+        self.message_text: Message = message
+        self.hint_text: Message | None = msg(hint, **params) if isinstance(hint, str) and hint else hint or None
+        super().__init__(str(message))
+        self.message = str(message)  # English: what logs, the CLI and older callers read
+        self.hint = str(self.hint_text) if self.hint_text is not None else ""
+
+    def as_message(self) -> Message:
+        """Message and hint as one `Message`, to store (a job's error) and render later."""
+        return with_hint(self.message_text, self.hint_text)
 
     def text(self, lang: str) -> str:
-        """The message and hint in `lang` ("zh" or "en"); English when no Chinese was given."""
-        if all(isinstance(part, Message) or not part for part in self.parts):
-            return " ".join(part.render(lang) for part in self.parts if part).strip()
-        if lang == "zh" and self.zh:
-            return f"{self.zh} {self.zh_hint}".strip()
-        return str(self)
+        """The message and hint in `lang` ("zh" or "en")."""
+        return self.as_message().render(lang)
 
     def __str__(self) -> str:
-        return f"{self.message} {self.hint}".strip()
-
-
-def chinese_text(exc: BaseException) -> str:
-    """A user error's Chinese text, to store beside its English one; "" for any other error
-    (technical text that stays as str(exc)) or a user error given no Chinese."""
-    return exc.text("zh") if isinstance(exc, UserError) and exc.zh else ""
+        return self.text("en")
 
 
 class ModelSourceError(UserError):

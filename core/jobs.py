@@ -15,20 +15,19 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from core.errors import Cancelled, UserError, chinese_text
-from core.i18n import Message
+from core.errors import Cancelled, UserError
+from core.i18n import Message, msg, stored, verbatim
 
 log = logging.getLogger(__name__)
 
 ACTIVE = ("pending", "running")
 FINAL = ("done", "failed", "cancelled", "interrupted")
-# What an interrupted job says, in English and Chinese (the UI's default language).
-INTERRUPTED_MESSAGE = "The app stopped while this job was running."
-INTERRUPTED_MESSAGE_ZH = "该任务运行期间应用已停止。"
+INTERRUPTED = msg("job.interrupted")  # what a job that was running when the app stopped says
 
 
 @dataclass
@@ -39,10 +38,8 @@ class Job:
     params: dict[str, Any]
     status: str = "pending"  # pending | running | done | failed | cancelled | interrupted
     progress: float = 0.0
-    message: str = ""
-    message_zh: str = ""  # the message in Chinese when its writer gave one; "" in job files from before it
-    error: str = ""
-    error_zh: str = ""  # the error in Chinese for the UI when it was a UserError with Chinese text
+    status_message: Message | None = None  # the latest progress text, rendered where it is shown
+    error_message: Message | None = None  # why it failed: a UserError's texts, or a bug's one line verbatim
     created: float = field(default_factory=time.time)
     started: float | None = None
     updated: float = field(default_factory=time.time)
@@ -64,8 +61,35 @@ class Job:
         elapsed = time.time() - self.started
         return elapsed * (1.0 - self.progress) / self.progress
 
+    @property
+    def message(self) -> str:
+        """The progress text in English (CLI, logs); the UI renders `status_message` in its language."""
+        return str(self.status_message) if self.status_message else ""
+
+    @property
+    def error(self) -> str:
+        return str(self.error_message) if self.error_message else ""
+
     def snapshot(self) -> "Job":
-        return Job(**json.loads(json.dumps(asdict(self))))
+        return copy.deepcopy(self)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)  # a Message becomes {"key", "params"}, as Message.to_json writes it
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Job":
+        """A job file of this version, or of one before messages were keys (message/message_zh and
+        error/error_zh as sentences): those still render, in Chinese where their writer gave it."""
+        data = dict(data)
+        old_message, old_message_zh = data.pop("message", ""), data.pop("message_zh", "")
+        old_error, old_error_zh = data.pop("error", ""), data.pop("error_zh", "")
+        known = {f.name for f in fields(cls)}
+        job = cls(**{k: v for k, v in data.items() if k in known})
+        job.status_message = stored(data.get("status_message")) or stored(old_message, old_message_zh)
+        job.error_message = stored(data.get("error_message")) or stored(old_error, old_error_zh)
+        if job.message == str(INTERRUPTED):  # older files wrote the sentence, not the key
+            job.status_message = INTERRUPTED
+        return job
 
 
 class JobContext:
@@ -84,24 +108,14 @@ class JobContext:
         if self.cancel_event.is_set():
             raise Cancelled()
 
-    def report(
-        self,
-        progress: float | None = None,
-        message: str | Message | None = None,
-        *,
-        message_zh: str = "",
-        **details: Any,
-    ) -> None:
-        """`message` is best a `Message` (rendered in both languages); `message_zh` is the older way to
-        give the Chinese. A new message without Chinese clears the old Chinese text, so the UI never
-        shows a stale Chinese sentence beside a newer English one."""
-        if isinstance(message, Message):
-            message, message_zh = str(message), message.render("zh")
+    def report(self, progress: float | None = None, message: Message | None = None, **details: Any) -> None:
+        """`message` is a `Message` (`msg("kb.step", ...)`), stored as key + parameters and rendered
+        where it is shown; `None` keeps the previous one."""
         with self._registry.lock:
             if progress is not None:
                 self.job.progress = max(0.0, min(1.0, progress))
             if message is not None:
-                self.job.message, self.job.message_zh = message, message_zh
+                self.job.status_message = message
             self.job.details.update(details)
             self.job.updated = time.time()
         self._registry.save(self.job)
@@ -145,16 +159,14 @@ class JobRegistry:
     def _load(self) -> None:
         for path in sorted(self.folder.glob("*.json")):
             try:
-                job = Job(**json.loads(path.read_text(encoding="utf-8")))
-            except (ValueError, TypeError) as exc:
+                job = Job.from_json(json.loads(path.read_text(encoding="utf-8")))
+            except (ValueError, TypeError, KeyError) as exc:
                 log.warning("skipping unreadable job file %s: %s", path, exc)
                 continue
             if job.status in ACTIVE:
                 job.status = "interrupted"
-                job.message, job.message_zh = INTERRUPTED_MESSAGE, INTERRUPTED_MESSAGE_ZH
+                job.status_message = INTERRUPTED
                 self.save(job)
-            elif job.message == INTERRUPTED_MESSAGE and not job.message_zh:  # interrupted before Chinese existed
-                job.message_zh = INTERRUPTED_MESSAGE_ZH
             self._jobs[job.id] = job
 
     def save(self, job: Job) -> None:
@@ -162,7 +174,7 @@ class JobRegistry:
         # and two writers sharing the temp file would lose a rename.
         with self.lock:
             tmp = self._path(job.id).with_suffix(".tmp")
-            tmp.write_text(json.dumps(asdict(job), ensure_ascii=False), encoding="utf-8")
+            tmp.write_text(json.dumps(job.to_json(), ensure_ascii=False), encoding="utf-8")
             tmp.replace(self._path(job.id))
 
     def register(self, kind: str, runner: Runner) -> None:
@@ -171,7 +183,7 @@ class JobRegistry:
     def start(self, kind: str, title: str, params: dict[str, Any], runner: Runner | None = None) -> Job:
         runner = runner or self._runners.get(kind)
         if runner is None:
-            raise UserError(f"No runner for jobs of kind '{kind}'.", zh=f"“{kind}”类任务没有对应的执行程序。")
+            raise UserError(msg("errors.jobs.runner_jobs_kind", kind=kind))
         job = Job(id=f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}", kind=kind, title=title, params=params)
         with self.lock:
             self._jobs[job.id] = job
@@ -182,15 +194,15 @@ class JobRegistry:
     def resume(self, job_id: str) -> Job:
         job = self._jobs.get(job_id)
         if job is None:
-            raise UserError(f"No job {job_id}.", zh=f"任务 {job_id} 不存在。")
+            raise UserError(msg("errors.jobs.job", job_id=job_id))
         if job.active:
-            raise UserError("This job is still running.", zh="该任务仍在运行。")
+            raise UserError(msg("errors.jobs.job_still_running"))
         runner = self._runners.get(job.kind)
         if runner is None:
-            raise UserError(f"Jobs of kind '{job.kind}' cannot be resumed.", zh=f"“{job.kind}”类任务无法继续运行。")
+            raise UserError(msg("errors.jobs.jobs_kind_resumed", kind=job.kind))
         with self.lock:
-            job.status, job.error, job.error_zh, job.finished = "pending", "", "", None
-            job.message, job.message_zh = "", ""  # "the app stopped…" no longer holds once it runs again
+            job.status, job.error_message, job.finished = "pending", None, None
+            job.status_message = None  # "the app stopped…" no longer holds once it runs again
             job.details["resumed"] = job.details.get("resumed", 0) + 1
         self.save(job)
         self._launch(job, runner)
@@ -208,20 +220,19 @@ class JobRegistry:
         with self.lock:
             job.status, job.started = "running", time.time()
         self.save(job)
-        error_zh = ""
+        error: Message | None = None
         try:
             runner(ctx)
-            status, error = ("cancelled", "") if ctx.cancelled else ("done", "")
+            status = "cancelled" if ctx.cancelled else "done"
         except Cancelled:
-            status, error = "cancelled", ""
+            status = "cancelled"
         except UserError as exc:
-            status, error = "failed", str(exc)
-            error_zh = chinese_text(exc)
+            status, error = "failed", exc.as_message()
         except Exception as exc:  # a bug: keep the trace in the log, show one line
             log.error("job %s failed:\n%s", job.id, traceback.format_exc())
-            status, error = "failed", f"{type(exc).__name__}: {exc}"
+            status, error = "failed", verbatim(f"{type(exc).__name__}: {exc}")
         with self.lock:
-            job.status, job.error, job.error_zh, job.finished = status, error, error_zh, time.time()
+            job.status, job.error_message, job.finished = status, error, time.time()
             if status == "done":
                 job.progress = 1.0
         self.save(job)
@@ -247,7 +258,7 @@ class JobRegistry:
             if job is None:
                 return
             if job.active:
-                raise UserError("Cancel the job before deleting it.", zh="请先取消该任务，再删除。")
+                raise UserError(msg("errors.jobs.cancel_job_before_deleting"))
             del self._jobs[job_id]
         self._path(job_id).unlink(missing_ok=True)
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import UserError
+from core.i18n import msg
 
 NAME_MAX = 255  # bytes per path component on Linux filesystems
 MAX_WALK_DEPTH = 64  # folder levels below a root; deeper is a trap (or a loop), not a document tree
@@ -44,60 +45,43 @@ def name_too_long(name: str) -> PathRefused | None:
         if size > NAME_MAX:
             short = part[:40] + "…"
             return PathRefused(
-                f"The name '{short}' is too long ({size} bytes; file systems allow at most {NAME_MAX}).",
-                "Rename it to something shorter.",
-                zh=f"名称“{short}”过长（{size} 字节；文件系统最多允许 {NAME_MAX} 字节）。",
-                zh_hint="请改用较短的名称。",
+                msg("errors.paths.name_too_long_bytes", short=short, size=size, name_max=NAME_MAX),
+                msg("errors.paths.name_too_long_bytes.hint"),
             )
     return None
 
 
 def link_out(path: Path, target: str) -> PathRefused:
     return PathRefused(
-        f"Refused: '{path.name}' is a link to {target}, outside the folder being read.",
-        "Copy the file into the folder instead of linking to it.",
-        zh=f"已拒绝：“{path.name}”是指向 {target} 的链接，位于所读取的文件夹之外。",
-        zh_hint="请把文件复制到该文件夹中，而不是链接到它。",
+        msg("errors.paths.refused_link_outside_folder", name=path.name, target=target),
+        msg("errors.paths.refused_link_outside_folder.hint"),
     )
 
 
 def data_folder(path: Path) -> PathRefused:
     return PathRefused(
-        f"Refused: {path} is inside Liandan's own data folder, which is never read as an input.",
-        "Pick a folder outside LIANDAN_DATA_DIR.",
-        zh=f"已拒绝：{path} 位于炼丹自己的数据文件夹内，该文件夹从不作为输入读取。",
-        zh_hint="请选择 LIANDAN_DATA_DIR 之外的文件夹。",
+        msg("errors.paths.refused_inside_liandan_s", path=path),
+        msg("errors.paths.refused_inside_liandan_s.hint"),
     )
 
 
 def hidden_target(path: Path) -> PathRefused:
-    return PathRefused(
-        f"Refused: '{path.name}' is a link to a hidden or skipped file inside the folder.",
-        zh=f"已拒绝：“{path.name}”是指向文件夹内隐藏或被跳过文件的链接。",
-    )
+    return PathRefused(msg("errors.paths.refused_link_hidden_skipped", name=path.name))
 
 
 def not_regular(path: Path) -> PathRefused:
-    return PathRefused(
-        f"Refused: '{path.name}' is not a regular file (a device, pipe or socket).",
-        zh=f"已拒绝：“{path.name}”不是普通文件（而是设备、管道或套接字）。",
-    )
+    return PathRefused(msg("errors.paths.refused_regular_file_device", name=path.name))
 
 
 def changed_while_reading(path: Path) -> PathRefused:
     return PathRefused(
-        f"Refused: '{path.name}' changed into a link while it was being read.",
-        "Index the folder again once nothing is writing to it.",
-        zh=f"已拒绝：“{path.name}”在读取过程中变成了链接。",
-        zh_hint="请在没有程序写入该文件夹时重新索引。",
+        msg("errors.paths.refused_changed_into_link", name=path.name),
+        msg("errors.paths.refused_changed_into_link.hint"),
     )
 
 
 def too_deep(path: Path) -> PathRefused:
-    return PathRefused(
-        f"Skipped: {path} is nested deeper than {MAX_WALK_DEPTH} folder levels.",
-        zh=f"已跳过：{path} 的嵌套深度超过 {MAX_WALK_DEPTH} 层文件夹。",
-    )
+    return PathRefused(msg("errors.paths.skipped_nested_deeper_folder", path=path, max_walk_depth=MAX_WALK_DEPTH))
 
 
 def unreadable(path: Path, exc: OSError) -> PathRefused:
@@ -106,13 +90,11 @@ def unreadable(path: Path, exc: OSError) -> PathRefused:
         if refusal is not None:
             return refusal
         return PathRefused(
-            f"The path of '{path.name}' is too long for the operating system.",
-            "Move the files into a shallower folder.",
-            zh=f"“{path.name}”的路径过长，操作系统无法处理。",
-            zh_hint="请把文件移到层级较浅的文件夹中。",
+            msg("errors.paths.path_too_long_operating", name=path.name),
+            msg("errors.paths.path_too_long_operating.hint"),
         )
     reason = exc.strerror or str(exc)
-    return PathRefused(f"Cannot read the file ({reason}).", zh=f"无法读取文件（{reason}）。")
+    return PathRefused(msg("errors.paths.read_file", reason=reason))
 
 
 def inside(path: str | Path, root: str | Path) -> bool:

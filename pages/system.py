@@ -4,7 +4,7 @@ import streamlit as st
 
 from components import errors
 from components.api_panel import api_panel
-from components.i18n import in_ui_language, t
+from components.i18n import lang, t
 from components.job_panel import job_panel
 from components.model_picker import model_picker, remote_code_confirm
 from components.resources import runtime
@@ -55,7 +55,7 @@ if kind == "local":
         findings = rt.models.preflight(spec)
         for f in findings:
             {"error": st.error, "warning": st.warning}.get(f.level, st.info)(
-                in_ui_language(f"{f.message} {f.hint}".strip(), f"{f.zh} {f.zh_hint}".strip())
+                f.text(lang())
             )
         if not any(f.level == "error" for f in findings):
             st.success(t("system.preflight_ok"))

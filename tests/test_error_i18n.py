@@ -1,5 +1,6 @@
-"""User-facing errors speak the UI's language: Chinese text on every UserError raised in core,
-kept through persisted job errors and per-file index reasons, shown in Chinese by the UI."""
+"""User-facing errors speak the UI's language: every UserError raised in core is a Message (a key
+with both languages in the tables), kept through persisted job errors and per-file index reasons,
+shown in Chinese by the UI."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from core.errors import InputError, ModelNotLoaded, UserError
+from core.i18n import keys, msg
 from core.jobs import Job, JobRegistry
+from core.kb.indexer import reason_of
 from core.kb.manager import INDEX_JOB, KnowledgeBaseManager
 from tests.conftest import app_test
 from tests.test_kb_store import kb_settings
@@ -27,13 +30,14 @@ FIXED_TEXT = {"ModelNotLoaded"}
 
 
 def test_text_picks_the_language_and_falls_back_to_english():
-    exc = InputError("The message is empty.", "Type a question first.", zh="消息为空。", zh_hint="请先输入问题。")
+    exc = InputError(msg("errors.engine.message_empty"), msg("errors.engine.message_empty.hint"))
     assert exc.text("zh") == "消息为空。 请先输入问题。"
     assert exc.text("en") == "The message is empty. Type a question first."
     assert str(exc) == "The message is empty. Type a question first."  # CLI, API and logs stay English
     plain = UserError("Only English.", "Hint.")
     assert plain.text("zh") == "Only English. Hint." == plain.text("en")
-    assert UserError("No hint.", zh="没有提示。").text("zh") == "没有提示。"
+    assert UserError(msg("errors.loaders.file_empty")).text("zh") == "文件为空。"
+    assert UserError("errors.engine.message_empty").text("zh") == "消息为空。 请先输入问题。"  # a key finds its hint
 
 
 def test_model_not_loaded_has_chinese():
@@ -41,7 +45,7 @@ def test_model_not_loaded_has_chinese():
     assert CJK.search(exc.text("zh")) and exc.text("en") == "No model is loaded. Load one on the System page."
 
 
-# --- every raise site in core carries Chinese ---------------------------------------------------
+# --- every raise site in core speaks through the tables -----------------------------------------
 
 
 def error_classes(trees: dict[str, ast.Module]) -> set[str]:
@@ -60,8 +64,9 @@ def error_classes(trees: dict[str, ast.Module]) -> set[str]:
     return names
 
 
-def untranslated(tree: ast.Module, classes: set[str]) -> list[str]:
-    """'line: problem' for each construction of a user error without (real) Chinese text."""
+def untranslated(tree: ast.Module, classes: set[str], known: set[str]) -> list[str]:
+    """'line: problem' for each construction of a user error whose text is a sentence written
+    inline (an f-string, a str that is no key of the tables, a zh= keyword) instead of a Message."""
     found = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -70,33 +75,37 @@ def untranslated(tree: ast.Module, classes: set[str]) -> list[str]:
         name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
         if name not in classes or name in FIXED_TEXT:
             continue
-        zh = next((k.value for k in node.keywords if k.arg == "zh"), None)
-        if zh is None:
-            found.append(f"{node.lineno}: {name}(...) has no zh=")
-            continue
-        literals = [c.value for c in ast.walk(zh) if isinstance(c, ast.Constant) and isinstance(c.value, str)]
-        if isinstance(zh, (ast.Constant, ast.JoinedStr)) and not any(CJK.search(s) for s in literals):
-            found.append(f"{node.lineno}: {name}(...) zh= has no Chinese")
+        if any(k.arg in ("zh", "zh_hint") for k in node.keywords):
+            found.append(f"{node.lineno}: {name}(...) has a zh= text")
+        for arg in node.args[:2]:
+            if isinstance(arg, ast.JoinedStr):
+                found.append(f"{node.lineno}: {name}(...) writes its text inline")
+            elif isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value not in known:
+                found.append(f"{node.lineno}: {name}(...) names no key: {arg.value!r}")
     return found
 
 
 def test_checker_flags_an_untranslated_raise():
     tree = ast.parse(
         "class MyError(LoadError): pass\n"
-        "raise MyError('x')\n"
-        "raise errors.UserError('x', zh='not chinese')\n"
-        "raise UserError('x', zh=f'坏了 {y}')\n"
+        "raise MyError(f'x {y}')\n"
+        "raise errors.UserError('kb.missing_key')\n"
+        "raise UserError(msg('errors.no_model'), zh='坏了')\n"
+        "raise UserError('errors.no_model', name=n)\n"
+        "raise UserError(msg('errors.no_model'), msg('errors.no_model.hint'))\n"
     )
     classes = error_classes({"a": tree, "b": ast.parse("class LoadError(UserError): pass")})
     assert {"UserError", "LoadError", "MyError"} <= classes
-    assert untranslated(tree, classes) == ["2: MyError(...) has no zh=", "3: UserError(...) zh= has no Chinese"]
+    assert untranslated(tree, classes, keys()) == [
+        "2: MyError(...) writes its text inline", "3: UserError(...) names no key: 'kb.missing_key'",
+        "4: UserError(...) has a zh= text"]
 
 
-def test_every_user_error_raised_in_core_has_chinese():
+def test_every_user_error_raised_in_core_is_a_message():
     trees = {p.relative_to(REPO).as_posix(): ast.parse(p.read_text(encoding="utf-8")) for p in (REPO / "core").rglob("*.py")}
     classes = error_classes(trees)
     assert {"LoadError", "ModelSourceError", "PreflightError", "InputError"} <= classes
-    problems = [f"{path}:{p}" for path, tree in sorted(trees.items()) for p in untranslated(tree, classes)]
+    problems = [f"{path}:{p}" for path, tree in sorted(trees.items()) for p in untranslated(tree, classes, keys())]
     assert problems == []
     calls = [n for tree in trees.values() for n in ast.walk(tree) if isinstance(n, ast.Call)]
     checked = sum(1 for n in calls if getattr(n.func, "id", getattr(n.func, "attr", "")) in classes)
@@ -126,35 +135,54 @@ def test_index_reports_keep_english_reason_and_add_chinese(tmp_path):
     job = wait_done(jobs, kbs.start_index("docs", [folder]).id)
     assert job.status == "done"
     rows = {Path(r["source"]).name: r for r in job.details["files"]}  # what the UI reads back
-    assert rows["empty.md"]["reason"] == "The file is empty."
-    assert rows["empty.md"]["reason_zh"] == "文件为空。"
-    assert rows["picture.md"]["reason"] == "This is not a text file (binary content). Check that the file extension is right."
-    assert CJK.search(rows["picture.md"]["reason_zh"]) and "文本文件" in rows["picture.md"]["reason_zh"]
+    reason = {name: reason_of(row) for name, row in rows.items()}
+    assert str(reason["empty.md"]) == "The file is empty."
+    assert reason["empty.md"].render("zh") == "文件为空。"
+    assert str(reason["picture.md"]) == "This is not a text file (binary content). Check that the file extension is right."
+    assert CJK.search(reason["picture.md"].render("zh")) and "文本文件" in reason["picture.md"].render("zh")
     assert rows["b.md"]["status"] == "duplicate"
-    assert rows["b.md"]["reason"] == "Same content as docs/a.md." and rows["b.md"]["reason_zh"] == "与 docs/a.md 内容相同。"
-    assert rows["a.md"]["status"] == "indexed" and rows["a.md"]["reason_zh"] == ""
+    assert str(reason["b.md"]) == "Same content as docs/a.md." and reason["b.md"].render("zh") == "与 docs/a.md 内容相同。"
+    assert rows["a.md"]["status"] == "indexed" and reason["a.md"] is None
+
+
+def test_report_rows_saved_before_messages_were_keys_still_render():
+    old = {"source": "docs/b.md", "status": "duplicate", "chunks": 0,
+           "reason": "Same content as docs/a.md.", "reason_zh": "与 docs/a.md 内容相同。"}
+    assert reason_of(old).render("zh") == "与 docs/a.md 内容相同。" and str(reason_of(old)) == "Same content as docs/a.md."
+    older = {"source": "docs/c.md", "status": "failed", "chunks": 0, "reason": "Boom."}  # before reason_zh
+    assert reason_of(older).render("zh") == "Boom." == str(reason_of(older))
 
 
 def test_failed_job_keeps_chinese_error_and_old_jobs_still_load(tmp_path):
     jobs = JobRegistry(tmp_path)
 
     def runner(ctx):
-        raise UserError("The file is empty.", "Pick another.", zh="文件为空。", zh_hint="换一个。")
+        raise UserError(msg("errors.no_model"), msg("errors.no_model.hint"))
 
     job = wait_done(jobs, jobs.start("demo", "Demo", {}, runner).id)
     assert job.status == "failed"
-    assert job.error == "The file is empty. Pick another." and job.error_zh == "文件为空。 换一个。"
+    assert job.error == "No model is loaded. Load one on the System page."
+    assert job.error_message.render("zh") == "尚未加载模型。 请在“系统”页面加载一个模型。"
+    saved = json.loads((tmp_path / f"{job.id}.json").read_text(encoding="utf-8"))["error_message"]
+    assert saved["key"] == "text.with_hint" and saved["params"]["message"] == {"key": "errors.no_model", "params": {}}
 
     def english_only(ctx):
         raise UserError("Only English.")
 
     job = wait_done(jobs, jobs.start("demo", "Demo", {}, english_only).id)
-    assert job.error == "Only English." and job.error_zh == ""
+    assert job.error == "Only English." and job.error_message.render("zh") == "Only English."  # no key: shown as is
 
     old = {"id": "old-1", "kind": "demo", "title": "Old", "params": {}, "status": "failed", "error": "Boom."}
     (tmp_path / "old-1.json").write_text(json.dumps(old), encoding="utf-8")
     reloaded = JobRegistry(tmp_path).get("old-1")
-    assert reloaded is not None and reloaded.error == "Boom." and reloaded.error_zh == ""
+    assert reloaded is not None and reloaded.error == "Boom." and reloaded.error_message.render("zh") == "Boom."
+
+    older = {"id": "old-2", "kind": "demo", "title": "Old", "params": {}, "status": "failed", "error": "Empty.",
+             "error_zh": "文件为空。", "message": "Reading…", "message_zh": "正在读取……"}  # before messages were keys
+    (tmp_path / "old-2.json").write_text(json.dumps(older), encoding="utf-8")
+    reloaded = JobRegistry(tmp_path).get("old-2")
+    assert (reloaded.error, reloaded.error_message.render("zh")) == ("Empty.", "文件为空。")
+    assert (reloaded.message, reloaded.status_message.render("zh")) == ("Reading…", "正在读取……")
 
 
 # --- the UI -----------------------------------------------------------------------------------
@@ -188,10 +216,10 @@ def test_kb_page_shows_errors_and_file_reasons_in_chinese(app_runtime, tmp_path)
 
 def test_job_panel_shows_a_failed_jobs_chinese_error(app_runtime):
     def runner(ctx):
-        raise UserError("Cancel the job before deleting it.", zh="请先取消该任务，再删除。")
+        raise UserError(msg("errors.jobs.cancel_job_before_deleting"))
 
     job = wait_done(app_runtime.jobs, app_runtime.jobs.start(INDEX_JOB, "demo", {"kb": "x"}, runner).id)
-    assert job.error_zh
+    assert CJK.search(job.error_message.render("zh"))
     app_runtime.kb.create("x")
     for lang, expected in (("zh", "请先取消该任务，再删除。"), ("en", "Cancel the job before deleting it.")):
         at = app_test("pages/knowledge_base.py", lang=lang).run()
@@ -216,7 +244,7 @@ def test_a_model_load_job_reports_its_steps_in_both_languages(app_runtime, tiny_
     job = wait_done(app_runtime.jobs, app_runtime.models.start_load(str(tiny_model_dir)))
     assert job.status == "done"
     assert job.message.startswith("Loaded ") and not CJK.search(job.message)
-    assert job.message_zh.startswith("已加载 ") and "秒" in job.message_zh
+    assert job.status_message.render("zh").startswith("已加载 ") and "秒" in job.status_message.render("zh")
 
 
 def test_sidebar_shows_a_failed_model_load_in_chinese(app_runtime, tmp_path):
@@ -225,7 +253,7 @@ def test_sidebar_shows_a_failed_model_load_in_chinese(app_runtime, tmp_path):
     app_runtime.models.unload()  # the sidebar shows the last failure only while no model is loaded
     missing = tmp_path / "no-such-model"
     job = wait_done(app_runtime.jobs, app_runtime.models.start_load(str(missing)))
-    assert job.status == "failed" and app_runtime.models.last_error == job.error
+    assert job.status == "failed" and str(app_runtime.models.last_error) == job.error
     for lang, expected in (("zh", f"模型文件夹 {missing} 不存在"), ("en", f"The model folder {missing} does not exist")):
         # The entry point itself (AppTest drops the sidebar's tree after switch_page).
         at = AppTest.from_file(str(REPO / "Home.py"), default_timeout=60)

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from core.jobs import INTERRUPTED_MESSAGE, INTERRUPTED_MESSAGE_ZH
+from core.jobs import INTERRUPTED
+
+INTERRUPTED_MESSAGE, INTERRUPTED_MESSAGE_ZH = INTERRUPTED.render("en"), INTERRUPTED.render("zh")
 from core.models.manager import LOAD_JOB
 from core.models.options import GenerationOptions
 from core.tuning.compare import RunStore, new_run, run_all

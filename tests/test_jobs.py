@@ -3,7 +3,10 @@ import threading
 import time
 
 from core.errors import UserError
-from core.jobs import INTERRUPTED_MESSAGE, INTERRUPTED_MESSAGE_ZH, JobRegistry
+from core.i18n import msg
+from core.jobs import INTERRUPTED, JobRegistry
+
+INTERRUPTED_MESSAGE, INTERRUPTED_MESSAGE_ZH = INTERRUPTED.render("en"), INTERRUPTED.render("zh")
 
 
 def test_job_reports_progress_metrics_and_finishes(tmp_path):
@@ -94,18 +97,18 @@ def test_an_interrupted_job_says_so_in_both_languages(tmp_path):
     jobs.save(running)
 
     interrupted = JobRegistry(tmp_path).get(job.id)
-    assert interrupted.message == INTERRUPTED_MESSAGE and interrupted.message_zh == INTERRUPTED_MESSAGE_ZH
-    assert json.loads((tmp_path / f"{job.id}.json").read_text(encoding="utf-8"))["message_zh"] == INTERRUPTED_MESSAGE_ZH
+    assert interrupted.message == INTERRUPTED_MESSAGE and interrupted.status_message.render("zh") == INTERRUPTED_MESSAGE_ZH
+    assert json.loads((tmp_path / f"{job.id}.json").read_text(encoding="utf-8"))["status_message"] == INTERRUPTED.to_json()
 
     reborn = JobRegistry(tmp_path)
     reborn.register("slow", lambda ctx: None)
     reborn.resume(job.id)
     after = reborn.wait(job.id, 5)
-    assert after.status == "done" and after.message == after.message_zh == ""  # no longer "the app stopped"
+    assert after.status == "done" and after.message == "" and after.status_message is None  # no longer "the app stopped"
 
 
 def test_an_old_job_file_without_message_zh_still_loads(tmp_path):
-    old = {  # a job file written before message_zh existed
+    old = {  # a job file written before message_zh existed (and before messages were keys)
         "id": "old-1", "kind": "demo", "title": "Old", "params": {}, "status": "interrupted", "progress": 0.4,
         "message": INTERRUPTED_MESSAGE, "error": "", "error_zh": "", "created": 1.0, "started": 1.0, "updated": 2.0,
         "finished": None, "metrics": [], "details": {}, "result": {},
@@ -114,17 +117,17 @@ def test_an_old_job_file_without_message_zh_still_loads(tmp_path):
     for data in (old, running):
         (tmp_path / f"{data['id']}.json").write_text(json.dumps(data), encoding="utf-8")
     jobs = JobRegistry(tmp_path)
-    assert jobs.get("old-1").status == "interrupted" and jobs.get("old-1").message_zh == INTERRUPTED_MESSAGE_ZH
-    assert jobs.get("old-2").status == "interrupted" and jobs.get("old-2").message_zh == INTERRUPTED_MESSAGE_ZH
+    assert jobs.get("old-1").status == "interrupted" and jobs.get("old-1").status_message.render("zh") == INTERRUPTED_MESSAGE_ZH
+    assert jobs.get("old-2").status == "interrupted" and jobs.get("old-2").status_message.render("zh") == INTERRUPTED_MESSAGE_ZH
 
 
-def test_a_new_message_without_chinese_clears_the_old_chinese(tmp_path):
+def test_a_new_message_replaces_the_old_one_in_every_language(tmp_path):
     jobs = JobRegistry(tmp_path)
 
     def runner(ctx):
-        ctx.report(0.5, "Merging…", message_zh="正在合并…")
-        assert ctx.job.message_zh == "正在合并…"
-        ctx.report(1.0, "Exported.")
+        ctx.report(0.5, msg("job.merge.merging_adapter"))
+        assert ctx.job.status_message.render("zh") == "正在合并适配器……"
+        ctx.report(1.0, msg("job.merge.exported", out="/tmp/x"))
 
     job = jobs.wait(jobs.start("two", "Two", {}, runner).id, 5)
-    assert job.status == "done" and (job.message, job.message_zh) == ("Exported.", "")
+    assert job.status == "done" and (job.message, job.status_message.render("zh")) == ("Exported to /tmp/x", "已导出到 /tmp/x")

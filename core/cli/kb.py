@@ -64,7 +64,7 @@ def run_index(args) -> int:
     bar = tqdm(total=1000, file=sys.stderr, dynamic_ncols=True, bar_format="{l_bar}{bar}| [{elapsed}<{remaining}{postfix}]")
 
     def progress(status) -> None:
-        bar.set_postfix_str(status.text()[-60:], refresh=False)
+        bar.set_postfix_str(str(status.message())[-60:], refresh=False)
         bar.update(round(1000 * status.fraction) - bar.n)
 
     result = kbs.index(args.kb, args.paths, progress)

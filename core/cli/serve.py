@@ -11,6 +11,7 @@ import sys
 from core.cli.common import load_engine, runtime_for
 from core.errors import UserError
 from core.runtime import install_runtime
+from core.i18n import msg
 
 
 def register(subparsers) -> None:
@@ -27,11 +28,7 @@ def run(args) -> int:
     from core.api.app import DOCS_URL, create_app
 
     if not 1 <= args.port <= 65535:
-        raise UserError(
-            f"--port {args.port} is not a port.", "Use a number from 1 to 65535, e.g. 6006.",
-            zh=f"--port {args.port} 不是有效的端口。",
-            zh_hint="请使用 1 到 65535 之间的数字，例如 6006。",
-        )
+        raise UserError(msg("errors.serve.port_port", port=args.port), msg("errors.serve.port_port.hint"))
     rt = runtime_for(args.model)
     install_runtime(rt)
     engine = load_engine(rt.models, rt.settings.model)

@@ -40,6 +40,7 @@ STRINGS = {
     "kb.index_folder": ("索引该文件夹", "Index this folder"),
     "kb.step.reading": ("读取文件 {done}/{total} {source}", "Reading files {done}/{total} {source}"),
     "kb.step.embedding": ("向量化分块 {done}/{total}", "Embedding chunks {done}/{total}"),
+    "kb.step.done": ("索引完成", "Indexing finished"),
     "kb.job_started": ("索引任务已在后台开始，可以离开本页，回来时进度仍在。", "Indexing runs in the background: you can leave this page and come back."),
     "kb.resume": ("▶️ 继续未完成的索引（已完成的文件不会重做）", "▶️ Resume the unfinished indexing (finished files are not redone)"),
     "kb.summary": (

@@ -34,6 +34,7 @@ from core.errors import UserError
 from core.interpreter import kernel_files
 from core.interpreter.launcher import end_descendants
 from core.interpreter.results import ExecResult, OutputCollector
+from core.i18n import msg
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +98,7 @@ def safe_name(name: str) -> str:
     """A plain file name inside the folder: no paths, no hidden files."""
     base = Path(name.replace("\\", "/")).name.strip()
     if not base or base.startswith("."):
-        raise UserError(
-            f"'{name}' is not a usable file name.", "Rename the file and try again.",
-            zh=f"“{name}”不是可用的文件名。",
-            zh_hint="请重命名文件后重试。",
-        )
+        raise UserError(msg("errors.kernel.usable_file_name", name=name), msg("errors.kernel.usable_file_name.hint"))
     return base
 
 
@@ -192,9 +189,8 @@ class SandboxedKernel:
         except RuntimeError as exc:
             client.stop_channels()
             raise UserError(
-                "The Python kernel did not start.", "See the log; the memory limit may be too low.",
-                zh="Python 内核未能启动。",
-                zh_hint="请查看日志；内存上限可能设得太低。",
+                msg("errors.kernel.python_kernel_did_start"),
+                msg("errors.kernel.python_kernel_did_start.hint"),
             ) from exc
         self._client = client
         reply = self._run(SETUP, timeout=30, silent=True)
@@ -347,7 +343,7 @@ class KernelPool:
     def get(self, session_id: str) -> SandboxedKernel:
         """The session's kernel object (the process starts on its first cell)."""
         if not SESSION_ID.match(session_id):
-            raise UserError("Invalid session id.", zh="会话 ID 无效。")
+            raise UserError(msg("errors.kernel.invalid_session_id"))
         with self._lock:
             kernel = self._kernels.get(session_id)
             if kernel is None:

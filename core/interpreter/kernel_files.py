@@ -26,6 +26,7 @@ import stat
 from pathlib import Path
 
 from core.errors import UserError
+from core.i18n import msg
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -34,9 +35,8 @@ MAX_SCANNED = 20_000  # entries looked at per listing: a cell that makes a milli
 
 def _not_a_file(relative: str) -> UserError:
     return UserError(
-        f"'{relative}' is not a file of this session.", "Links and special files in the kernel's folder are not offered.",
-        zh=f"“{relative}”不是本会话的文件。",
-        zh_hint="内核文件夹中的链接和特殊文件不会被提供。",
+        msg("errors.kernel_files.file_session", relative=relative),
+        msg("errors.kernel_files.file_session.hint"),
     )
 
 
@@ -110,10 +110,8 @@ def read_file(root: Path, relative: str, max_bytes: int | None = None) -> bytes:
             raise _not_a_file(relative)
         if max_bytes is not None and info.st_size > max_bytes:
             raise UserError(
-                f"'{relative}' is too large to download ({info.st_size / 1e6:.1f} MB).",
-                f"At most {max_bytes / 1e6:.0f} MB.",
-                zh=f"“{relative}”太大，无法下载（{info.st_size / 1e6:.1f} MB）。",
-                zh_hint=f"最多 {max_bytes / 1e6:.0f} MB。",
+                msg("errors.kernel_files.too_large_download_mb", relative=relative, st_size=info.st_size / 1e6),
+                msg("errors.kernel_files.too_large_download_mb.hint", max_bytes=max_bytes / 1e6),
             )
         data = handle.read(max_bytes + 1 if max_bytes is not None else -1)
         if max_bytes is not None and len(data) > max_bytes:  # grew after the fstat
@@ -141,9 +139,8 @@ def write_file(root: Path, name: str, data: bytes) -> Path:
             raise
     except IsADirectoryError as exc:
         raise UserError(
-            f"'{name}' is a folder in the kernel's working folder.", "Rename the file and try again.",
-            zh=f"“{name}”在内核工作文件夹中是一个文件夹。",
-            zh_hint="请重命名文件后重试。",
+            msg("errors.kernel_files.folder_kernel_s_working", name=name),
+            msg("errors.kernel_files.folder_kernel_s_working.hint"),
         ) from exc
     finally:
         os.close(dir_fd)

@@ -33,6 +33,7 @@ from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from core.kb.loaders import ARCHIVE_SUFFIXES, LoadError, is_supported, too_large, unsafe_member
+from core.i18n import msg
 
 UTF8_FLAG = 0x800
 ENCRYPTED_FLAG = 0x1
@@ -64,80 +65,57 @@ class Member:
 def damaged(exc: Exception | None = None) -> LoadError:
     detail = f" ({type(exc).__name__})" if exc is not None else ""
     return LoadError(
-        f"The zip file is damaged{detail}.", "Create the archive again.",
-        zh=f"该 zip 文件已损坏{detail}。",
-        zh_hint="请重新创建压缩包。",
+        msg("errors.archive.zip_file_damaged", detail=detail),
+        msg("errors.archive.zip_file_damaged.hint"),
     )
 
 
 def _too_many(count: int, limit: int) -> LoadError:
     return LoadError(
-        f"The archive has {count} members (at most {limit} are read from one archive).",
-        "Split it into several archives, or raise LIANDAN_MAX_ARCHIVE_MEMBERS.",
-        zh=f"该压缩包有 {count} 个文件（每个压缩包最多读取 {limit} 个）。",
-        zh_hint="请拆分为多个压缩包，或调高 LIANDAN_MAX_ARCHIVE_MEMBERS。",
+        msg("errors.archive.archive_members_most_read", count=count, limit=limit),
+        msg("errors.archive.archive_members_most_read.hint"),
     )
 
 
 def _over_budget(total: int, budget: int) -> LoadError:
     return LoadError(
-        f"Not read: the archive's members add up to more than {budget / MB:.0f} MB uncompressed "
-        f"({total / MB:.0f} MB up to this one).",
-        "Split the archive, or raise LIANDAN_MAX_ARCHIVE_MB.",
-        zh=f"未读取：压缩包内文件解压后总计超过 {budget / MB:.0f} MB（到此文件为止 {total / MB:.0f} MB）。",
-        zh_hint="请拆分压缩包，或调高 LIANDAN_MAX_ARCHIVE_MB。",
+        msg("errors.archive.read_archive_s_members", budget=budget / MB, total=total / MB),
+        msg("errors.archive.read_archive_s_members.hint"),
     )
 
 
 def _bomb(size: int, compressed: int, ratio: float) -> LoadError:
     return LoadError(
-        f"Refused: this member expands {size / max(1, compressed):.0f} times ({compressed / MB:.2f} MB to "
-        f"{size / MB:.0f} MB; at most {ratio:.0f} times), which is a zip bomb, not a document.",
-        "Raise LIANDAN_MAX_ARCHIVE_RATIO if the file is genuine.",
-        zh=f"已拒绝：该文件解压后膨胀 {size / max(1, compressed):.0f} 倍（{compressed / MB:.2f} MB → {size / MB:.0f} MB；"
-        f"上限 {ratio:.0f} 倍），这是压缩炸弹而不是文档。",
-        zh_hint="如果文件确实正常，请调高 LIANDAN_MAX_ARCHIVE_RATIO。",
+        msg("errors.archive.refused_member_expands_times", size=size / max(1, compressed), compressed=compressed / MB, size2=size / MB, ratio=ratio),
+        msg("errors.archive.refused_member_expands_times.hint"),
     )
 
 
 def _traversal() -> LoadError:
-    return LoadError(
-        "Refused: the archive member's path leaves the archive (path traversal).",
-        zh="已拒绝：压缩包内文件的路径指向包外（路径穿越）。",
-    )
+    return LoadError(msg("errors.archive.refused_archive_member_s"))
 
 
 def _nested() -> LoadError:
-    return LoadError(
-        "Nested archives are not opened.", "Unpack it and upload its files.",
-        zh="不会打开嵌套的压缩包。",
-        zh_hint="请解压后上传其中的文件。",
-    )
+    return LoadError(msg("errors.archive.nested_archives_opened"), msg("errors.archive.nested_archives_opened.hint"))
 
 
 def _encrypted() -> LoadError:
     return LoadError(
-        "The archive member is password-protected.", "Create the archive again without a password.",
-        zh="压缩包内的该文件受密码保护。",
-        zh_hint="请不加密码重新创建压缩包。",
+        msg("errors.archive.archive_member_password_protected"),
+        msg("errors.archive.archive_member_password_protected.hint"),
     )
 
 
 def _method(compress_type: int) -> LoadError:
     name = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA"}.get(compress_type, f"method {compress_type}")
     return LoadError(
-        f"The archive member is compressed with {name}, which is not read (only the standard deflate).",
-        "Create the archive again with ordinary zip compression.",
-        zh=f"压缩包内的该文件使用 {name} 压缩，不予读取（只读取标准的 deflate 压缩）。",
-        zh_hint="请用普通 zip 压缩方式重新创建压缩包。",
+        msg("errors.archive.archive_member_compressed_which", name=name),
+        msg("errors.archive.archive_member_compressed_which.hint"),
     )
 
 
 def unreadable_member(exc: Exception) -> LoadError:
-    return LoadError(
-        f"The archive member cannot be read ({type(exc).__name__}).",
-        zh=f"无法读取压缩包内的该文件（{type(exc).__name__}）。",
-    )
+    return LoadError(msg("errors.archive.archive_member_read", error_type=type(exc).__name__))
 
 
 # --- names ------------------------------------------------------------------------

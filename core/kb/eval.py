@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 
 from core.errors import UserError
+from core.i18n import msg
 
 SEARCH_DEPTH = 20  # chunks fetched per question; enough to fill 5+ distinct sources
 
@@ -42,13 +43,11 @@ def parse_qa(text: str) -> list[QA]:
             items.append(QA(str(row["question"]).strip(), str(row["source"]).strip()))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise UserError(
-                f"Line {number} of the QA list is not a JSON object with \"question\" and \"source\".",
-                'Each line must look like {"question": "…", "source": "folder/file.md"}.',
-                zh=f"问答列表第 {number} 行不是包含 \"question\" 和 \"source\" 的 JSON 对象。",
-                zh_hint='每一行都应形如 {"question": "…", "source": "folder/file.md"}。',
+                msg("errors.eval.line_qa_list_json", number=number),
+                msg("errors.eval.line_qa_list_json.hint"),
             ) from exc
     if not items:
-        raise UserError("The QA list is empty.", zh="问答列表为空。")
+        raise UserError(msg("errors.eval.qa_list_empty"))
     return items
 
 

@@ -12,8 +12,9 @@ import itertools
 import logging
 import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from typing import Any
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
@@ -24,6 +25,7 @@ from core.kb.archive import Member, ZipLimits, ZipReader
 from core.paths import PathPolicy, PathRefused, unreadable
 from core.kb.store import FileEntry, KnowledgeBase, chunk_id, content_hash
 from core.kb.tokenize import tokens
+from core.i18n import Message, msg, stored
 
 log = logging.getLogger(__name__)
 SKIP_DIRS = {"node_modules", "__pycache__", "venv", ".venv"}
@@ -44,8 +46,17 @@ class FileReport:
     source: str
     status: str  # indexed | unchanged | duplicate | failed | removed
     chunks: int = 0
-    reason: str = ""
-    reason_zh: str = ""  # the same reason in Chinese, for the UI; empty in reports saved before it existed
+    reason: Message | None = None  # why it failed or was skipped, rendered where it is shown
+
+    def to_json(self) -> dict[str, Any]:
+        """The row a job's details keep ("files"); `reason_of` reads it back."""
+        return asdict(self)
+
+
+def reason_of(row: Mapping[str, Any]) -> Message | None:
+    """A stored report row's reason: a Message, or from versions before messages were keys, an
+    English sentence with its Chinese beside it ("reason_zh")."""
+    return stored(row.get("reason"), row.get("reason_zh", ""))
 
 
 @dataclass
@@ -75,20 +86,16 @@ class IndexProgress:
     fraction: float = 0.0  # of the whole run, 0-1
     reports: list[FileReport] = field(default_factory=list)
 
-    def text(self) -> str:
-        """English, for terminals and logs; the UI words it from the fields in its own language."""
-        if self.phase == "reading":
-            return f"reading {self.done}/{self.total} {self.source}".strip()
-        if self.phase == "embedding":
-            return f"embedding {self.done}/{self.total} chunks"
-        return ""
+    def message(self) -> Message:
+        """Where the run is, as a stored text: the job panel and CLI render it in their language."""
+        return msg(f"kb.step.{self.phase}", done=self.done, total=self.total, source=self.source)
 
 
 Progress = Callable[[IndexProgress], None]
 
 
 def _duplicate(source: str, twin: str) -> FileReport:
-    return FileReport(source, "duplicate", reason=f"Same content as {twin}.", reason_zh=f"与 {twin} 内容相同。")
+    return FileReport(source, "duplicate", reason=msg("errors.indexer.same_content", twin=twin))
 
 
 def _keep_dir(name: str) -> bool:
@@ -184,7 +191,7 @@ def discover(
             if root.suffix.lower() in loaders.ARCHIVE_SUFFIXES:
                 prefixes.append(f"{given.name}/")
         else:
-            items.append(Item(str(given), _raiser(loaders.LoadError("No such file or folder.", zh="文件或文件夹不存在。"))))
+            items.append(Item(str(given), _raiser(loaders.LoadError(msg("errors.indexer.such_file_folder")))))
     return items, prefixes
 
 
@@ -198,21 +205,15 @@ def failure(source: str, exc: BaseException) -> FileReport:
     """The per-file report of any exception: a user error's own words, an OS error's reason, or
     (a bug, or a parser we do not control) the error's type, logged with its traceback."""
     if isinstance(exc, UserError):
-        return FileReport(source, "failed", reason=str(exc), reason_zh=exc.text("zh"))
+        return FileReport(source, "failed", reason=exc.as_message())
     if isinstance(exc, OSError):
         refusal = unreadable(Path(source), exc)
-        return FileReport(source, "failed", reason=str(refusal), reason_zh=refusal.text("zh"))
+        return FileReport(source, "failed", reason=refusal.as_message())
     if isinstance(exc, MemoryError):
-        return FileReport(
-            source, "failed", reason="Not enough memory to read this file.", reason_zh="内存不足，无法读取该文件。"
-        )
+        return FileReport(source, "failed", reason=msg("errors.indexer.enough_memory_read_file"))
     log.error("unexpected error indexing %s", source, exc_info=exc)
     detail = f"{type(exc).__name__}: {str(exc)[:120]}".rstrip(": ")
-    return FileReport(
-        source, "failed",
-        reason=f"Unexpected error reading this file ({detail}); the other files were indexed. Details are in the log.",
-        reason_zh=f"读取该文件时发生意外错误（{detail}）；其他文件已照常索引。详情见日志。",
-    )
+    return FileReport(source, "failed", reason=msg("errors.indexer.unexpected_error_reading_file", detail=detail))
 
 
 @dataclass

@@ -22,6 +22,7 @@ import numpy as np
 from charset_normalizer import from_bytes
 
 from core.errors import UserError
+from core.i18n import Message, msg
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # it logs every repair it attempts; we report one reason
 log = logging.getLogger(__name__)
@@ -89,9 +90,8 @@ def decode(data: bytes) -> tuple[str, str]:
 
 def _binary() -> LoadError:
     return LoadError(
-        "This is not a text file (binary content).", "Check that the file extension is right.",
-        zh="这不是文本文件（内容为二进制）。",
-        zh_hint="请检查文件扩展名是否正确。",
+        msg("errors.loaders.text_file_binary_content"),
+        msg("errors.loaders.text_file_binary_content.hint"),
     )
 
 
@@ -103,25 +103,22 @@ def _pdf(data: bytes) -> str:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise LoadError(
-                "The PDF is password-protected.", "Remove the password and upload it again.",
-                zh="该 PDF 受密码保护。",
-                zh_hint="请移除密码后重新上传。",
+                msg("errors.loaders.pdf_password_protected"),
+                msg("errors.loaders.pdf_password_protected.hint"),
             )
         pages = [page.extract_text() or "" for page in reader.pages]
     except LoadError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, OSError, AssertionError) as exc:
         raise LoadError(
-            f"The PDF is damaged or truncated ({type(exc).__name__}).", "Export or download it again.",
-            zh=f"该 PDF 已损坏或不完整（{type(exc).__name__}）。",
-            zh_hint="请重新导出或下载。",
+            msg("errors.loaders.pdf_damaged_truncated", error_type=type(exc).__name__),
+            msg("errors.loaders.pdf_damaged_truncated.hint"),
         ) from exc
     text = "\n\n".join(p.strip() for p in pages if p.strip())
     if not text:
         raise LoadError(
-            "The PDF has no extractable text (scanned images?).", "OCR it first, or upload a text version.",
-            zh="该 PDF 中没有可提取的文字（可能是扫描图片）。",
-            zh_hint="请先做 OCR 文字识别，或上传文本版本。",
+            msg("errors.loaders.pdf_extractable_text_scanned"),
+            msg("errors.loaders.pdf_extractable_text_scanned.hint"),
         )
     return text
 
@@ -132,10 +129,7 @@ def _check_docx_size(data: bytes) -> None:
     with zipfile.ZipFile(io.BytesIO(data)) as package:
         declared = sum(info.file_size for info in package.infolist())
     if declared > DOCX_EXPANSION * max(len(data), 1_000_000):
-        raise LoadError(
-            f"Refused: the Word file expands to {declared / 1e6:.0f} MB (a zip bomb, not a document).",
-            zh=f"已拒绝：该 Word 文件解压后达 {declared / 1e6:.0f} MB（这是压缩炸弹而不是文档）。",
-        )
+        raise LoadError(msg("errors.loaders.refused_word_file_expands", declared=declared / 1e6))
 
 
 def _docx(data: bytes) -> str:
@@ -149,9 +143,8 @@ def _docx(data: bytes) -> str:
         raise
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise LoadError(
-            "The Word file is damaged or not a .docx.", "Open and save it again as .docx.",
-            zh="该 Word 文件已损坏，或不是 .docx 格式。",
-            zh_hint="请打开后另存为 .docx。",
+            msg("errors.loaders.word_file_damaged_docx"),
+            msg("errors.loaders.word_file_damaged_docx.hint"),
         ) from exc
     parts = [p.text for p in document.paragraphs if p.text.strip()]
     for table in document.tables:
@@ -177,7 +170,7 @@ def _csv(data: bytes) -> str:
     try:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error as exc:
-        raise LoadError(f"The CSV cannot be parsed: {exc}.", zh=f"无法解析该 CSV：{exc}。") from exc
+        raise LoadError(msg("errors.loaders.csv_parsed", exc=exc)) from exc
     if not rows:
         return ""
     header, body = rows[0], rows[1:]
@@ -189,12 +182,10 @@ def _csv(data: bytes) -> str:
     )
 
 
-def too_deep(what: str, what_zh: str) -> LoadError:
+def too_deep(what: Message) -> LoadError:
     return LoadError(
-        f"The {what} is nested deeper than {MAX_DEPTH} levels, which is not read.",
-        "Flatten the structure, or export it as plain text.",
-        zh=f"该{what_zh}的嵌套超过 {MAX_DEPTH} 层，不予读取。",
-        zh_hint="请减少嵌套层级，或导出为纯文本。",
+        msg("errors.loaders.nested_deeper_levels_which", what=what, max_depth=MAX_DEPTH),
+        msg("errors.loaders.nested_deeper_levels_which.hint"),
     )
 
 
@@ -211,25 +202,22 @@ def json_depth(text: str) -> int:
     return int(np.cumsum(steps).max(initial=0))
 
 
-def _parse_json(text: str, what: str, what_zh: str):
+def _parse_json(text: str, what: Message):
     """json.loads behind the depth limit; RecursionError (a deep caller stack) says the same."""
     if json_depth(text) > MAX_DEPTH:
-        raise too_deep(what, what_zh)
+        raise too_deep(what)
     try:
         return json.loads(text)
     except RecursionError as exc:
-        raise too_deep(what, what_zh) from exc
+        raise too_deep(what) from exc
 
 
 def _json(data: bytes) -> str:
     text, _ = decode(data)
     try:
-        value = _parse_json(text, "JSON", " JSON ")
+        value = _parse_json(text, msg("errors.loaders.what.json"))
     except json.JSONDecodeError as exc:
-        raise LoadError(
-            f"The JSON is invalid (line {exc.lineno}: {exc.msg}).",
-            zh=f"JSON 格式无效（第 {exc.lineno} 行：{exc.msg}）。",
-        ) from exc
+        raise LoadError(msg("errors.loaders.json_invalid_line", lineno=exc.lineno, msg=exc.msg)) from exc
     return json.dumps(value, ensure_ascii=False, indent=1)
 
 
@@ -237,11 +225,11 @@ def _ipynb(data: bytes) -> str:
     """Markdown cells as they are, code cells fenced; outputs are left out (noise, often huge)."""
     text, _ = decode(data)
     try:
-        cells = _parse_json(text, "notebook", "笔记本").get("cells", [])
+        cells = _parse_json(text, msg("errors.loaders.what.notebook")).get("cells", [])
         if not isinstance(cells, list):
             raise TypeError("cells is not a list")
     except (json.JSONDecodeError, AttributeError, TypeError) as exc:
-        raise LoadError("The notebook is not valid .ipynb JSON.", zh="该笔记本不是有效的 .ipynb JSON。") from exc
+        raise LoadError(msg("errors.loaders.notebook_valid_ipynb_json")) from exc
     parts = []
     for cell in cells:
         if not isinstance(cell, dict):
@@ -259,19 +247,16 @@ _BINARY_LOADERS = {".pdf": _pdf, ".docx": _docx, ".html": _html, ".htm": _html, 
 
 def too_large(size: int, max_bytes: int) -> LoadError:
     return LoadError(
-        f"The file is too large ({size / 1e6:.1f} MB, limit {max_bytes / 1e6:.0f} MB).",
-        "Split it, or raise LIANDAN_MAX_FILE_MB.",
-        zh=f"文件过大（{size / 1e6:.1f} MB，上限 {max_bytes / 1e6:.0f} MB）。",
-        zh_hint="请拆分文件，或调高 LIANDAN_MAX_FILE_MB。",
+        msg("errors.loaders.file_too_large_mb", size=size / 1e6, max_bytes=max_bytes / 1e6),
+        msg("errors.loaders.file_too_large_mb.hint"),
     )
 
 
 def cannot_parse(suffix: str, exc: BaseException) -> LoadError:
     detail = f"{type(exc).__name__}: {str(exc)[:120]}".rstrip(": ")
     return LoadError(
-        f"The {suffix} file cannot be read ({detail}).", "Open and save it again, or export it as text.",
-        zh=f"无法读取该 {suffix} 文件（{detail}）。",
-        zh_hint="请打开后重新保存，或导出为文本。",
+        msg("errors.loaders.file_read", suffix=suffix, detail=detail),
+        msg("errors.loaders.file_read.hint"),
     )
 
 
@@ -281,13 +266,13 @@ def load_bytes(name: str, data: bytes, max_bytes: int) -> Loaded:
     if suffix not in SUFFIXES:
         supported = ", ".join(sorted(SUFFIXES | ARCHIVE_SUFFIXES))
         raise LoadError(
-            f"Unsupported file type '{suffix or name}'.", f"Supported: {supported}.",
-            zh=f"不支持的文件类型“{suffix or name}”。", zh_hint=f"支持的类型：{supported}。",
+            msg("errors.loaders.unsupported_file_type", value=suffix or name),
+            msg("errors.loaders.unsupported_file_type.hint", supported=supported),
         )
     if len(data) > max_bytes:
         raise too_large(len(data), max_bytes)
     if not data.strip():
-        raise LoadError("The file is empty.", zh="文件为空。")
+        raise LoadError(msg("errors.loaders.file_empty"))
     try:
         if suffix in TEXT_SUFFIXES:
             text, encoding = decode(data)
@@ -296,12 +281,12 @@ def load_bytes(name: str, data: bytes, max_bytes: int) -> Loaded:
     except LoadError:
         raise
     except RecursionError as exc:
-        raise too_deep(f"{suffix} file", f" {suffix} 文件") from exc
+        raise too_deep(msg("errors.loaders.what.file", suffix=suffix)) from exc
     except Exception as exc:  # noqa: BLE001 - third-party parsers raise anything on hostile bytes
         log.warning("unexpected error reading %s", name, exc_info=True)
         raise cannot_parse(suffix, exc) from exc
     if not text.strip():
-        raise LoadError("The file has no text.", zh="文件中没有文字。")
+        raise LoadError(msg("errors.loaders.file_text"))
     return Loaded(text=text, kind="markdown" if suffix in MARKDOWN_KINDS else "text", encoding=encoding)
 
 

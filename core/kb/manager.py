@@ -25,6 +25,7 @@ from core.kb.rerank import get_reranker
 from core.kb.retrieval import Hit, HybridSearcher
 from core.kb.store import KBConfig, KnowledgeBase, chroma_client, validate_name
 from core.paths import PathPolicy, data_folder, inside, name_too_long
+from core.i18n import msg
 
 log = logging.getLogger(__name__)
 INDEX_JOB = "kb-index"
@@ -62,9 +63,8 @@ class KnowledgeBaseManager:
                 if kb.name == name:
                     return kb
         raise UserError(
-            f"There is no knowledge base '{name}'.", "Create it first (Knowledge Base page or `python -m core index`).",
-            zh=f"知识库“{name}”不存在。",
-            zh_hint="请先创建它（在“知识库”页面，或运行 `python -m core index`）。",
+            msg("errors.manager.there_knowledge_base", name=name),
+            msg("errors.manager.there_knowledge_base.hint"),
         )
 
     def exists(self, name: str) -> bool:
@@ -75,10 +75,7 @@ class KnowledgeBaseManager:
         size = chunk_size or self.settings.kb_chunk_size
         overlap = self.settings.kb_chunk_overlap if chunk_overlap is None else chunk_overlap
         if not 50 <= size <= 8000 or not 0 <= overlap < size:
-            raise UserError(
-                "Chunk overlap must be smaller than the chunk size (50-8000 characters).",
-                zh="分块重叠必须小于分块长度（50-8000 个字符）。",
-            )
+            raise UserError(msg("errors.manager.chunk_overlap_must_smaller"))
         model = (embedding_model or self.settings.embedding_model).strip()
         self.embedder_for(model)  # fail now, not at the first upload
         with self._lock:
@@ -116,9 +113,8 @@ class KnowledgeBaseManager:
             kb = self.get(name)
             if not kb.write_lock.acquire(blocking=False):
                 raise UserError(
-                    "This knowledge base is being indexed.", "Cancel the indexing job first.",
-                    zh="该知识库正在建立索引。",
-                    zh_hint="请先取消索引任务。",
+                    msg("errors.manager.knowledge_base_being_indexed"),
+                    msg("errors.manager.knowledge_base_being_indexed.hint"),
                 )
             try:
                 self.client.delete_collection(kb.config.collection_name)
@@ -184,15 +180,14 @@ class KnowledgeBaseManager:
         total = sum(len(data) for _, data in uploads)
         if total > self.settings.max_upload_mb * 1e6:
             raise UserError(
-                f"The upload is too large ({total / 1e6:.0f} MB).", f"Upload at most {self.settings.max_upload_mb} MB at a time.",
-                zh=f"上传内容过大（{total / 1e6:.0f} MB）。",
-                zh_hint=f"每次最多上传 {self.settings.max_upload_mb} MB。",
+                msg("errors.manager.upload_too_large_mb", total=total / 1e6),
+                msg("errors.manager.upload_too_large_mb.hint", max_upload_mb=self.settings.max_upload_mb),
             )
         named = []
         for filename, data in uploads:  # every name checked before any file is written
             base = PurePosixPath(filename.replace("/", "_")).name.strip()
             if base in ("", ".", "..") or "\x00" in base:
-                raise UserError(f"Invalid file name '{filename}'.", zh=f"文件名“{filename}”无效。")
+                raise UserError(msg("errors.manager.invalid_file_name", filename=filename))
             refusal = name_too_long(base)
             if refusal is not None:
                 raise refusal
@@ -217,14 +212,13 @@ class KnowledgeBaseManager:
         roots = [r.expanduser().resolve() for r in self.settings.kb_roots]
         if not any(path == r or r in path.parents for r in roots):
             raise UserError(
-                f"{path} is outside the allowed folders.", f"Allowed: {', '.join(map(str, roots))} (LIANDAN_KB_ROOTS).",
-                zh=f"{path} 不在允许的文件夹范围内。",
-                zh_hint=f"允许的文件夹：{', '.join(map(str, roots))}（LIANDAN_KB_ROOTS）。",
+                msg("errors.manager.outside_allowed_folders", path=path),
+                msg("errors.manager.outside_allowed_folders.hint", value=', '.join(map(str, roots))),
             )
         if inside(str(path), str(self.settings.home)):
             raise data_folder(path)
         if not path.is_dir():
-            raise UserError(f"{path} is not a folder on the server.", zh=f"{path} 不是服务器上的文件夹。")
+            raise UserError(msg("errors.manager.folder_server", path=path))
         return path
 
     def policy(self, kb: KnowledgeBase) -> PathPolicy:
@@ -241,9 +235,8 @@ class KnowledgeBaseManager:
         """One writer per base; a second one is told why instead of waiting silently."""
         if not kb.write_lock.acquire(timeout=1.0):
             raise UserError(
-                f"'{kb.name}' is being indexed right now.", "Wait for the job to finish or cancel it.",
-                zh=f"“{kb.name}”正在建立索引。",
-                zh_hint="请等待任务完成，或取消它。",
+                msg("errors.manager.being_indexed_right_now", name=kb.name),
+                msg("errors.manager.being_indexed_right_now.hint"),
             )
         try:
             yield
@@ -261,7 +254,7 @@ class KnowledgeBaseManager:
 
     def start_index(self, name: str, paths: list[Path]) -> Job:
         if self.jobs is None:
-            raise UserError("Background jobs are not available here.", zh="此处无法使用后台任务。")
+            raise UserError(msg("errors.manager.background_jobs_available_here"))
         kb = self.get(name)
         title = f"{name}: {', '.join(Path(p).name for p in paths[:3])}{'…' if len(paths) > 3 else ''}"
         return self.jobs.start(INDEX_JOB, title, {"kb": name, "kb_id": kb.config.id, "paths": [str(p) for p in paths]})
@@ -276,15 +269,13 @@ class KnowledgeBaseManager:
             if now - last < REPORT_EVERY_S and status.phase != "done":
                 return
             last = now
-            step = None if status.phase == "done" else {
-                "key": f"kb.step.{status.phase}", "done": status.done, "total": status.total, "source": status.source}
-            ctx.report(status.fraction, status.text(), files=[r.__dict__ for r in status.reports], step=step)
+            ctx.report(status.fraction, status.message(), files=[r.to_json() for r in status.reports])
 
         params = ctx.job.params
         renamed = self._bases.get(params.get("kb_id", ""))  # the base may have been renamed since
         name = renamed.name if renamed is not None else params["kb"]
         result = self.index(name, [Path(p) for p in params["paths"]], progress, lambda: ctx.cancelled)
-        ctx.report(1.0, "", files=[r.__dict__ for r in result.reports])
+        ctx.report(1.0, msg("kb.step.done"), files=[r.to_json() for r in result.reports])
         ctx.set_result(**result.summary(), chunks=result.chunks_added, seconds=round(result.seconds, 2))
 
     # --- search -------------------------------------------------------------------
@@ -318,6 +309,6 @@ class KnowledgeBaseManager:
 
 def _name_taken(name: str) -> UserError:
     return UserError(
-        f"A knowledge base named '{name}' already exists.", "Pick another name.",
-        zh=f"名为“{name}”的知识库已存在。", zh_hint="请换一个名称。",
+        msg("errors.manager.knowledge_base_named_already", name=name),
+        msg("errors.manager.knowledge_base_named_already.hint"),
     )

@@ -30,6 +30,7 @@ from core.errors import UserError
 from core.kb import followup, retrieval_log
 from core.kb.store import KBConfig
 from core.models.options import GenerationOptions
+from core.i18n import msg
 
 DEFAULT_PROMPTS = {
     "zh": (
@@ -55,17 +56,11 @@ def check_template(text: str) -> str:
     try:
         variables = set(PromptTemplate.from_template(text).input_variables)
     except (ValueError, KeyError) as exc:
-        raise UserError(
-            "The prompt has unbalanced braces.", "Write literal braces as {{ and }}.",
-            zh="提示词中的花括号不配对。",
-            zh_hint="字面的花括号请写成 {{ 和 }}。",
-        ) from exc
+        raise UserError(msg("errors.rag.prompt_unbalanced_braces"), msg("errors.rag.prompt_unbalanced_braces.hint")) from exc
     if variables != {"context", "question"}:
         raise UserError(
-            f"The prompt must contain {{context}} and {{question}} (found: {', '.join(sorted(variables)) or 'none'}).",
-            "Write literal braces as {{ and }}.",
-            zh=f"提示词必须包含 {{context}} 和 {{question}}（找到的是：{'、'.join(sorted(variables)) or '无'}）。",
-            zh_hint="字面的花括号请写成 {{ 和 }}。",
+            msg("errors.rag.prompt_must_contain_found", found=", ".join(sorted(variables)) or msg("errors.rag.none_found")),
+            msg("errors.rag.prompt_must_contain_found.hint"),
         )
     return text
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from core.errors import UserError
 from core.models import sources
+from core.i18n import msg
 
 log = logging.getLogger(__name__)
 _cache: dict[str, "CrossEncoderReranker"] = {}
@@ -51,16 +52,13 @@ def resolve_folder(spec: str, models_dir: Path) -> Path:
     if path.exists() or spec.startswith(("/", ".", "~")):
         if not (path / "config.json").exists():
             raise UserError(
-                f"{path} is not a cross-encoder model folder (no config.json).", "Give the folder of a downloaded reranker, or leave the reranker empty.",
-                zh=f"{path} 不是重排序（cross-encoder）模型文件夹（缺少 config.json）。", zh_hint="请填写已下载的重排序模型文件夹，或留空以关闭重排序。",
+                msg("errors.rerank.cross_encoder_model_folder", path=path),
+                msg("errors.rerank.cross_encoder_model_folder.hint"),
             )
         return path
     if sources.is_modelscope_id(spec):
         return sources.download_modelscope(spec, models_dir)
-    raise UserError(
-        f"'{spec}' is not a known reranker.", "Use a local folder or a ModelScope id such as 'BAAI/bge-reranker-base'.",
-        zh=f"“{spec}”不是可识别的重排序模型。", zh_hint="请填写本地文件夹，或 ModelScope 模型 ID（例如 BAAI/bge-reranker-base）。",
-    )
+    raise UserError(msg("errors.rerank.known_reranker", spec=spec), msg("errors.rerank.known_reranker.hint"))
 
 
 def get_reranker(spec: str, models_dir: Path, device: str = "cpu") -> CrossEncoderReranker | None:

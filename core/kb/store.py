@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
+from core.i18n import msg
 
 _clients: dict[Path, Any] = {}
 _clients_lock = threading.Lock()
@@ -64,10 +65,8 @@ def validate_name(name: str) -> str:
     name = name.strip()
     if not NAME_RE.match(name):
         raise UserError(
-            f"'{name}' is not a valid knowledge base name.",
-            "Use 1-64 letters, digits, Chinese characters, spaces, '.', '-' or '_' (no slashes).",
-            zh=f"“{name}”不是有效的知识库名称。",
-            zh_hint="请使用 1 到 64 个字母、数字、汉字、空格、“.”、“-”或“_”（不能含斜杠）。",
+            msg("errors.store.valid_knowledge_base_name", name=name),
+            msg("errors.store.valid_knowledge_base_name.hint"),
         )
     return name
 

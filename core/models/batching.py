@@ -41,6 +41,7 @@ from transformers.cache_utils import DynamicLayer
 from core.errors import Cancelled, UserError
 from core.models.engine import Generation
 from core.models.options import GenerationOptions
+from core.i18n import msg
 
 if TYPE_CHECKING:
     from core.models.transformers_engine import TransformersEngine
@@ -131,8 +132,7 @@ class Batcher:
         req.gen.batch_peers = lambda: self.peers(req)
         with self._cond:
             if self._closed:
-                raise UserError("The model was unloaded.", "Load a model on the System page.",
-                                zh="模型已卸载。", zh_hint="请在“系统”页面加载模型。")
+                raise UserError(msg("errors.batching.model_unloaded"), msg("errors.batching.model_unloaded.hint"))
             self._waiting.append(req)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="batcher", daemon=True)
@@ -200,8 +200,8 @@ class Batcher:
                     self.wants_lock = False
                     if self.engine.model is None:
                         self._fail_all(UserError(
-                            "The model was unloaded while answering.", "Ask again once a model is loaded.",
-                            zh="回答过程中模型被卸载了。", zh_hint="请在模型加载后重新提问。",
+                            msg("errors.batching.model_unloaded_while_answering"),
+                            msg("errors.batching.model_unloaded_while_answering.hint"),
                         ))
                         continue
                     with torch.inference_mode():
@@ -243,8 +243,8 @@ class Batcher:
             elif req.adapter is not None and req.adapter not in self._loaded_adapters():
                 req.done = "error"
                 req.gen.error = UserError(
-                    f"Adapter '{req.adapter}' was unloaded while answering.", "Ask again.",
-                    zh=f"回答过程中适配器“{req.adapter}”被卸载了。", zh_hint="请重新提问。",
+                    msg("errors.batching.adapter_unloaded_while_answering", adapter=req.adapter),
+                    msg("errors.batching.adapter_unloaded_while_answering.hint"),
                 )
         self._retire()
         if self._prefilling:

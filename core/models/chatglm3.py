@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import ModelSourceError
-from core.i18n import Bilingual
+from core.i18n import Message, msg
 from core.models import chatglm3_tokenizer
 
 if TYPE_CHECKING:
@@ -72,31 +72,28 @@ def is_chatglm(config: dict) -> bool:
     return config.get("model_type") == "chatglm"
 
 
-def _refuse(message: str, zh: str) -> ModelSourceError:
+def _refuse(reason: Message) -> ModelSourceError:
     return ModelSourceError(
-        f"This ChatGLM checkpoint cannot run on the native GLM code: {message}",
-        "Use the original ChatGLM3-6B (or ChatGLM2-6B) weights in half precision.",
-        zh=f"该 ChatGLM 检查点无法在原生 GLM 代码上运行：{zh}",
-        zh_hint="请使用原版 ChatGLM3-6B（或 ChatGLM2-6B）的半精度权重。",
+        msg("errors.chatglm3.chatglm_checkpoint_run_native", reason=reason),
+        msg("errors.chatglm3.chatglm_checkpoint_run_native.hint"),
     )
 
 
 def check_supported(config: dict) -> None:
     """Raise a specific ModelSourceError for the variants `GlmForCausalLM` cannot express."""
     if "position_encoding_2d" in config or "num_layers" not in config:
-        raise _refuse("it is a first-generation ChatGLM-6B (2-D positions).", "这是第一代 ChatGLM-6B（二维位置编码）。")
+        raise _refuse(msg("errors.chatglm3.first_generation_chatglm_b"))
     checks = [
-        (config.get("quantization_bit", 0), "it is a quantized (int4/int8) checkpoint.", "这是量化（int4/int8）检查点。"),
-        (config.get("pre_seq_len"), "it uses P-tuning prefixes (pre_seq_len).", "它使用 P-tuning 前缀（pre_seq_len）。"),
-        (not config.get("rmsnorm", True), "it uses LayerNorm instead of RMSNorm.", "它使用 LayerNorm 而非 RMSNorm。"),
-        (not config.get("post_layer_norm", True), "it has no final norm.", "它没有最终归一化层。"),
-        (config.get("add_bias_linear", False), "its dense layers have biases.", "它的全连接层带偏置。"),
-        (config.get("apply_residual_connection_post_layernorm", False),
-         "it takes residuals after the norm.", "它在归一化之后取残差。"),
+        (config.get("quantization_bit", 0), "quantized"),
+        (config.get("pre_seq_len"), "p_tuning"),
+        (not config.get("rmsnorm", True), "layernorm"),
+        (not config.get("post_layer_norm", True), "no_final_norm"),
+        (config.get("add_bias_linear", False), "dense_bias"),
+        (config.get("apply_residual_connection_post_layernorm", False), "residual_after_norm"),
     ]
-    for failed, message, zh in checks:
+    for failed, reason in checks:
         if failed:
-            raise _refuse(message, zh)
+            raise _refuse(msg(f"errors.chatglm3.reason.{reason}"))
 
 
 def glm_config(config: dict, stop_ids: list[int]) -> dict:
@@ -149,7 +146,7 @@ def rename(name: str, tensor: torch.Tensor, sizes: list[int]) -> Iterator[tuple[
         return
     match = _LAYER.match(name)
     if not match:
-        raise _refuse(f"unexpected weight {name}.", f"意外的权重 {name}。")
+        raise _refuse(msg("errors.chatglm3.unexpected_weight", name=name))
     layer, rest = match.groups()
     prefix = f"model.layers.{layer}."
     if rest in _IN_LAYER:
@@ -157,11 +154,11 @@ def rename(name: str, tensor: torch.Tensor, sizes: list[int]) -> Iterator[tuple[
     elif rest in ("self_attention.query_key_value.weight", "self_attention.query_key_value.bias"):
         kind = rest.rsplit(".", 1)[1]
         if tensor.shape[0] != sum(sizes):
-            raise _refuse(f"{name} has {tensor.shape[0]} rows, expected {sum(sizes)}.", f"{name} 有 {tensor.shape[0]} 行，应为 {sum(sizes)}。")
+            raise _refuse(msg("errors.chatglm3.rows_expected", name=name, shape=tensor.shape[0], value=sum(sizes)))
         for proj, part in zip(("q_proj", "k_proj", "v_proj"), torch.split(tensor, sizes, dim=0)):
             yield f"{prefix}self_attn.{proj}.{kind}", part.contiguous()
     else:
-        raise _refuse(f"unexpected weight {name}.", f"意外的权重 {name}。")
+        raise _refuse(msg("errors.chatglm3.unexpected_weight_2", name=name))
 
 
 def _weight_files(folder: Path) -> list[Path]:
@@ -170,7 +167,7 @@ def _weight_files(folder: Path) -> list[Path]:
         return safetensors
     bins = sorted(p for p in folder.glob("*.bin") if p.name not in ("training_args.bin",))
     if not bins:
-        raise _refuse("no *.safetensors or *.bin weights.", "没有 *.safetensors 或 *.bin 权重。")
+        raise _refuse(msg("errors.chatglm3.safetensors_bin_weights"))
     return bins
 
 
@@ -185,10 +182,9 @@ def _read(path: Path) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
     except Exception as exc:  # UnpicklingError, RuntimeError...: anything but plain tensors
-        raise _refuse(f"{path.name} is not a plain weights file ({type(exc).__name__}).",
-                      f"{path.name} 不是普通的权重文件（{type(exc).__name__}）。") from exc
+        raise _refuse(msg("errors.chatglm3.plain_weights_file", name=path.name, error_type=type(exc).__name__)) from exc
     if not isinstance(state, dict):
-        raise _refuse(f"{path.name} does not hold a weights dictionary.", f"{path.name} 中不是权重字典。")
+        raise _refuse(msg("errors.chatglm3.does_hold_weights_dictionary", name=path.name))
     return state
 
 
@@ -208,7 +204,7 @@ def native_folder(folder: Path, models_dir: Path, progress=lambda f, m: None) ->
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     check_supported(config)
     if not (folder / "tokenizer.model").is_file():
-        raise _refuse("no tokenizer.model in the folder.", "文件夹中没有 tokenizer.model。")
+        raise _refuse(msg("errors.chatglm3.tokenizer_model_folder"))
     safe = re.sub(r"[^\w.-]", "_", folder.name)[:80] or "chatglm"
     target = models_dir / "native" / f"{safe}-{fingerprint(folder)}"
     with _lock:
@@ -237,9 +233,7 @@ def _convert(folder: Path, config: dict, out: Path, progress) -> None:
     index: dict[str, str] = {}
     total = 0
     for number, path in enumerate(files, 1):
-        progress(0.5 + 0.1 * (number - 1) / len(files), Bilingual(
-            f"Converting ChatGLM weights to the native GLM layout ({number}/{len(files)}, once)…",
-            f"正在把 ChatGLM 权重转换为原生 GLM 格式（{number}/{len(files)}，仅一次）……"))
+        progress(0.5 + 0.1 * (number - 1) / len(files), msg("job.chatglm3.converting_chatglm_weights_native", number=number, files_count=len(files)))
         shard: dict[str, torch.Tensor] = {}
         for name, tensor in _read(path).items():
             for new_name, new_tensor in rename(name, tensor, sizes):
@@ -251,7 +245,7 @@ def _convert(folder: Path, config: dict, out: Path, progress) -> None:
         del shard
     expected = {"model.embed_tokens.weight", "model.norm.weight"} | (set() if glm["tie_word_embeddings"] else {"lm_head.weight"})
     if missing := expected - index.keys():
-        raise _refuse(f"weights missing: {', '.join(sorted(missing))}.", f"缺少权重：{', '.join(sorted(missing))}。")
+        raise _refuse(msg("errors.chatglm3.weights_missing", missing=', '.join(sorted(missing))))
     if len(files) > 1:
         (out / "model.safetensors.index.json").write_text(
             json.dumps({"metadata": {"total_size": total}, "weight_map": index}, indent=1), encoding="utf-8")

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import Cancelled, ModelSourceError
+from core.i18n import msg
 
 log = logging.getLogger(__name__)
 COMPLETE_MARKER = ".liandan-complete"
@@ -56,10 +57,8 @@ def is_complete(folder: Path) -> bool:
 
 def unreachable(model_id: str, exc: BaseException) -> ModelSourceError:
     return ModelSourceError(
-        f"Could not reach ModelScope for {model_id}: {type(exc).__name__}: {str(exc)[:200]}",
-        "Check the id and the network (this machine may be offline), or download the model yourself and give its folder.",
-        zh=f"无法连接 ModelScope 获取 {model_id}：{type(exc).__name__}: {str(exc)[:200]}",
-        zh_hint="请检查模型 ID 和网络（本机可能处于离线状态），或自行下载模型后填写其文件夹。",
+        msg("errors.downloads.could_reach_modelscope", model_id=model_id, error_type=type(exc).__name__, exc=str(exc)[:200]),
+        msg("errors.downloads.could_reach_modelscope.hint"),
     )
 
 
@@ -94,7 +93,7 @@ class ModelScopeHub:
             local = model_file_download(model_id, path, revision="master", local_dir=str(scratch), endpoint=self.endpoint)
             return json.loads(Path(local).read_text(encoding="utf-8"))
         except ValueError as exc:
-            raise ModelSourceError(f"{model_id}: {path} is not valid JSON.", zh=f"{model_id}：{path} 不是有效的 JSON。") from exc
+            raise ModelSourceError(msg("errors.downloads.valid_json", model_id=model_id, path=path)) from exc
         except Exception as exc:  # noqa: BLE001 - network / hub errors
             raise unreachable(model_id, exc) from exc
 
@@ -114,10 +113,8 @@ class ModelScopeHub:
             raise
         except Exception as exc:  # noqa: BLE001 - network / hub errors
             raise ModelSourceError(
-                f"Downloading {model_id} from ModelScope failed: {type(exc).__name__}: {str(exc)[:200]}",
-                "Resume the job when the network is back: files already downloaded are kept.",
-                zh=f"从 ModelScope 下载 {model_id} 失败：{type(exc).__name__}: {str(exc)[:200]}",
-                zh_hint="网络恢复后请继续该任务：已下载的文件会保留。",
+                msg("errors.downloads.downloading_modelscope_failed", model_id=model_id, error_type=type(exc).__name__, exc=str(exc)[:200]),
+                msg("errors.downloads.downloading_modelscope_failed.hint"),
             ) from exc
 
 
@@ -153,10 +150,9 @@ def disk_findings(models_dir: Path, model_id: str, files: list[RemoteFile]) -> l
     if left <= free:
         return []
     return [Finding(
-        "error", f"{model_id} needs {left / 2**30:.1f} GiB more disk; {free / 2**30:.1f} GiB is free under {probe}.",
-        "Free disk space, or set LIANDAN_DATA_DIR to a larger disk (on AutoDL: /root/autodl-tmp).",
-        zh=f"{model_id} 还需要 {left / 2**30:.1f} GiB 磁盘空间；{probe} 下仅剩 {free / 2**30:.1f} GiB。",
-        zh_hint="请释放磁盘空间，或把 LIANDAN_DATA_DIR 设到更大的磁盘（AutoDL 上为 /root/autodl-tmp）。",
+        "error",
+        msg("errors.downloads.needs_gib_more_disk", model_id=model_id, left=left / 2**30, free=free / 2**30, probe=probe),
+        msg("errors.downloads.needs_gib_more_disk.hint"),
     )]
 
 
@@ -185,8 +181,8 @@ def fetch(
     missing = [f.path for f in files if not (folder / f.path).is_file()]
     if missing:
         raise ModelSourceError(
-            f"{model_id}: {len(missing)} file(s) did not arrive ({', '.join(missing[:3])}).", "Resume the job.",
-            zh=f"{model_id}：有 {len(missing)} 个文件未下载完成（{', '.join(missing[:3])}）。", zh_hint="请继续该任务。",
+            msg("errors.downloads.file_s_did_arrive", model_id=model_id, missing_count=len(missing), missing=', '.join(missing[:3])),
+            msg("errors.downloads.file_s_did_arrive.hint"),
         )
     (folder / COMPLETE_MARKER).write_text(json.dumps({"model_id": model_id, "bytes": total}), encoding="utf-8")
     report(total, max(1, total))

@@ -18,6 +18,7 @@ from pathlib import Path
 from core.errors import Cancelled, InputError, UserError
 from core.models.fair_lock import FairLock
 from core.models.options import GenerationOptions, as_dicts
+from core.i18n import msg
 
 log = logging.getLogger(__name__)
 
@@ -151,10 +152,8 @@ class Engine(ABC):
         budget = self.info.context_length - max_new_tokens
         if budget <= 0:
             raise InputError(
-                f"max new tokens ({max_new_tokens}) leaves no room in the model's context ({self.info.context_length}).",
-                "Lower max new tokens.",
-                zh=f"最大生成长度（{max_new_tokens}）占满了模型的上下文（{self.info.context_length}），没有留给输入的空间。",
-                zh_hint="请调低最大生成长度。",
+                msg("errors.engine.max_new_tokens_leaves", max_new_tokens=max_new_tokens, context_length=self.info.context_length),
+                msg("errors.engine.max_new_tokens_leaves.hint"),
             )
         messages = list(messages)
         dropped = 0
@@ -162,10 +161,8 @@ class Engine(ABC):
             first = 1 if messages and messages[0]["role"] == "system" else 0
             if len(messages) - first <= 1:
                 raise InputError(
-                    f"The message is too long for this model ({needed} tokens, room for {budget}).",
-                    "Shorten it, or lower max new tokens.",
-                    zh=f"消息太长，超出了该模型的容量（{needed} 个 token，可容纳 {budget} 个）。",
-                    zh_hint="请缩短消息，或调低最大生成长度。",
+                    msg("errors.engine.message_too_long_model", needed=needed, budget=budget),
+                    msg("errors.engine.message_too_long_model.hint"),
                 )
             del messages[first]
             dropped += 1
@@ -181,12 +178,11 @@ class Engine(ABC):
         options = options or GenerationOptions()
         messages = as_dicts(messages)
         if not messages or not any(m["content"].strip() for m in messages if m["role"] == "user"):
-            raise InputError("The message is empty.", "Type a question first.", zh="消息为空。", zh_hint="请先输入问题。")
+            raise InputError(msg("errors.engine.message_empty"), msg("errors.engine.message_empty.hint"))
         if adapter not in (None, BASE) and adapter not in self._adapters:
             raise UserError(
-                f"Adapter '{adapter}' is not available.", "Pick one from the list, or load it first.",
-                zh=f"适配器“{adapter}”不可用。",
-                zh_hint="请从列表中选择一个，或先加载它。",
+                msg("errors.engine.adapter_available", adapter=adapter),
+                msg("errors.engine.adapter_available.hint"),
             )
         if options.max_new_tokens > self.info.context_length // 2:
             # Never let the answer budget starve the prompt: cap it at half the window.
@@ -259,10 +255,10 @@ class Engine(ABC):
         self._templates.pop(name, None)
 
     def _load_adapter(self, name: str, path: Path) -> None:  # pragma: no cover - backend specific
-        raise UserError("This engine does not support adapters.", zh="当前推理引擎不支持适配器。")
+        raise UserError(msg("errors.engine.engine_does_support_adapters"))
 
     def _unload_adapter(self, name: str) -> None:  # pragma: no cover - backend specific
-        raise UserError("This engine does not support adapters.", zh="当前推理引擎不支持适配器。")
+        raise UserError(msg("errors.engine.engine_does_support_adapters_2"))
 
     def close(self) -> None:
         """Free the weights; the engine is unusable afterwards."""

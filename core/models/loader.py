@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from core.errors import PreflightError, UserError
-from core.i18n import Bilingual
+from core.i18n import msg
 from core.models import chatglm3_tokenizer, preflight
 from core.models.engine import ModelInfo
 from core.models.sources import Progress, ResolvedModel, _noop
@@ -24,11 +24,7 @@ def pick_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise UserError(
-            "CUDA was requested but no GPU is visible.", "Set LIANDAN_DEVICE=auto or cpu.",
-            zh="已指定使用 CUDA，但检测不到 GPU。",
-            zh_hint="请设置 LIANDAN_DEVICE=auto 或 cpu。",
-        )
+        raise UserError(msg("errors.loader.cuda_requested_but_gpu"), msg("errors.loader.cuda_requested_but_gpu.hint"))
     return device
 
 
@@ -59,23 +55,21 @@ def quantization_config(quantization: str, device: str, dtype: str):
     if quantization == "none":
         return None
     if quantization not in QUANTIZATIONS:
-        raise UserError(f"Unknown quantization '{quantization}'.", "Use none, 8bit or 4bit.",
-                        zh=f"未知的量化方式“{quantization}”。", zh_hint="请使用 none、8bit 或 4bit。")
+        raise UserError(
+            msg("errors.loader.unknown_quantization", quantization=quantization),
+            msg("errors.loader.unknown_quantization.hint"),
+        )
     if device != "cuda":
         raise UserError(
-            f"{quantization} loading needs a CUDA GPU (bitsandbytes); this model runs on {device}.",
-            "Set LIANDAN_QUANTIZATION=none, or run on a machine with an NVIDIA GPU.",
-            zh=f"{quantization} 加载需要 CUDA GPU（bitsandbytes）；当前模型运行在 {device} 上。",
-            zh_hint="请设置 LIANDAN_QUANTIZATION=none，或在带 NVIDIA GPU 的机器上运行。",
+            msg("errors.loader.loading_needs_cuda_gpu", quantization=quantization, device=device),
+            msg("errors.loader.loading_needs_cuda_gpu.hint"),
         )
     try:
         import bitsandbytes  # noqa: F401
     except ImportError as exc:
         raise UserError(
-            f"{quantization} loading needs the bitsandbytes package, which is not installed.",
-            "pip install bitsandbytes (in the app's environment), then load again.",
-            zh=f"{quantization} 加载需要 bitsandbytes 包，但它未安装。",
-            zh_hint="请在应用环境中运行 pip install bitsandbytes，然后重新加载。",
+            msg("errors.loader.loading_needs_bitsandbytes_package", quantization=quantization),
+            msg("errors.loader.loading_needs_bitsandbytes_package.hint"),
         ) from exc
     from transformers import BitsAndBytesConfig
 
@@ -123,14 +117,9 @@ def load(
     bnb = quantization_config(quantization, device, dtype)
     memory_dtype = dtype if bnb is None else quantization
     errors = [f for f in preflight.check(resolved.path, device, memory_dtype, trust_remote_code) if f.level == "error"]
-    if errors:
-        raise PreflightError(
-            " ".join(f.message for f in errors), " ".join(f.hint for f in errors if f.hint),
-            zh=" ".join(f.zh or f.message for f in errors),
-            zh_hint=" ".join(f.zh_hint or f.hint for f in errors if f.zh_hint or f.hint),
-        )
+    preflight.raise_errors(errors)
     started = time.perf_counter()
-    progress(0.6, Bilingual(f"Loading {resolved.name} ({dtype} on {device})…", f"正在加载 {resolved.name}（{dtype}，{device}）……"))
+    progress(0.6, msg("job.loader.loading", name=resolved.name, dtype=dtype, device=device))
     path: Path = resolved.path
     try:
         tokenizer = load_tokenizer(path, trust_remote_code)
@@ -142,9 +131,8 @@ def load(
         model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
     except (OSError, ValueError, ImportError, KeyError) as exc:
         raise UserError(
-            f"Could not load {resolved.name}: {str(exc)[:300]}", "Check that the folder holds a complete causal-LM model.",
-            zh=f"无法加载 {resolved.name}：{str(exc)[:300]}",
-            zh_hint="请检查该文件夹是否包含完整的因果语言模型（causal LM）。",
+            msg("errors.loader.could_load", name=resolved.name, exc=str(exc)[:300]),
+            msg("errors.loader.could_load.hint"),
         ) from exc
     if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -160,6 +148,6 @@ def load(
         architecture=type(model).__name__,
         path=str(path),
     )
-    progress(1.0, Bilingual(f"Loaded {resolved.name} in {info.load_seconds:.1f} s.", f"已加载 {resolved.name}，用时 {info.load_seconds:.1f} 秒。"))
+    progress(1.0, msg("job.loader.loaded_s", name=resolved.name, load_seconds=info.load_seconds))
     log.info("loaded %s", info)
     return TransformersEngine(model, tokenizer, info)

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from core.config import Settings
-from core.errors import ModelNotLoaded, ModelSourceError, chinese_text
-from core.i18n import chinese_of
+from core.errors import ModelNotLoaded, ModelSourceError, UserError
+from core.i18n import Message, msg, verbatim
 from core.jobs import JobContext, JobRegistry
 from core.models import compatibility, downloads, loader, preflight, sources
 from core.models.echo_engine import EchoEngine
@@ -32,8 +32,7 @@ class ModelManager:
         self.jobs = jobs
         self._engine: Engine | None = None
         self._lock = threading.Lock()
-        self.last_error: str = ""
-        self.last_error_zh: str = ""
+        self.last_error: Message | None = None  # why the latest load failed, rendered where it is shown
         jobs.register(LOAD_JOB, self._load_job)
         jobs.register(DOWNLOAD_JOB, self._download_job)
 
@@ -75,14 +74,14 @@ class ModelManager:
         try:
             path = sources.local_folder(Path(folder), self.settings.home)
         except ModelSourceError as exc:
-            return [preflight.Finding("error", exc.message, exc.hint, zh=exc.zh, zh_hint=exc.zh_hint)]
+            return [preflight.Finding.of(exc)]
         device = loader.pick_device(self.settings.device)
         return preflight.check(path, device, loader.pick_dtype(self.settings.dtype, device), self.settings.trust_remote_code)
 
     def load(self, spec: str, progress=sources._noop, quantization: str | None = None) -> Engine:
         engine = self.build(spec, progress, quantization)
         self._replace(engine)
-        self.last_error = self.last_error_zh = ""
+        self.last_error = None
         return engine
 
     def start_load(self, spec: str, quantization: str | None = None) -> str:
@@ -101,24 +100,24 @@ class ModelManager:
         try:
             findings, files = compatibility.check_remote(self.hub(), model_id, self.settings.trust_remote_code)
         except ModelSourceError as exc:
-            return [preflight.Finding("error", exc.message, exc.hint, zh=exc.zh, zh_hint=exc.zh_hint)]
+            return [preflight.Finding.of(exc)]
         return findings + downloads.disk_findings(self.settings.models_dir, model_id, files)
 
     def start_download(self, model_id: str, load_after: bool = True, quantization: str | None = None) -> str:
         """Download `model_id` in the background (then load it); returns the job id."""
         if not sources.is_modelscope_id(model_id):
             raise ModelSourceError(
-                f"'{model_id}' is not a ModelScope id.", "Use the form owner/name, e.g. Qwen/Qwen2.5-0.5B-Instruct.",
-                zh=f"“{model_id}”不是 ModelScope 模型 ID。", zh_hint="请使用“作者/名称”的形式，例如 Qwen/Qwen2.5-0.5B-Instruct。",
+                msg("errors.manager.modelscope_id", model_id=model_id),
+                msg("errors.manager.modelscope_id.hint"),
             )
         if any(j.active and j.params.get("model_id") == model_id for j in self.jobs.list(DOWNLOAD_JOB)):
-            raise ModelSourceError(f"{model_id} is already being downloaded.", zh=f"{model_id} 已在下载中。")
+            raise ModelSourceError(msg("errors.manager.already_being_downloaded", model_id=model_id))
         return self.jobs.start(DOWNLOAD_JOB, f"⬇ {model_id}", {"model_id": model_id, "load_after": load_after, "quantization": quantization}).id
 
     def _download_job(self, ctx: JobContext) -> None:
         model_id, load_after = ctx.job.params["model_id"], ctx.job.params.get("load_after", True)
         share = 0.9 if load_after else 1.0  # of the bar: the download, then loading
-        ctx.report(0.0, f"Checking {model_id} on ModelScope…", message_zh=f"正在 ModelScope 上检查 {model_id}……")
+        ctx.report(0.0, msg("job.manager.checking_modelscope", model_id=model_id))
         findings, files = compatibility.check_remote(self.hub(), model_id, self.settings.trust_remote_code)
         findings += downloads.disk_findings(self.settings.models_dir, model_id, files)
         compatibility.raise_errors(findings)
@@ -130,25 +129,28 @@ class ModelManager:
             rate = (done - first) / max(1e-6, time.monotonic() - started)
             eta = (total - done) / rate if rate > 0 else None
             mb = f"{done / 1e6:.0f}/{total / 1e6:.0f} MB"
-            ctx.report(share * done / total, f"Downloading {model_id}: {mb} · {rate / 1e6:.1f} MB/s",
-                       message_zh=f"正在下载 {model_id}：{mb} · {rate / 1e6:.1f} MB/秒",
-                       bytes_done=done, bytes_total=total, eta_seconds=round(eta, 1) if eta is not None else None)
+            ctx.report(
+                share * done / total,
+                msg("job.manager.downloading_mb_s", model_id=model_id, mb=mb, rate=rate / 1e6),
+                bytes_done=done,
+                bytes_total=total,
+                eta_seconds=round(eta, 1) if eta is not None else None,
+            )
 
         folder = downloads.fetch(self.hub(), model_id, self.settings.models_dir, files, report, ctx.cancel_event)
         ctx.set_result(folder=str(folder))
         if load_after:
-            ctx.report(share, f"Downloaded {model_id}; loading it…", message_zh=f"{model_id} 已下载，正在加载……", eta_seconds=None)
+            ctx.report(share, msg("job.manager.downloaded_loading", model_id=model_id), eta_seconds=None)
             self._load_job_body(ctx, model_id, share, ctx.job.params.get("quantization"))
 
     def _load_job_body(self, ctx: JobContext, spec: str, start: float = 0.0, quantization: str | None = None) -> None:
-        def progress(fraction: float, message) -> None:
-            ctx.report(start + (1 - start) * fraction, str(message), message_zh=chinese_of(message))
+        def progress(fraction: float, message: Message) -> None:
+            ctx.report(start + (1 - start) * fraction, message)
 
         try:
             self.load(spec, progress, quantization)
         except Exception as exc:
-            self.last_error = str(exc)
-            self.last_error_zh = chinese_text(exc)
+            self.last_error = exc.as_message() if isinstance(exc, UserError) else verbatim(str(exc))
             raise
 
     def unload(self) -> None:

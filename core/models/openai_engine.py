@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from core.errors import UserError
-from core.i18n import Bilingual
+from core.i18n import msg
 from core.models import chat_format
 from core.models.engine import Engine, Generation, ModelInfo
 from core.models.options import GenerationOptions
@@ -30,19 +30,15 @@ DEFAULT_CONTEXT = 4096
 
 def _unreachable(url: str, exc: Exception) -> UserError:
     return UserError(
-        f"The engine server at {url} cannot be reached ({type(exc).__name__}: {str(exc)[:200]}).",
-        "Start it (see the README's vLLM section), or check LIANDAN_ENGINE_URL.",
-        zh=f"无法连接推理服务器 {url}（{type(exc).__name__}：{str(exc)[:200]}）。",
-        zh_hint="请先启动它（见 README 的 vLLM 一节），或检查 LIANDAN_ENGINE_URL。",
+        msg("errors.openai_engine.engine_server_reached", url=url, error_type=type(exc).__name__, exc=str(exc)[:200]),
+        msg("errors.openai_engine.engine_server_reached.hint"),
     )
 
 
 def _refused(what: str, status: int, body: str) -> UserError:
     return UserError(
-        f"The engine server refused {what} (HTTP {status}): {body[:300]}",
-        "Check the server's log and its options (e.g. --enable-lora, VLLM_ALLOW_RUNTIME_LORA_UPDATING=True).",
-        zh=f"推理服务器拒绝了{what}（HTTP {status}）：{body[:300]}",
-        zh_hint="请查看服务器日志及其启动参数（例如 --enable-lora、VLLM_ALLOW_RUNTIME_LORA_UPDATING=True）。",
+        msg("errors.openai_engine.engine_server_refused_http", what=what, status=status, body=body[:300]),
+        msg("errors.openai_engine.engine_server_refused_http.hint"),
     )
 
 
@@ -65,8 +61,10 @@ class OpenAIEngine(Engine):
         bases = [c for c in cards if not c.get("parent")]
         if model is None:
             if not bases:
-                raise UserError(f"The engine server at {base_url} lists no model.", "Start it with a model.",
-                                zh=f"推理服务器 {base_url} 没有列出任何模型。", zh_hint="请在启动服务器时指定模型。")
+                raise UserError(
+                    msg("errors.openai_engine.engine_server_lists_model", base_url=base_url),
+                    msg("errors.openai_engine.engine_server_lists_model.hint"),
+                )
             model = bases[0]["id"]
         self.model_name = model
         card = next((c for c in cards if c["id"] == model), {})
@@ -86,13 +84,13 @@ class OpenAIEngine(Engine):
     def from_settings(cls, settings, progress=lambda f, m: None) -> OpenAIEngine:
         if not settings.engine_url:
             raise UserError(
-                "LIANDAN_ENGINE=openai needs LIANDAN_ENGINE_URL (e.g. http://127.0.0.1:8000/v1).", "Set it and restart.",
-                zh="LIANDAN_ENGINE=openai 需要设置 LIANDAN_ENGINE_URL（例如 http://127.0.0.1:8000/v1）。", zh_hint="请设置后重启。",
+                msg("errors.openai_engine.liandan_engine_openai_needs"),
+                msg("errors.openai_engine.liandan_engine_openai_needs.hint"),
             )
-        progress(0.5, Bilingual(f"Connecting to {settings.engine_url}…", f"正在连接 {settings.engine_url}……"))
+        progress(0.5, msg("job.openai_engine.connecting", engine_url=settings.engine_url))
         key = settings.engine_api_key.get_secret_value() if settings.engine_api_key else None
         engine = cls(settings.engine_url, settings.engine_model, key, settings.engine_timeout_s, settings.context_length)
-        progress(1.0, Bilingual(f"Connected: {engine.info.name}.", f"已连接：{engine.info.name}。"))
+        progress(1.0, msg("job.openai_engine.connected", name=engine.info.name))
         return engine
 
     # --- server calls -----------------------------------------------------------------

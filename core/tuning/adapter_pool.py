@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from core.errors import UserError
 from core.models.engine import BASE, Engine
 from core.tuning.adapters import AdapterCard, AdapterStore, fingerprint
+from core.i18n import msg
 
 log = logging.getLogger(__name__)
 
@@ -99,18 +100,14 @@ class AdapterPool:
         engine = self.engine()
         if card.base_fingerprint != engine_fingerprint(engine):
             raise UserError(
-                f"Adapter '{card.name}' was trained on {card.base_model or 'another model'}, "
-                f"a different base than the loaded model ({engine.info.name}).",
-                "Load that base model on the System page, or pick another adapter.",
-                zh=f"适配器“{card.name}”是在 {card.base_model or '另一个模型'} 上训练的，与当前加载的模型（{engine.info.name}）基座不同。",
-                zh_hint="请在“系统”页面加载该基座模型，或选择其他适配器。",
+                msg("errors.adapter_pool.adapter_trained_different_base", name=card.name,
+                    base=card.base_model or msg("errors.adapter_pool.another_model"), loaded=engine.info.name),
+                msg("errors.adapter_pool.adapter_trained_different_base.hint"),
             )
         if not (self.store.path(card.name) / "adapter_config.json").exists():
             raise UserError(
-                f"Adapter '{card.name}' has no weights (adapter_config.json is missing).",
-                "Train it again, or upload its zip again.",
-                zh=f"适配器“{card.name}”没有权重（缺少 adapter_config.json）。",
-                zh_hint="请重新训练，或重新上传它的 zip。",
+                msg("errors.adapter_pool.adapter_weights_adapter_config", name=card.name),
+                msg("errors.adapter_pool.adapter_weights_adapter_config.hint"),
             )
 
     def ensure(self, name: str) -> AdapterCard:
@@ -135,10 +132,8 @@ class AdapterPool:
         except (ValueError, RuntimeError, OSError, KeyError) as exc:
             engine.unload_adapter(card.name)  # leave nothing half-loaded on the shared model
             raise UserError(
-                f"Adapter '{card.name}' could not be loaded: {exc}",
-                "Its files may be damaged; train it again or upload its zip again.",
-                zh=f"无法加载适配器“{card.name}”：{exc}",
-                zh_hint="其文件可能已损坏；请重新训练，或重新上传它的 zip。",
+                msg("errors.adapter_pool.adapter_could_loaded", name=card.name, exc=exc),
+                msg("errors.adapter_pool.adapter_could_loaded.hint"),
             ) from exc
 
     def unload(self, name: str) -> None:
@@ -146,9 +141,8 @@ class AdapterPool:
             engine = self.engine()
             if self._pins[name]:
                 raise UserError(
-                    f"Adapter '{name}' is answering a request right now.", "Try again when it is done.",
-                    zh=f"适配器“{name}”正在回答一个请求。",
-                    zh_hint="请等它完成后再试。",
+                    msg("errors.adapter_pool.adapter_answering_request_right", name=name),
+                    msg("errors.adapter_pool.adapter_answering_request_right.hint"),
                 )
             if name in engine.adapter_names():
                 log.info("unloading adapter %s", name)

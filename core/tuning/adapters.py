@@ -20,6 +20,7 @@ from typing import Any
 
 from core.errors import UserError
 from core.tuning import peft_format
+from core.i18n import msg
 
 CARD = "adapter.json"
 NAME_RE = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff .\-]{0,63}$")
@@ -57,16 +58,13 @@ def validate_name(name: str) -> str:
     name = name.strip()
     if name.lower() == RESERVED:
         raise UserError(
-            f"'{name}' is reserved for the base model.", "Pick another adapter name.",
-            zh=f"“{name}”是基座模型的保留名称。",
-            zh_hint="请换一个适配器名称。",
+            msg("errors.adapters.reserved_base_model", name=name),
+            msg("errors.adapters.reserved_base_model.hint"),
         )
     if not NAME_RE.match(name):
         raise UserError(
-            f"'{name}' is not a valid adapter name.",
-            "Use up to 64 letters, digits, Chinese characters, spaces, '-', '_' or '.', not starting with '.' or a space.",
-            zh=f"“{name}”不是有效的适配器名称。",
-            zh_hint="最多 64 个字母、数字、汉字、空格、“-”、“_”或“.”，且不能以“.”或空格开头。",
+            msg("errors.adapters.valid_adapter_name", name=name),
+            msg("errors.adapters.valid_adapter_name.hint"),
         )
     return name
 
@@ -90,9 +88,8 @@ class AdapterStore:
         card = self.path(name) / CARD
         if not card.exists():
             raise UserError(
-                f"No adapter named '{name}'.", "Pick one from the Adapters list.",
-                zh=f"没有名为“{name}”的适配器。",
-                zh_hint="请从适配器列表中选择。",
+                msg("errors.adapters.adapter_named", name=name),
+                msg("errors.adapters.adapter_named.hint"),
             )
         return AdapterCard(**json.loads(card.read_text(encoding="utf-8")))
 
@@ -118,7 +115,7 @@ class AdapterStore:
     def rename(self, old: str, new: str) -> AdapterCard:
         new = validate_name(new)
         if self.exists(new):
-            raise UserError(f"An adapter named '{new}' already exists.", zh=f"名为“{new}”的适配器已存在。")
+            raise UserError(msg("errors.adapters.adapter_named_already_exists", new=new))
         card = self.get(old)
         self.path(old).rename(self.path(new))
         card.name = new
@@ -144,8 +141,10 @@ class AdapterStore:
         ChatGLM3 accepts it and answers as this adapter does here (see core.tuning.peft_format).
         """
         if base.qkv_sizes is None:
-            raise UserError("The tutorial format is for adapters trained on ChatGLM3.", "Load ChatGLM3 and pick one of its adapters.",
-                            zh="教程格式只适用于在 ChatGLM3 上训练的适配器。", zh_hint="请加载 ChatGLM3 并选择它的适配器。")
+            raise UserError(
+                msg("errors.adapters.tutorial_format_adapters_trained"),
+                msg("errors.adapters.tutorial_format_adapters_trained.hint"),
+            )
         files = peft_format.folder_files(self.path(name))
         config, state = peft_format.find_files(files)
         exported, tensors = peft_format.glm_to_chatglm(config, state, base.qkv_sizes, TUTORIAL_BASE)
@@ -179,7 +178,7 @@ class AdapterStore:
     def import_folder(self, folder: Path, base_fingerprint: str, name: str | None = None, base: BaseInfo | None = None) -> AdapterCard:
         """Import a PEFT adapter folder (e.g. the tutorial's `output/checkpoint-…`) or a Liandan adapter folder."""
         if not folder.is_dir():
-            raise UserError(f"{folder} is not a folder.", zh=f"{folder} 不是文件夹。")
+            raise UserError(msg("errors.adapters.folder", folder=folder))
         return self.import_files(peft_format.folder_files(folder), base_fingerprint, name, base, folder.name)
 
     def import_path(self, path: Path, base_fingerprint: str, name: str | None = None, base: BaseInfo | None = None) -> AdapterCard:
@@ -194,15 +193,12 @@ class AdapterStore:
             card = parse_card(files[CARD])
             if card.base_fingerprint != base_fingerprint:
                 raise UserError(
-                    f"Adapter '{card.name}' was trained on {card.base_model}, a different base than the loaded model.",
-                    "Load that base model first (System page), then upload again.",
-                    zh=f"适配器“{card.name}”是在 {card.base_model} 上训练的，与当前加载的模型基座不同。",
-                    zh_hint="请先加载该基座模型（“系统”页面），再重新上传。",
+                    msg("errors.adapters.adapter_trained_different_base", name=card.name, base_model=card.base_model),
+                    msg("errors.adapters.adapter_trained_different_base.hint"),
                 )
         else:
             if base is None:
-                raise UserError("Load a model first: a plain PEFT adapter is checked against it.",
-                                zh="请先加载模型：普通 PEFT 适配器需要与它核对。")
+                raise UserError(msg("errors.adapters.load_model_first_plain"))
             card = AdapterCard(
                 name=name or fallback_name or "imported", base_model=base.name, base_fingerprint=base_fingerprint,
                 extra={"imported_from": "peft"},
@@ -213,10 +209,8 @@ class AdapterStore:
         if peft_format.is_chatglm_adapter(state):
             if base is None or base.qkv_sizes is None:
                 raise UserError(
-                    "This adapter was made for ChatGLM3 (query_key_value, dense_h_to_4h…), not for the loaded model.",
-                    "Load ChatGLM3-6B first (System page), then import it again.",
-                    zh="该适配器是为 ChatGLM3 制作的（query_key_value、dense_h_to_4h……），不适用于当前加载的模型。",
-                    zh_hint="请先加载 ChatGLM3-6B（“系统”页面），再重新导入。",
+                    msg("errors.adapters.adapter_made_chatglm_query"),
+                    msg("errors.adapters.adapter_made_chatglm_query.hint"),
                 )
             config, state = peft_format.chatglm_to_glm(config, state, base.qkv_sizes)
             card.extra = {**card.extra, "converted_from": "chatglm"}
@@ -225,9 +219,8 @@ class AdapterStore:
         card.name = validate_name(name or card.name)
         if self.exists(card.name):
             raise UserError(
-                f"An adapter named '{card.name}' already exists.", "Rename or delete it first.",
-                zh=f"名为“{card.name}”的适配器已存在。",
-                zh_hint="请先重命名或删除它。",
+                msg("errors.adapters.adapter_named_already_exists_2", name=card.name),
+                msg("errors.adapters.adapter_named_already_exists_2.hint"),
             )
         self._write(card, config, state)
         return card
@@ -277,11 +270,13 @@ def parse_card(raw: bytes) -> AdapterCard:
     known = {f.name for f in fields(AdapterCard)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise UserError(f"{CARD} has unknown keys: {', '.join(unknown)}.", "Only cards written by Liandan are accepted.",
-                        zh=f"{CARD} 中有未知的键：{', '.join(unknown)}。", zh_hint="只接受 Liandan 写出的说明卡。")
+        raise UserError(
+            msg("errors.adapters.unknown_keys", card=CARD, unknown=', '.join(unknown)),
+            msg("errors.adapters.unknown_keys.hint"),
+        )
     missing = sorted(k for k in ("name", "base_model", "base_fingerprint") if not isinstance(data.get(k), str))
     if missing:
-        raise UserError(f"{CARD} lacks text fields: {', '.join(missing)}.", zh=f"{CARD} 缺少文本字段：{', '.join(missing)}。")
+        raise UserError(msg("errors.adapters.lacks_text_fields", card=CARD, missing=', '.join(missing)))
     return AdapterCard(**data)
 
 
@@ -293,31 +288,27 @@ def _zip_files(data: bytes) -> dict[str, bytes]:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
-        raise UserError(
-            "This file is not a zip archive.", "Upload a zip made with Download.",
-            zh="该文件不是 zip 压缩包。",
-            zh_hint="请上传用“下载 zip”得到的压缩包。",
-        ) from exc
+        raise UserError(msg("errors.adapters.file_zip_archive"), msg("errors.adapters.file_zip_archive.hint")) from exc
     with zf:
         members = [i for i in zf.infolist() if not i.is_dir()]
         for info in members:
             rel = PurePosixPath(info.filename)
             if rel.is_absolute() or ".." in rel.parts or "\\" in info.filename:
-                raise UserError(f"Unsafe path in the archive: {info.filename}", zh=f"压缩包中有不安全的路径：{info.filename}")
+                raise UserError(msg("errors.adapters.unsafe_path_archive", filename=info.filename))
         if sum(i.file_size for i in members) > MAX_ZIP_BYTES:
-            raise UserError("The archive is too large once unpacked.", zh="该压缩包解压后过大。")
+            raise UserError(msg("errors.adapters.archive_too_large_once"))
         configs = [i for i in members if PurePosixPath(i.filename).name in (CARD, peft_format.CONFIG)]
         roots = {PurePosixPath(i.filename).parent for i in configs}
         if not configs:
             raise UserError(
-                "The archive has no adapter.json card and no adapter_config.json.",
-                "Upload a zip made with Download, or a zip of a PEFT adapter folder.",
-                zh="该压缩包中既没有 adapter.json 说明卡，也没有 adapter_config.json。",
-                zh_hint="请上传用“下载 zip”得到的压缩包，或 PEFT 适配器文件夹的压缩包。",
+                msg("errors.adapters.archive_adapter_json_card"),
+                msg("errors.adapters.archive_adapter_json_card.hint"),
             )
         if len(roots) != 1:
-            raise UserError("The archive holds more than one adapter.", "Zip one adapter folder at a time.",
-                            zh="该压缩包中有不止一个适配器。", zh_hint="每次只压缩一个适配器文件夹。")
+            raise UserError(
+                msg("errors.adapters.archive_holds_more_one"),
+                msg("errors.adapters.archive_holds_more_one.hint"),
+            )
         root = roots.pop()
         files: dict[str, bytes] = {}
         for info in members:
@@ -333,9 +324,13 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
         with zf.open(info) as fh:
             data = fh.read(info.file_size + 1)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
-        raise UserError(f"The archive is damaged at {info.filename}: {exc}.", "Make the zip again.",
-                        zh=f"压缩包在 {info.filename} 处已损坏：{exc}。", zh_hint="请重新制作压缩包。") from exc
+        raise UserError(
+            msg("errors.adapters.archive_damaged", filename=info.filename, exc=exc),
+            msg("errors.adapters.archive_damaged.hint"),
+        ) from exc
     if len(data) != info.file_size:
-        raise UserError(f"{info.filename} does not have the size the archive declares.", "Make the zip again.",
-                        zh=f"{info.filename} 的大小与压缩包声明的不一致。", zh_hint="请重新制作压缩包。")
+        raise UserError(
+            msg("errors.adapters.does_size_archive_declares", filename=info.filename),
+            msg("errors.adapters.does_size_archive_declares.hint"),
+        )
     return data

@@ -16,21 +16,21 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from core.errors import InputError, UserError, chinese_text
+from core.errors import InputError, UserError
 from core.models.engine import BASE, Generation
 from core.models.options import GenerationOptions
 from core.tuning.adapter_pool import AdapterPool, is_base, messages_for
+from core.i18n import Message, msg, stored, verbatim
 
 MIN_VARIANTS, MAX_VARIANTS = 2, 4
 
 
 def check_variants(variants: list[str]) -> list[str]:
     if len(set(variants)) != len(variants):
-        raise InputError("The same variant is picked twice.", zh="同一个版本被选了两次。")
+        raise InputError(msg("errors.compare.same_variant_picked_twice"))
     if not MIN_VARIANTS <= len(variants) <= MAX_VARIANTS:
         raise InputError(
-            f"Pick {MIN_VARIANTS} to {MAX_VARIANTS} variants to compare (picked {len(variants)}).",
-            zh=f"请选择 {MIN_VARIANTS} 到 {MAX_VARIANTS} 个版本进行对比（当前选了 {len(variants)} 个）。",
+            msg("errors.compare.pick_variants_compare_picked", min_variants=MIN_VARIANTS, max_variants=MAX_VARIANTS, variants_count=len(variants)),
         )
     return [BASE if is_base(v) else v for v in variants]
 
@@ -41,8 +41,20 @@ class Answer:
     tokens: int = 0
     seconds: float = 0.0
     finish_reason: str = ""
-    error: str = ""
-    error_zh: str = ""  # the error in Chinese when it was a UserError with Chinese text; "" in older runs
+    error_message: Message | None = None  # why this cell failed, rendered where it is shown
+
+    @property
+    def error(self) -> str:
+        """English (the Markdown report, logs)."""
+        return str(self.error_message) if self.error_message else ""
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Answer":
+        """A saved answer; runs from before messages were keys kept English "error" and Chinese "error_zh"."""
+        data = dict(data)
+        error = stored(data.pop("error_message", None)) or stored(data.pop("error", ""), data.pop("error_zh", ""))
+        data.pop("error", None), data.pop("error_zh", None)
+        return cls(**data, error_message=error)
 
 
 @dataclass
@@ -124,7 +136,7 @@ def stream_cells(
                     gens[v] = engine.stream(messages, options, adapter=variant)
                 except UserError as exc:  # e.g. too long for the context: this cell fails, the run goes on
                     gens[v] = None
-                    run.answers[p][v] = Answer(finish_reason="error", error=str(exc), error_zh=chinese_text(exc))
+                    run.answers[p][v] = Answer(finish_reason="error", error_message=exc.as_message())
             try:
                 for v, gen in gens.items():
                     if gen is None:
@@ -148,12 +160,16 @@ def run_all(pool: AdapterPool, run: CompareRun) -> CompareRun:
     return run
 
 
+def _error_message(error: BaseException) -> Message:
+    return error.as_message() if isinstance(error, UserError) else verbatim(str(error))
+
+
 def _answer(gen: Generation) -> Answer:
     s = gen.stats
     failed = gen.error is not None and s.finish_reason != "cancelled"
     return Answer(
         text=gen.text, tokens=s.completion_tokens, seconds=round(s.seconds, 2), finish_reason=s.finish_reason,
-        error=str(gen.error) if failed else "", error_zh=chinese_text(gen.error) if failed else "",
+        error_message=_error_message(gen.error) if failed else None,
     )
 
 
@@ -166,7 +182,7 @@ class RunStore:
 
     def _path(self, run_id: str) -> Path:
         if not run_id.replace("-", "").isalnum():
-            raise UserError("Invalid run id.", zh="对比记录 ID 无效。")
+            raise UserError(msg("errors.compare.invalid_run_id"))
         return self.folder / f"{run_id}.json"
 
     def save(self, run: CompareRun) -> None:
@@ -177,9 +193,9 @@ class RunStore:
     def get(self, run_id: str) -> CompareRun:
         path = self._path(run_id)
         if not path.exists():
-            raise UserError("That comparison run no longer exists.", zh="该对比记录已不存在。")
+            raise UserError(msg("errors.compare.comparison_run_longer_exists"))
         data = json.loads(path.read_text(encoding="utf-8"))
-        data["answers"] = [[Answer(**a) for a in row] for row in data.get("answers", [])]
+        data["answers"] = [[Answer.from_json(a) for a in row] for row in data.get("answers", [])]
         return CompareRun(**data)
 
     def list(self) -> list[str]:

@@ -10,6 +10,7 @@ stored in English (`str()`: CLI, API, logs) and Chinese (`text("zh")`: the UI's 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -21,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import UserError
-from core.tuning.json_zh import json_error_zh
+from core.tuning.json_errors import json_reason
+from core.i18n import Message, msg, verbatim
 
 FORMATS = ("alpaca", "messages", "sharegpt")
 EXTENSIONS = (".json", ".jsonl", ".csv")
@@ -35,32 +37,31 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Problem:
     line: int
-    message: str
-    message_zh: str = ""  # the same message in Chinese; empty falls back to English
+    message: Message
+
+    def as_message(self) -> Message:
+        return msg("errors.datasets.line", line=self.line, message=self.message)
 
     def text(self, lang: str) -> str:
-        """'第 N 行：…' for "zh", else 'line N: …' (English when no Chinese was given)."""
-        if lang == "zh" and self.message_zh:
-            return f"第 {self.line} 行：{self.message_zh}"
-        return str(self)
+        """'第 N 行：…' for "zh", else 'line N: …'."""
+        return self.as_message().render(lang)
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        return self.text("en")
 
 
 class RecordError(ValueError):
-    """What is wrong with one record, in English (`str()`) and Chinese (`zh`), like UserError.
+    """What is wrong with one record, as a `Message`, like UserError.
 
-    A ValueError so `to_messages` callers that only want English keep working; `zh` is
-    required so no raise site can forget the Chinese.
+    A ValueError so `to_messages` callers that only want English keep working (`str()`).
     """
 
-    def __init__(self, message: str, *, zh: str) -> None:
-        super().__init__(message)
-        self.zh = zh
+    def __init__(self, message: Message) -> None:
+        super().__init__(str(message))
+        self.message = message
 
     def problem(self, line: int) -> Problem:
-        return Problem(line, str(self), self.zh)
+        return Problem(line, self.message)
 
 
 @dataclass
@@ -80,19 +81,19 @@ class Dataset:
 
     def require_valid(self) -> None:
         if self.problems:
-            shown = "; ".join(str(p) for p in self.problems[:5])
-            shown_zh = "；".join(p.text("zh") for p in self.problems[:5])
+            shown = functools.reduce(  # "a; b; c", or "a；b；c" in Chinese
+                lambda a, b: msg("errors.datasets.problems_joined", first=a, second=b),
+                [p.as_message() for p in self.problems[:5]])
             extra = len(self.problems) - 5
-            more, more_zh = (f" (+{extra} more)", f"（另有 {extra} 处）") if extra > 0 else ("", "")
-            raise UserError(f"{self.name} has {self.problem_count} problem(s): {shown}{more}",
-                            "Fix these lines and upload the file again.",
-                            zh=f"{self.name} 有 {self.problem_count} 处问题：{shown_zh}{more_zh}",
-                            zh_hint="请修正这些行后重新上传文件。")
+            more = msg("errors.datasets.more_problems", extra=extra) if extra > 0 else verbatim("")
+            raise UserError(
+                msg("errors.datasets.problem_s", name=self.name, problem_count=self.problem_count, shown=shown, more=more),
+                msg("errors.datasets.problem_s.hint"),
+            )
         if not self.records:
             raise UserError(
-                f"{self.name} holds no records.", "Each record needs a prompt and an answer.",
-                zh=f"{self.name} 中没有任何记录。",
-                zh_hint="每条记录都需要提示（prompt）和回答（answer）。",
+                msg("errors.datasets.holds_records", name=self.name),
+                msg("errors.datasets.holds_records.hint"),
             )
 
     def preview(self, limit: int = 20) -> list[dict]:
@@ -121,8 +122,7 @@ def _json_items(text: str) -> Iterator[tuple[int, object]]:
         while pos < n and text[pos] in " \t\r\n,":
             pos += 1
         if pos >= n:
-            raise _Fatal(Problem(text.count("\n") + 1, "the JSON array is not closed with ']'",
-                                 "JSON 数组缺少结尾的 ']'"))
+            raise _Fatal(Problem(text.count("\n") + 1, msg("errors.datasets.json_array_closed")))
         if text[pos] == "]":
             return
         line = text.count("\n", 0, pos) + 1
@@ -130,7 +130,7 @@ def _json_items(text: str) -> Iterator[tuple[int, object]]:
             item, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             err_line = text.count("\n", 0, exc.pos) + 1
-            raise _Fatal(Problem(err_line, f"invalid JSON ({exc.msg})", f"JSON 无效（{json_error_zh(exc.msg)}）")) from exc
+            raise _Fatal(Problem(err_line, msg("errors.datasets.invalid_json", reason=json_reason(exc.msg)))) from exc
         except RecursionError:
             end = _value_end(text, pos)  # skip this element alone; the ones after it still load
             if end is None:
@@ -177,7 +177,7 @@ def _depth(item: object) -> int:
 
 
 def _too_deep() -> "_Invalid":
-    return _Invalid(f"nested deeper than {MAX_DEPTH} levels", f"嵌套超过 {MAX_DEPTH} 层")
+    return _Invalid(msg("errors.datasets.nested_deeper_levels", max_depth=MAX_DEPTH))
 
 
 def _jsonl_items(text: str) -> Iterator[tuple[int, object]]:
@@ -187,7 +187,7 @@ def _jsonl_items(text: str) -> Iterator[tuple[int, object]]:
         try:
             yield number, json.loads(raw)
         except json.JSONDecodeError as exc:
-            yield number, _Invalid(f"invalid JSON ({exc.msg})", f"JSON 无效（{json_error_zh(exc.msg)}）")
+            yield number, _Invalid(msg("errors.datasets.invalid_json", reason=json_reason(exc.msg)))
         except RecursionError:
             yield number, _too_deep()
 
@@ -199,8 +199,7 @@ def _csv_items(text: str) -> Iterator[tuple[int, object]]:
     except csv.Error as exc:  # the header row itself cannot be read
         raise _Fatal(_csv_problem(exc).problem(1)) from None
     if not fieldnames or "output" not in [f.strip() for f in fieldnames]:
-        raise _Fatal(Problem(1, "the header needs the columns instruction, input (optional) and output",
-                             "表头需要这几列：instruction、input（可选）和 output"))
+        raise _Fatal(Problem(1, msg("errors.datasets.header_needs_columns_instruction")))
     while True:
         before = reader.line_num
         try:
@@ -218,21 +217,20 @@ def _csv_problem(exc: csv.Error) -> "_Invalid":
     message = str(exc)
     if "field larger than field limit" in message:
         limit = csv.field_size_limit()
-        return _Invalid(f"a field is longer than {limit:,} characters", f"有字段超过 {limit:,} 个字符")
+        return _Invalid(msg("errors.datasets.field_longer_characters", limit=limit))
     if "NUL" in message:
-        return _Invalid("the row contains a NUL byte (is this a binary file?)", "该行包含 NUL 字节（是否为二进制文件？）")
-    return _Invalid(f"this CSV row cannot be read ({message})", f"无法读取这一 CSV 行（{message}）")
+        return _Invalid(msg("errors.datasets.row_contains_nul_byte"))
+    return _Invalid(msg("errors.datasets.csv_row_read", message=message))
 
 
 class _Invalid:
     """A line that could not even be read as JSON (JSON lines keep going past it)."""
 
-    def __init__(self, message: str, message_zh: str) -> None:
+    def __init__(self, message: Message) -> None:
         self.message = message
-        self.message_zh = message_zh
 
     def problem(self, line: int) -> Problem:
-        return Problem(line, self.message, self.message_zh)
+        return Problem(line, self.message)
 
 
 class _Fatal(Exception):
@@ -246,11 +244,7 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise UserError(
-        "The file is not UTF-8 or GBK text.", "Save it as UTF-8 and upload again.",
-        zh="该文件不是 UTF-8 或 GBK 编码的文本。",
-        zh_hint="请另存为 UTF-8 后重新上传。",
-    )
+    raise UserError(msg("errors.datasets.file_utf_gbk_text"), msg("errors.datasets.file_utf_gbk_text.hint"))
 
 
 # --- normalising -----------------------------------------------------------------------
@@ -268,7 +262,7 @@ def detect_format(item: object) -> str | None:
 
 
 # JSON value kinds as a non-programmer reads them (Python's names otherwise).
-_KIND_ZH = {"int": "数字", "float": "数字", "bool": "布尔值（true/false）", "list": "列表", "dict": "对象"}
+_KINDS = ("int", "float", "bool", "list", "dict")
 
 
 def _text(value: object, key: str) -> str:
@@ -276,8 +270,7 @@ def _text(value: object, key: str) -> str:
         return ""
     if not isinstance(value, str):
         kind = type(value).__name__
-        raise RecordError(f"'{key}' must be text, not {kind}",
-                          zh=f"'{key}' 必须是文本，不能是{_KIND_ZH.get(kind, kind)}")
+        raise RecordError(msg("errors.datasets.must_text", field=key, kind=msg(f"errors.datasets.kind.{kind}") if kind in _KINDS else kind))
     return value
 
 
@@ -286,21 +279,19 @@ def _alpaca(item: dict) -> list[dict]:
     extra = _text(item.get("input"), "input").strip()
     output = _text(item.get("output"), "output").strip()
     if not instruction and not extra:
-        raise RecordError("'instruction' and 'input' are both empty", zh="'instruction' 和 'input' 都为空")
+        raise RecordError(msg("errors.datasets.instruction_input_both_empty"))
     if not output:
-        raise RecordError("'output' is empty", zh="'output' 为空")
+        raise RecordError(msg("errors.datasets.output_empty"))
     messages = []
     system = _text(item.get("system"), "system").strip()
     if system:
         messages.append({"role": "system", "content": system})
     history = item.get("history") or []
     if not isinstance(history, list):
-        raise RecordError("'history' must be a list of [question, answer] pairs",
-                          zh="'history' 必须是由 [问题, 回答] 组成的列表")
+        raise RecordError(msg("errors.datasets.history_must_list_question"))
     for i, pair in enumerate(history, start=1):
         if not (isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
-            raise RecordError(f"'history' item {i} must be a [question, answer] pair of texts",
-                              zh=f"'history' 的第 {i} 项必须是一对文本 [问题, 回答]")
+            raise RecordError(msg("errors.datasets.history_item_must_question", i=i))
         messages += [{"role": "user", "content": pair[0]}, {"role": "assistant", "content": pair[1]}]
     prompt = f"{instruction}\n{extra}" if instruction and extra else instruction or extra
     return messages + [{"role": "user", "content": prompt}, {"role": "assistant", "content": output}]
@@ -308,39 +299,37 @@ def _alpaca(item: dict) -> list[dict]:
 
 def _turns(turns: object, key: str, role_key: str, content_key: str, roles: dict[str, str] | None) -> list[dict]:
     if not isinstance(turns, list) or not turns:
-        raise RecordError(f"'{key}' must be a non-empty list", zh=f"'{key}' 必须是非空列表")
+        raise RecordError(msg("errors.datasets.must_non_empty_list", field=key))
     messages = []
     for i, turn in enumerate(turns, start=1):
         if not isinstance(turn, dict) or role_key not in turn or content_key not in turn:
-            raise RecordError(f"'{key}' item {i} needs '{role_key}' and '{content_key}'",
-                              zh=f"'{key}' 的第 {i} 项需要 '{role_key}' 和 '{content_key}'")
+            raise RecordError(
+                msg("errors.datasets.item_needs", field=key, i=i, role_key=role_key, content_key=content_key),
+            )
         raw_role = str(turn[role_key]).strip().lower()
         role = roles.get(raw_role) if roles is not None else (raw_role if raw_role in ("system", "user", "assistant") else None)
         if role is None:
-            raise RecordError(f"'{key}' item {i} has unknown role '{turn[role_key]}'",
-                              zh=f"'{key}' 的第 {i} 项的角色 '{turn[role_key]}' 无法识别")
+            raise RecordError(msg("errors.datasets.item_unknown_role", field=key, i=i, turn=turn[role_key]))
         content = _text(turn[content_key], content_key)
         if not content.strip():
-            raise RecordError(f"'{key}' item {i} is empty", zh=f"'{key}' 的第 {i} 项为空")
+            raise RecordError(msg("errors.datasets.item_empty", field=key, i=i))
         if role == "system" and messages:
-            raise RecordError(f"'{key}' item {i}: a system message may only come first",
-                              zh=f"'{key}' 的第 {i} 项：系统消息只能放在最前面")
+            raise RecordError(msg("errors.datasets.item_system_message_may", field=key, i=i))
         messages.append({"role": role, "content": content})
     chat = [m["role"] for m in messages if m["role"] != "system"]
     if not chat or chat[-1] != "assistant":
-        raise RecordError(f"'{key}' must end with an assistant answer", zh=f"'{key}' 必须以助手（assistant）的回答结尾")
+        raise RecordError(msg("errors.datasets.must_end_assistant_answer", field=key))
     if any(a == b for a, b in zip(chat, chat[1:])):
-        raise RecordError(f"'{key}' must alternate user and assistant turns",
-                          zh=f"'{key}' 中用户（user）和助手（assistant）的发言必须交替出现")
+        raise RecordError(msg("errors.datasets.must_alternate_user_assistant", field=key))
     if chat[0] != "user":
-        raise RecordError(f"'{key}' must start with a user turn", zh=f"'{key}' 必须以用户（user）的发言开头")
+        raise RecordError(msg("errors.datasets.must_start_user_turn", field=key))
     return messages
 
 
 def to_messages(item: object, fmt: str) -> list[dict]:
     """One record in `fmt` as chat messages; RecordError (a ValueError) says what is wrong with it."""
     if not isinstance(item, dict):
-        raise RecordError("a record must be an object {...}", zh="每条记录必须是一个对象 {...}")
+        raise RecordError(msg("errors.datasets.record_must_object"))
     if fmt == "alpaca":
         return _alpaca(item)
     if fmt == "messages":
@@ -357,13 +346,12 @@ def parse(name: str, data: bytes) -> Dataset:
     suffix = Path(name).suffix.lower()
     if suffix not in EXTENSIONS:
         raise UserError(
-            f"'{name}' is not a .json, .jsonl or .csv file.", "Upload one of those formats.",
-            zh=f"“{name}”不是 .json、.jsonl 或 .csv 文件。",
-            zh_hint="请上传这几种格式之一。",
+            msg("errors.datasets.json_jsonl_csv_file", name=name),
+            msg("errors.datasets.json_jsonl_csv_file.hint"),
         )
     text = _decode(data)
     if not text.strip():
-        raise UserError(f"{name} is empty.", zh=f"{name} 是空的。")
+        raise UserError(msg("errors.datasets.empty", name=name))
     if suffix == ".json" and text.lstrip().startswith("{"):
         suffix = ".jsonl"  # one object per line saved as .json is common
     items = {".json": _json_items, ".jsonl": _jsonl_items, ".csv": _csv_items}[suffix](text)
@@ -374,7 +362,7 @@ def parse(name: str, data: bytes) -> Dataset:
             if len(dataset.problems) >= MAX_PROBLEMS:
                 break
             if isinstance(item, _Invalid):
-                dataset.problems.append(Problem(line, item.message, item.message_zh))
+                dataset.problems.append(Problem(line, item.message))
                 continue
             if _depth(item) > MAX_DEPTH:
                 dataset.problems.append(_too_deep().problem(line))
@@ -382,15 +370,17 @@ def parse(name: str, data: bytes) -> Dataset:
             fmt = detect_format(item)
             if fmt is None:
                 dataset.problems.append(Problem(
-                    line, "unknown record: expected instruction/output, messages or conversations",
-                    "无法识别的记录：应包含 instruction/output、messages 或 conversations"))
+                    line,
+                    msg("errors.datasets.unknown_record_expected_instruction"),
+                ))
                 continue
             if not dataset.format:
                 dataset.format = fmt
             elif fmt != dataset.format:
                 dataset.problems.append(Problem(
-                    line, f"{fmt} record in a {dataset.format} file: use one format per file",
-                    f"{dataset.format} 格式的文件中出现了 {fmt} 格式的记录：每个文件只能用一种格式"))
+                    line,
+                    msg("errors.datasets.record_file_use_one", fmt=fmt, format=dataset.format),
+                ))
                 continue
             try:
                 dataset.records.append(to_messages(item, fmt))
@@ -399,24 +389,24 @@ def parse(name: str, data: bytes) -> Dataset:
                 dataset.problems.append(exc.problem(line))
             except Exception as exc:  # noqa: BLE001 - one record must never stop the others
                 log.exception("dataset %s, line %d", name, line)
-                dataset.problems.append(Problem(line, f"this record cannot be read ({type(exc).__name__})",
-                                                f"无法读取这条记录（{type(exc).__name__}）"))
+                dataset.problems.append(Problem(
+                    line,
+                    msg("errors.datasets.record_read", error_type=type(exc).__name__),
+                ))
     except _Fatal as fatal:
         dataset.problems.append(fatal.problem)
     except ValueError as exc:  # no '[' in a .json file
         raise UserError(
-            f"{name} is not a JSON array or JSON lines.", "Check the file starts with '[' or '{'.",
-            zh=f"{name} 既不是 JSON 数组，也不是 JSON Lines。",
-            zh_hint="请检查文件是否以 '[' 或 '{' 开头。",
+            msg("errors.datasets.json_array_json_lines", name=name),
+            msg("errors.datasets.json_array_json_lines.hint"),
         ) from exc
     return dataset
 
 
 def too_large(name: str, size: int, max_bytes: int) -> UserError:
     return UserError(
-        f"{name} is too large ({size / 1e6:.0f} MB).", f"Use a file of at most {max_bytes / 1e6:.0f} MB.",
-        zh=f"{name} 过大（{size / 1e6:.0f} MB）。",
-        zh_hint=f"请使用不超过 {max_bytes / 1e6:.0f} MB 的文件。",
+        msg("errors.datasets.too_large_mb", name=name, size=size / 1e6),
+        msg("errors.datasets.too_large_mb.hint", max_bytes=max_bytes / 1e6),
     )
 
 

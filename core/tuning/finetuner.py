@@ -20,6 +20,7 @@ from core.tuning.adapters import fingerprint
 from core.tuning.merge import MERGE_JOB, run_merge
 from core.tuning.presets import TrainConfig
 from core.tuning.train import JOB_KIND, TrainingRun, check_name, prepare
+from core.i18n import msg
 
 log = logging.getLogger(__name__)
 FORM = "form.json"  # the Fine-tune page's last dataset and settings, so coming back restores them
@@ -40,9 +41,8 @@ class FineTuner:
         limit = self.runtime.settings.max_upload_mb
         if len(data) > limit * 1e6:
             raise UserError(
-                f"{name} is too large ({len(data) / 1e6:.0f} MB).", f"Upload at most {limit} MB.",
-                zh=f"{name} 过大（{len(data) / 1e6:.0f} MB）。",
-                zh_hint=f"最多上传 {limit} MB。",
+                msg("errors.finetuner.too_large_mb", name=name, data_count=len(data) / 1e6),
+                msg("errors.finetuner.too_large_mb.hint", limit=limit),
             )
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).name)[-80:]
         path = self.folder / "datasets" / f"{hashlib.sha256(data).hexdigest()[:12]}-{safe}"
@@ -118,28 +118,24 @@ class FineTuner:
         engine = self.runtime.models.require()
         if not hasattr(engine, "add_trainable_adapter"):
             raise UserError(
-                "This engine cannot train adapters.", "Load a transformers model on the System page.",
-                zh="当前推理引擎无法训练适配器。",
-                zh_hint="请在“系统”页面加载一个 transformers 模型。",
+                msg("errors.finetuner.engine_train_adapters"),
+                msg("errors.finetuner.engine_train_adapters.hint"),
             )
         name = check_name(name)
         if self.runtime.adapters.exists(name) or name in engine.adapter_names():
             raise UserError(
-                f"An adapter named '{name}' already exists.", "Pick another name, or delete the old one.",
-                zh=f"名为“{name}”的适配器已存在。",
-                zh_hint="请换一个名称，或删除旧的适配器。",
+                msg("errors.finetuner.adapter_named_already_exists", name=name),
+                msg("errors.finetuner.adapter_named_already_exists.hint"),
             )
         if self.active() is not None:
             raise UserError(
-                "A training job is already running.", "Wait for it to finish, or cancel it.",
-                zh="已有一个训练任务正在运行。",
-                zh_hint="请等待它完成，或取消它。",
+                msg("errors.finetuner.training_job_already_running"),
+                msg("errors.finetuner.training_job_already_running.hint"),
             )
         if any(j.params.get("name") == name and j.status in ("interrupted", "cancelled") for j in self.jobs()):
             raise UserError(
-                f"An unfinished job is training '{name}'.", "Resume it from the job list, or delete it first.",
-                zh=f"有一个未完成的任务正在训练“{name}”。",
-                zh_hint="请在任务列表中继续该任务，或先删除它。",
+                msg("errors.finetuner.unfinished_job_training", name=name),
+                msg("errors.finetuner.unfinished_job_training.hint"),
             )
         dataset = datasets.parse(dataset_name or dataset_path.name, dataset_path.read_bytes())
         prepare(engine, dataset, config)  # refuses bad files and impossible settings before the job starts
@@ -151,9 +147,8 @@ class FineTuner:
     def resume(self, job_id: str) -> Job:
         if self.active() is not None:
             raise UserError(
-                "A training job is already running.", "Wait for it to finish, or cancel it.",
-                zh="已有一个训练任务正在运行。",
-                zh_hint="请等待它完成，或取消它。",
+                msg("errors.finetuner.training_job_already_running_2"),
+                msg("errors.finetuner.training_job_already_running_2.hint"),
             )
         return self.runtime.jobs.resume(job_id)
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import UserError
+from core.i18n import Message, msg
 
 if TYPE_CHECKING:
     import torch
@@ -45,8 +46,8 @@ _TO_CHATGLM = {v: k for k, v in _TO_GLM.items()}
 QKV = ("q_proj", "k_proj", "v_proj")
 
 
-def bad(message: str, zh: str, hint: str = "", zh_hint: str = "") -> UserError:
-    return UserError(message, hint or "Check the adapter folder or zip.", zh=zh, zh_hint=zh_hint or "请检查适配器文件夹或压缩包。")
+def bad(message: Message, hint: Message | None = None) -> UserError:
+    return UserError(message, hint or msg("errors.peft_format.check_folder"))
 
 
 def _lora_keys() -> set[str]:
@@ -60,32 +61,31 @@ def parse_json(raw: bytes, name: str) -> dict:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise bad(f"{name} is not UTF-8 text (byte {exc.start}).", f"{name} 不是 UTF-8 文本（第 {exc.start} 个字节）。") from exc
+        raise bad(msg("errors.peft_format.utf_text_byte", name=name, start=exc.start)) from exc
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise bad(f"{name} is not valid JSON: {exc}.", f"{name} 不是有效的 JSON：{exc}。") from exc
+        raise bad(msg("errors.peft_format.valid_json", name=name, exc=exc)) from exc
     if not isinstance(data, dict):
-        raise bad(f"{name} must hold a JSON object.", f"{name} 必须是一个 JSON 对象。")
+        raise bad(msg("errors.peft_format.must_hold_json_object", name=name))
     return data
 
 
 def parse_config(raw: bytes) -> dict:
     config = parse_json(raw, CONFIG)
     if str(config.get("peft_type", "")).upper() != "LORA":
-        raise bad(f"{CONFIG} is not a LoRA adapter (peft_type {config.get('peft_type')!r}).",
-                  f"{CONFIG} 不是 LoRA 适配器（peft_type 为 {config.get('peft_type')!r}）。")
+        raise bad(msg("errors.peft_format.lora_adapter_peft_type", config=CONFIG, value=config.get('peft_type')))
     unknown = sorted(set(config) - _lora_keys() - {"peft_type", "auto_mapping", "base_model_name_or_path", "revision", "task_type", "inference_mode"})
     if unknown:
-        raise bad(f"{CONFIG} has keys this peft does not know: {', '.join(unknown)}.",
-                  f"{CONFIG} 中有当前 peft 不认识的键：{', '.join(unknown)}。",
-                  "It was written by a newer peft; remove those keys if they are defaults.",
-                  "它由更新版本的 peft 写出；如果这些键是默认值，可以删除。")
+        raise bad(
+            msg("errors.peft_format.keys_peft_does_know", config=CONFIG, unknown=', '.join(unknown)),
+            msg("errors.peft_format.keys_peft_does_know.hint"),
+        )
     for key in ("r", "lora_alpha"):
         if not isinstance(config.get(key), int) or isinstance(config.get(key), bool) or config[key] < 1:
-            raise bad(f"{CONFIG}: '{key}' must be a positive integer.", f"{CONFIG}：“{key}”必须是正整数。")
+            raise bad(msg("errors.peft_format.must_positive_integer", config=CONFIG, field=key))
     if config.get("use_dora"):
-        raise bad("DoRA adapters are not supported.", "不支持 DoRA 适配器。")
+        raise bad(msg("errors.peft_format.dora_adapters_supported"))
     return config
 
 
@@ -99,26 +99,26 @@ def read_weights(name: str, raw: bytes) -> dict[str, torch.Tensor]:
         try:
             return load(raw)
         except Exception as exc:  # safetensors raises its own SafetensorError and others
-            raise bad(f"{name} is not a valid safetensors file ({type(exc).__name__}).",
-                      f"{name} 不是有效的 safetensors 文件（{type(exc).__name__}）。") from exc
+            raise bad(msg("errors.peft_format.valid_safetensors_file", name=name, error_type=type(exc).__name__)) from exc
     try:
         state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError for pickled code, RuntimeError for junk
-        raise bad(f"{name} is not a plain weights file: {type(exc).__name__} (pickled code is never run).",
-                  f"{name} 不是普通的权重文件：{type(exc).__name__}（不会运行其中的 pickle 代码）。") from exc
+        raise bad(msg("errors.peft_format.plain_weights_file_pickled", name=name, error_type=type(exc).__name__)) from exc
     if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
-        raise bad(f"{name} does not hold a dictionary of tensors.", f"{name} 中不是张量字典。")
+        raise bad(msg("errors.peft_format.does_hold_dictionary_tensors", name=name))
     return state
 
 
 def find_files(files: dict[str, bytes]) -> tuple[dict, dict[str, torch.Tensor]]:
     """(config, tensors) from a PEFT folder's files, by name."""
     if CONFIG not in files:
-        raise bad(f"No {CONFIG} in the adapter.", f"适配器中没有 {CONFIG}。")
+        raise bad(msg("errors.peft_format.adapter", config=CONFIG))
     config = parse_config(files[CONFIG])
     weights = next((n for n in WEIGHTS if n in files), None)
     if weights is None:
-        raise bad(f"No adapter weights ({' or '.join(WEIGHTS)}).", f"没有适配器权重（{' 或 '.join(WEIGHTS)}）。")
+        raise bad(
+            msg("errors.peft_format.adapter_weights", weights=msg("errors.peft_format.either", first=WEIGHTS[0], second=WEIGHTS[1])),
+        )
     return config, read_weights(weights, files[weights])
 
 
@@ -129,8 +129,7 @@ def is_chatglm_adapter(state: dict) -> bool:
 def _parse_key(key: str) -> tuple[str, str]:
     match = _KEY.match(key)
     if not match:
-        raise bad(f"Unexpected tensor {key} (only LoRA A/B matrices are supported).",
-                  f"意外的张量 {key}（只支持 LoRA 的 A/B 矩阵）。")
+        raise bad(msg("errors.peft_format.unexpected_tensor_only_lora", field=key))
     return match.group(1), match.group(2)
 
 
@@ -143,7 +142,7 @@ def chatglm_to_glm(config: dict, state: dict, qkv_sizes: list[int]) -> tuple[dic
         module, kind = _parse_key(key)
         match = _CHATGLM_LAYER.match(module)
         if not match:
-            raise bad(f"Unexpected ChatGLM module {module}.", f"意外的 ChatGLM 模块 {module}。")
+            raise bad(msg("errors.peft_format.unexpected_chatglm_module", module=module))
         layer, block, leaf = match.groups()
         prefix = f"base_model.model.model.layers.{layer}.{'self_attn' if block == 'self_attention' else 'mlp'}."
         if leaf == "query_key_value":
@@ -152,15 +151,16 @@ def chatglm_to_glm(config: dict, state: dict, qkv_sizes: list[int]) -> tuple[dic
                     out[f"{prefix}{proj}.lora_A.weight"] = tensor.clone()
             else:
                 if tensor.shape[0] != sum(qkv_sizes):
-                    raise bad(f"{key} has {tensor.shape[0]} rows; the loaded ChatGLM3 needs {sum(qkv_sizes)}.",
-                              f"{key} 有 {tensor.shape[0]} 行；当前加载的 ChatGLM3 需要 {sum(qkv_sizes)} 行。",
-                              "The adapter was trained on another base.", "该适配器是在另一个基座上训练的。")
+                    raise bad(
+                        msg("errors.peft_format.rows_loaded_chatglm_needs", field=key, shape=tensor.shape[0], value=sum(qkv_sizes)),
+                        msg("errors.peft_format.rows_loaded_chatglm_needs.hint"),
+                    )
                 for proj, part in zip(QKV, torch.split(tensor, qkv_sizes, dim=0)):
                     out[f"{prefix}{proj}.lora_B.weight"] = part.contiguous()
         elif leaf in _TO_GLM:
             out[f"{prefix}{_TO_GLM[leaf]}.{kind}.weight"] = tensor
         else:
-            raise bad(f"Unexpected ChatGLM module {module}.", f"意外的 ChatGLM 模块 {module}。")
+            raise bad(msg("errors.peft_format.unexpected_chatglm_module_2", module=module))
     native = dict(config)
     native["target_modules"] = sorted({_native_leaf(t) for t in _as_list(config.get("target_modules"))} - {""} | _leaves(out)) or None
     for pattern in ("rank_pattern", "alpha_pattern"):
@@ -190,23 +190,24 @@ def check_shapes(config: dict, state: dict, base_shapes: dict[str, tuple[int, in
     for key, tensor in state.items():
         module, kind = _parse_key(key)
         if module not in base_shapes:
-            raise bad(f"The adapter changes {module}, which the loaded model does not have.",
-                      f"适配器修改的 {module} 在当前加载的模型中不存在。",
-                      "It was made for another model: load its base first.", "它是为另一个模型制作的：请先加载其基座模型。")
+            raise bad(
+                msg("errors.peft_format.adapter_changes_which_loaded", module=module),
+                msg("errors.peft_format.adapter_changes_which_loaded.hint"),
+            )
         if tensor.dim() != 2:
-            raise bad(f"{key} is not a matrix (shape {tuple(tensor.shape)}).", f"{key} 不是矩阵（形状 {tuple(tensor.shape)}）。")
+            raise bad(msg("errors.peft_format.matrix_shape", field=key, shape=tuple(tensor.shape)))
         pairs.setdefault(module, {})[kind] = tuple(tensor.shape)
     for module, pair in pairs.items():
         out_features, in_features = base_shapes[module]
         a, b = pair.get("lora_A"), pair.get("lora_B")
         if a is None or b is None:
-            raise bad(f"{module} has only one of lora_A / lora_B.", f"{module} 只有 lora_A / lora_B 之一。")
+            raise bad(msg("errors.peft_format.only_one_lora_lora", module=module))
         rank = _rank_for(config, module)
         if a != (rank, in_features) or b != (out_features, rank):
             raise bad(
-                f"{module}: lora_A {a} / lora_B {b} do not fit the loaded model (expected {(rank, in_features)} / {(out_features, rank)}).",
-                f"{module}：lora_A {a} / lora_B {b} 与当前模型不匹配（应为 {(rank, in_features)} / {(out_features, rank)}）。",
-                "The adapter was trained on another base or another rank.", "该适配器是在另一个基座或另一个秩上训练的。")
+                msg("errors.peft_format.lora_lora_b_do", module=module, a=a, b=b, value=(rank, in_features), value2=(out_features, rank)),
+                msg("errors.peft_format.lora_lora_b_do.hint"),
+            )
 
 
 def _rank_for(config: dict, module: str) -> int:
@@ -233,15 +234,14 @@ def glm_to_chatglm(config: dict, state: dict, qkv_sizes: list[int], base_model: 
 
     r, alpha = int(config["r"]), int(config["lora_alpha"])
     if config.get("rank_pattern") or config.get("alpha_pattern"):
-        raise bad("Adapters with per-module ranks cannot be exported in the tutorial format.",
-                  "按模块设置秩的适配器无法导出为教程格式。")
+        raise bad(msg("errors.peft_format.adapters_per_module_ranks"))
     out: dict[str, torch.Tensor] = {}
     layers: dict[str, dict[str, torch.Tensor]] = {}
     for key, tensor in state.items():
         module, kind = _parse_key(key)
         match = _GLM_LAYER.match(module)
         if not match:
-            raise bad(f"{module} has no ChatGLM3 counterpart.", f"{module} 在 ChatGLM3 中没有对应模块。")
+            raise bad(msg("errors.peft_format.chatglm_counterpart", module=module))
         layer, block, leaf = match.groups()
         prefix = f"base_model.model.transformer.encoder.layers.{layer}.{'self_attention' if block == 'self_attn' else 'mlp'}."
         if leaf in QKV:
@@ -249,7 +249,7 @@ def glm_to_chatglm(config: dict, state: dict, qkv_sizes: list[int], base_model: 
         elif leaf in _TO_CHATGLM:
             out[f"{prefix}{_TO_CHATGLM[leaf]}.{kind}.weight"] = tensor
         else:
-            raise bad(f"{module} has no ChatGLM3 counterpart.", f"{module} 在 ChatGLM3 中没有对应模块。")
+            raise bad(msg("errors.peft_format.chatglm_counterpart_2", module=module))
     for prefix, parts in layers.items():
         in_features = _in_of(parts)
         sample = next(iter(parts.values()))
@@ -293,6 +293,6 @@ def folder_files(folder: Path) -> dict[str, bytes]:
         path = folder / name
         if path.exists():
             if not path.resolve().is_relative_to(root) or not path.is_file():
-                raise bad(f"{name} is a link out of the folder or not a file.", f"{name} 是指向文件夹之外的链接或不是文件。")
+                raise bad(msg("errors.peft_format.link_out_folder_file", name=name))
             files[name] = path.read_bytes()
     return files

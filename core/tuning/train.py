@@ -25,6 +25,7 @@ from core.tuning import datasets, loop
 from core.tuning.adapters import AdapterCard, AdapterStore, fingerprint, validate_name
 from core.tuning.examples import Example, encode_all
 from core.tuning.presets import TrainConfig, target_modules
+from core.i18n import msg
 
 log = logging.getLogger(__name__)
 JOB_KIND = "finetune"
@@ -49,11 +50,7 @@ def prepare(engine, dataset: datasets.Dataset, config: TrainConfig) -> Prepared:
     examples = encode_all(engine.tokenizer, engine.model_type, dataset, config.system_prompt, config.max_length)
     usable = [e for e in examples if loop.answer_tokens([e]) > 0]
     if not usable:
-        raise UserError(
-            "Every record is cut before its answer at this max length.", "Raise the max length.",
-            zh="在这个最大长度下，每条记录都会在回答之前被截断。",
-            zh_hint="请调高最大长度。",
-        )
+        raise UserError(msg("errors.train.every_record_cut_before"), msg("errors.train.every_record_cut_before.hint"))
     train_idx, val_idx = datasets.split(len(usable), config.val_fraction, config.seed)
     return Prepared(dataset, [usable[i] for i in train_idx], [usable[i] for i in val_idx], len(examples) - len(usable))
 
@@ -62,9 +59,8 @@ def check_name(name: str) -> str:
     name = validate_name(name)
     if "." in name:
         raise UserError(
-            f"'{name}': an adapter being trained cannot have '.' in its name.", "Use '-' or '_' instead.",
-            zh=f"“{name}”：正在训练的适配器名称中不能含有“.”。",
-            zh_hint="请改用“-”或“_”。",
+            msg("errors.train.adapter_being_trained_name", name=name),
+            msg("errors.train.adapter_being_trained_name.hint"),
         )
     return name
 
@@ -85,9 +81,8 @@ class TrainingRun:
     def _load_data(self) -> Prepared:
         if not self.dataset_path.exists():
             raise UserError(
-                f"The dataset file of this job is gone ({self.dataset_path.name}).", "Start a new job.",
-                zh=f"该任务的数据集文件已不存在（{self.dataset_path.name}）。",
-                zh_hint="请开始一个新任务。",
+                msg("errors.train.dataset_file_job_gone", name=self.dataset_path.name),
+                msg("errors.train.dataset_file_job_gone.hint"),
             )
         dataset = datasets.parse(self.dataset_name, self.dataset_path.read_bytes())
         return prepare(self.engine, dataset, self.config)
@@ -105,9 +100,8 @@ class TrainingRun:
         self.params = {n: p for n, p in peft.named_parameters() if marker in n and "lora_" in n}
         if not self.params:
             raise UserError(
-                "No layer matched the LoRA target modules.", f"Pick from: {', '.join(target_modules(model))}.",
-                zh="没有任何层匹配 LoRA 的目标模块。",
-                zh_hint=f"可选：{', '.join(target_modules(model))}。",
+                msg("errors.train.layer_matched_lora_target"),
+                msg("errors.train.layer_matched_lora_target.hint", value=', '.join(target_modules(model))),
             )
         for p in self.params.values():
             p.data = p.data.float()
@@ -166,9 +160,8 @@ class TrainingRun:
         with self.engine.lock.hold(self.cancel):
             if self.engine.model is None:
                 raise UserError(
-                    "The model was unloaded during training.", "Load it again, then resume this job.",
-                    zh="训练期间模型被卸载了。",
-                    zh_hint="请重新加载模型，然后继续该任务。",
+                    msg("errors.train.model_unloaded_during_training"),
+                    msg("errors.train.model_unloaded_during_training.hint"),
                 )
             try:
                 peft.set_adapter(self.name)
@@ -212,12 +205,8 @@ class TrainingRun:
         engine, ctx, cfg = self.engine, self.ctx, self.config
         expected = ctx.job.params.get("base_fingerprint")
         if expected and expected != fingerprint(engine.model.config):
-            raise UserError(
-                "The loaded model is not the one this job was training on.", "Load that model again, then resume.",
-                zh="当前加载的模型不是该任务训练时所用的模型。",
-                zh_hint="请重新加载那个模型，然后继续。",
-            )
-        ctx.report(0.0, "Preparing the dataset…", message_zh="正在准备数据集……")
+            raise UserError(msg("errors.train.loaded_model_one_job"), msg("errors.train.loaded_model_one_job.hint"))
+        ctx.report(0.0, msg("job.train.preparing_dataset"))
         data = self._load_data()
         lengths = [len(e) for e in data.train]
         plan = loop.step_plan(lengths, cfg)
@@ -232,8 +221,15 @@ class TrainingRun:
         fp16 = cuda and next(engine.model.parameters()).dtype == torch.float16
         scaler = torch.amp.GradScaler("cuda", enabled=fp16)
         start_step, elapsed_before = self._load_checkpoint(optimizer, scheduler)
-        ctx.report(start_step / total, f"Training {total} steps…", message_zh=f"共 {total} 步，开始训练……", total_steps=total, train_records=len(data.train),
-                   val_records=len(data.val), dropped_records=data.dropped, steps_per_epoch=loop.steps_per_epoch(len(lengths), cfg))
+        ctx.report(
+            start_step / total,
+            msg("job.train.training_steps", total=total),
+            total_steps=total,
+            train_records=len(data.train),
+            val_records=len(data.val),
+            dropped_records=data.dropped,
+            steps_per_epoch=loop.steps_per_epoch(len(lengths), cfg),
+        )
         started, samples, completed = time.perf_counter(), 0, start_step
         per_epoch = loop.steps_per_epoch(len(lengths), cfg)
         eval_every = max(1, min(cfg.save_every, math.ceil(total / 10)))
@@ -253,9 +249,14 @@ class TrainingRun:
                            lr=scheduler.get_last_lr()[0])
                 if data.val and (completed % eval_every == 0 or completed == total):
                     ctx.metric(step=completed, val_loss=round(self._validate(data.val), 5))
-                ctx.report(completed / total, f"Step {completed}/{total} · epoch {epoch + 1}/{cfg.epochs} · {rate:.2f} samples/s",
-                           message_zh=f"第 {completed}/{total} 步 · 第 {epoch + 1}/{cfg.epochs} 轮 · {rate:.2f} 条/秒",
-                           step=completed, epoch=epoch + 1, samples_per_second=round(rate, 3), eta_seconds=round(eta, 1))
+                ctx.report(
+                    completed / total,
+                    msg("job.train.step_epoch_samples_s", completed=completed, total=total, epoch=epoch + 1, epochs=cfg.epochs, rate=rate),
+                    step=completed,
+                    epoch=epoch + 1,
+                    samples_per_second=round(rate, 3),
+                    eta_seconds=round(eta, 1),
+                )
                 if completed % cfg.save_every == 0 and completed < total:
                     self._save_checkpoint(completed, optimizer, scheduler, elapsed_before + spent)
             self._finish(data, total, elapsed_before + time.perf_counter() - started)
@@ -287,9 +288,8 @@ class TrainingRun:
         engine = self.engine
         if self.store.exists(self.name):
             raise UserError(
-                f"An adapter named '{self.name}' appeared while training.", "Rename it, then resume this job.",
-                zh=f"训练期间出现了同名适配器“{self.name}”。",
-                zh_hint="请将其重命名，然后继续该任务。",
+                msg("errors.train.adapter_named_appeared_while", name=self.name),
+                msg("errors.train.adapter_named_appeared_while.hint"),
             )
         staging = self.store.folder / f".{self.name}.partial"
         shutil.rmtree(staging, ignore_errors=True)
@@ -320,4 +320,4 @@ class TrainingRun:
         (self.run_dir / CHECKPOINT).unlink(missing_ok=True)
         self.ctx.set_result(adapter=self.name, train_loss=card.train_loss, val_loss=card.val_loss, steps=steps,
                             duration_seconds=card.duration_seconds)
-        self.ctx.report(1.0, f"Saved adapter '{self.name}'.", message_zh=f"已保存适配器“{self.name}”。")
+        self.ctx.report(1.0, msg("job.train.saved_adapter", name=self.name))

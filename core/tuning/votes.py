@@ -19,6 +19,7 @@ from pathlib import Path
 from core.csv_safe import to_csv_bytes
 from core.errors import InputError
 from core.models.engine import BASE
+from core.i18n import msg
 
 CHOICES = ("A", "B", "tie", "both_bad")
 Z95 = 1.959963984540054
@@ -45,12 +46,11 @@ class Vote:
     def __post_init__(self) -> None:
         if self.choice not in CHOICES:
             raise InputError(
-                f"Unknown vote '{self.choice}'.", f"Vote one of {', '.join(CHOICES)}.",
-                zh=f"未知的投票“{self.choice}”。",
-                zh_hint=f"请从 {', '.join(CHOICES)} 中选择一项投票。",
+                msg("errors.votes.unknown_vote", choice=self.choice),
+                msg("errors.votes.unknown_vote.hint", choices=', '.join(CHOICES)),
             )
         if self.a == self.b:
-            raise InputError("A vote needs two different variants.", zh="投票需要两个不同的版本。")
+            raise InputError(msg("errors.votes.vote_needs_two_different"))
 
     @property
     def winner(self) -> str | None:
