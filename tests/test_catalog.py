@@ -60,7 +60,7 @@ def test_cpu_recommendation_is_a_small_qwen_instruct_that_fits():
 def test_quantized_loading_off_cuda_is_refused_with_what_to_do(quantization, tiny_model_dir, tmp_path):
     with pytest.raises(UserError, match=f"{quantization} loading needs a CUDA GPU") as err:
         loader.load(sources.resolve(str(tiny_model_dir), tmp_path), device="cpu", quantization=quantization)
-    assert "LIANDAN_QUANTIZATION=none" in err.value.hint and "CUDA" in err.value.zh
+    assert "LIANDAN_QUANTIZATION=none" in err.value.hint and "CUDA" in err.value.text("zh")
 
 
 def test_quantization_is_not_available_on_this_cpu_machine():

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from core.errors import InputError, UserError
+from core.i18n import Message, msg
 from core.models.options import GenerationOptions
 from core.tuning.adapter_pool import AdapterPool, messages_for
 from core.tuning.adapters import AdapterStore
@@ -131,22 +132,26 @@ def test_a_too_long_prompt_fails_its_cells_only(pool):
     run = run_all(pool, new_run(pool, ["base", "beta"], ["word " * 2000, "short"], GREEDY))
     assert all(a.error and "too long" in a.error for a in run.answers[0])
     assert all(a.text and not a.error for a in run.answers[1])
-    assert all(a.error_zh.startswith("消息太长") for a in run.answers[0])  # a UserError keeps its Chinese
-    assert all(not a.error_zh for a in run.answers[1])
+    assert all(a.error_message.render("zh").startswith("消息太长") for a in run.answers[0])  # a UserError keeps its Chinese
+    assert all(a.error_message is None for a in run.answers[1])
 
 
 def test_a_saved_run_keeps_the_chinese_error_and_older_runs_still_load(pool, tmp_path):
     run = run_all(pool, new_run(pool, ["base", "beta"], ["word " * 2000], GREEDY))
     store = RunStore(tmp_path)
     store.save(run)
-    assert store.get(run.id).answers[0][0].error_zh.startswith("消息太长")
+    assert store.get(run.id).answers[0][0].error_message.render("zh").startswith("消息太长")
 
     data = json.loads((tmp_path / f"{run.id}.json").read_text(encoding="utf-8"))
-    for answer in data["answers"][0]:
-        del answer["error_zh"]  # a run saved before error_zh existed
+    for answer in data["answers"][0]:  # a run saved before messages were keys (and before error_zh existed)
+        answer["error"] = str(Message.from_json(answer.pop("error_message")))
     (tmp_path / f"{run.id}.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     old = store.get(run.id).answers[0][0]
-    assert "too long" in old.error and old.error_zh == ""
+    assert "too long" in old.error and old.error_message.render("zh") == old.error  # English in both: all it had
+    for answer in data["answers"][0]:
+        answer["error_zh"] = "消息太长。"  # one saved with its Chinese beside it
+    (tmp_path / f"{run.id}.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    assert store.get(run.id).answers[0][0].error_message.render("zh") == "消息太长。"
 
 
 def test_blind_streams_side_a_first(pool):
@@ -210,8 +215,8 @@ def test_blind_sides_are_random_but_reproducible_with_a_seed():
 
 
 @pytest.mark.parametrize(("error", "zh"), [
-    (UserError("Out of memory.", "Lower max new tokens.", zh="内存不足。", zh_hint="请调低最大生成长度。"), "内存不足。 请调低最大生成长度。"),
-    (RuntimeError("CUDA error: device-side assert"), ""),  # technical: English for both languages
+    (UserError(msg("errors.no_model"), msg("errors.no_model.hint")), "尚未加载模型。 请在“系统”页面加载一个模型。"),
+    (RuntimeError("CUDA error: device-side assert"), "CUDA error: device-side assert"),  # technical: as is in both
 ])
 def test_an_answer_failing_mid_generation_keeps_a_user_errors_chinese(pool, error, zh):
     from core.models.engine import Generation
@@ -223,4 +228,4 @@ def test_an_answer_failing_mid_generation_keeps_a_user_errors_chinese(pool, erro
     gen.close(error)
     assert list(Cell(0, 0, gen)) == ["partial"]  # the cell ends quietly, as a page streams it
     answer = _answer(gen)
-    assert (answer.text, answer.error, answer.error_zh) == ("partial", str(error), zh)
+    assert (answer.text, answer.error, answer.error_message.render("zh")) == ("partial", str(error), zh)

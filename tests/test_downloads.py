@@ -57,7 +57,7 @@ def test_remote_code_while_off_is_refused_before_any_weight_is_downloaded(tmp_pa
     with FakeModelScope({"Org/evil": repo}) as hub:
         with pytest.raises(PreflightError, match=r"runs its own Python code \(modeling_evil.py\)") as err:
             sources.resolve("Org/evil", tmp_path / "models", hub=downloads.ModelScopeHub(hub.endpoint), trust_remote_code=False)
-        assert "LIANDAN_TRUST_REMOTE_CODE=true" in err.value.hint and "modeling_evil.py" in err.value.zh
+        assert "LIANDAN_TRUST_REMOTE_CODE=true" in err.value.hint and "modeling_evil.py" in err.value.text("zh")
         assert _weights_requested(hub) == []
     assert not downloads.is_complete(downloads.model_folder(tmp_path / "models", "Org/evil"))
 
@@ -72,9 +72,9 @@ def test_a_model_newer_than_our_transformers_is_refused_before_download(tmp_path
         findings = rt.models.preflight_remote("Org/future")
         errors = [f for f in findings if f.level == "error"]
         assert len(errors) == 1 and "'qwen9_moe' model, which transformers" in errors[0].message
-        assert "pip install -U transformers>=9.1.0" in errors[0].hint and "升级 transformers" in errors[0].zh_hint
+        assert "pip install -U transformers>=9.1.0" in errors[0].hint and "升级 transformers" in errors[0].text("zh")
         job = rt.jobs.wait(rt.models.start_download("Org/future"), timeout=60)
-        assert job.status == "failed" and "qwen9_moe" in job.error and "qwen9_moe" in job.error_zh
+        assert job.status == "failed" and "qwen9_moe" in job.error and "qwen9_moe" in job.error_message.render("zh")
         assert _weights_requested(hub) == []
 
 
@@ -89,7 +89,7 @@ def test_offline_and_unknown_ids_fail_clearly(tmp_path, tiny_model_dir):
     started = time.monotonic()
     [offline] = rt.models.preflight_remote("Qwen/Qwen2.5-0.5B-Instruct")
     assert offline.level == "error" and "Could not reach ModelScope" in offline.message and "offline" in offline.hint
-    assert "无法连接 ModelScope" in offline.zh and time.monotonic() - started < 60
+    assert "无法连接 ModelScope" in offline.text("zh") and time.monotonic() - started < 60
     with FakeModelScope({"Org/tiny": _repo(tmp_path, tiny_model_dir)}) as hub:
         rt.settings.modelscope_endpoint = hub.endpoint
         [missing] = rt.models.preflight_remote("Org/nope")
@@ -116,7 +116,7 @@ def test_download_job_reports_bytes_cancels_midway_resumes_and_loads(tmp_path, t
             time.sleep(0.02)
         mid = rt.jobs.get(job_id)
         assert mid.status == "running" and 0 < mid.progress < 0.9 and mid.message.startswith("Downloading Org/tiny:")
-        assert mid.message_zh.startswith("正在下载 Org/tiny：") and mid.eta_seconds is not None
+        assert mid.status_message.render("zh").startswith("正在下载 Org/tiny：") and mid.eta_seconds is not None
         rt.jobs.cancel(job_id)
         cancelled = rt.jobs.wait(job_id, timeout=60)
         assert cancelled.status == "cancelled", cancelled.error

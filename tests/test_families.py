@@ -125,4 +125,4 @@ def test_a_local_folder_of_a_type_our_transformers_does_not_know_is_refused_befo
     (copy / "config.json").write_text(json.dumps(config))
     with pytest.raises(PreflightError, match="'llama7' model, which transformers") as err:
         loader.load(sources.resolve(str(copy), tmp_path), device="cpu")
-    assert "pip install -U transformers>=7.2.0" in err.value.hint and "llama7" in err.value.zh
+    assert "pip install -U transformers>=7.2.0" in err.value.hint and "llama7" in err.value.text("zh")

@@ -71,4 +71,4 @@ def test_no_reranker_configured_means_off(tmp_path) -> None:
 def test_a_folder_that_is_not_a_model_fails_clearly(tmp_path) -> None:
     with pytest.raises(UserError) as err:
         rerank.get_reranker(str(tmp_path), tmp_path)
-    assert "cross-encoder" in str(err.value) and "重排序" in err.value.zh
+    assert "cross-encoder" in str(err.value) and "重排序" in err.value.text("zh")

@@ -37,7 +37,7 @@ def test_modelscope_id_while_offline_fails_fast_with_a_message(tmp_path, monkeyp
     monkeypatch.setenv("MODELSCOPE_DOMAIN", "127.0.0.1:9")
     with pytest.raises(ModelSourceError, match="Could not reach ModelScope for Qwen/Qwen2.5-0.5B-Instruct") as err:
         sources.resolve("Qwen/Qwen2.5-0.5B-Instruct", tmp_path)
-    assert "无法连接 ModelScope" in err.value.zh and not (tmp_path / "modelscope").exists()
+    assert "无法连接 ModelScope" in err.value.text("zh") and not (tmp_path / "modelscope").exists()
 
 
 # The ModelScope download itself is tested over HTTP against a local hub in tests/test_downloads.py.
@@ -88,7 +88,7 @@ def test_remote_code_is_off_by_default_and_named_file_by_file_when_on(tmp_path, 
     on = preflight.check(folder, "cpu", "float32", trust_remote_code=True)
     warning = next(f for f in on if f.level == "warning")
     assert warning.code_files == ("configuration_x.py", "helpers_x.py", "modeling_x.py")
-    assert "modeling_x.py" in warning.message and "modeling_x.py" in warning.zh
+    assert "modeling_x.py" in warning.message and "modeling_x.py" in warning.text("zh")
     assert not [f for f in on if f.level == "error"]
 
 

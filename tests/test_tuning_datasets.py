@@ -81,7 +81,7 @@ def test_every_problem_names_its_line(name, text, expected):
     ds = datasets.parse(name, text.encode())
     assert any(str(p).startswith(expected) for p in ds.problems), ds.problems
     for p in ds.problems:  # every kind reads in Chinese too, with the same line, and English stays English
-        assert p.text("zh").startswith(f"第 {p.line} 行：") and CJK.search(p.message_zh), p
+        assert p.text("zh").startswith(f"第 {p.line} 行：") and CJK.search(p.message.render("zh")), p
         assert p.text("en") == str(p) and not CJK.search(str(p))
     with pytest.raises(UserError, match="line") as caught:
         ds.require_valid()

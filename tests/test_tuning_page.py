@@ -45,7 +45,7 @@ def test_bad_file_names_its_line_and_good_file_trains_an_adapter(app_runtime):
     assert any("Training started" in s.value for s in at.success)
     [job] = app_runtime.finetune.jobs()
     finished = app_runtime.jobs.wait(job.id, timeout=120)
-    assert finished.status == "done" and (finished.message, finished.message_zh) == ("Saved adapter 'guide'.", "已保存适配器“guide”。")
+    assert finished.status == "done" and (finished.message, finished.status_message.render("zh")) == ("Saved adapter 'guide'.", "已保存适配器“guide”。")
 
     at = app_test("pages/fine_tune.py").run()  # a refresh: the job list comes from disk
     assert not at.exception

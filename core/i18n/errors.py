@@ -1045,4 +1045,36 @@ STRINGS = {
     "errors.json.trailing_comma_object": ("对象末尾多了一个逗号", "{text}"),
     "errors.json.trailing_comma_array": ("数组末尾多了一个逗号", "{text}"),
     "errors.json.other": ("格式不正确", "{text}"),
+
+    "errors.kb_manager.knowledge_base_named_already": (
+        "名为“{name}”的知识库已存在。",
+        "A knowledge base named '{name}' already exists.",
+    ),
+    "errors.kb_manager.knowledge_base_named_already.hint": ("请换一个名称。", "Pick another name."),
+    "errors.kb_manager.there_knowledge_base": ("知识库“{name}”不存在。", "There is no knowledge base '{name}'."),
+    "errors.kb_manager.there_knowledge_base.hint": (
+        "请先创建它（在“知识库”页面，或运行 `python -m core index`）。",
+        "Create it first (Knowledge Base page or `python -m core index`).",
+    ),
+    "errors.kb_manager.chunk_overlap_must_smaller": (
+        "分块重叠必须小于分块长度（50-8000 个字符）。",
+        "Chunk overlap must be smaller than the chunk size (50-8000 characters).",
+    ),
+    "errors.kb_manager.upload_too_large_mb": ("上传内容过大（{total:.0f} MB）。", "The upload is too large ({total:.0f} MB)."),
+    "errors.kb_manager.upload_too_large_mb.hint": (
+        "每次最多上传 {max_upload_mb} MB。",
+        "Upload at most {max_upload_mb} MB at a time.",
+    ),
+    "errors.kb_manager.outside_allowed_folders": ("{path} 不在允许的文件夹范围内。", "{path} is outside the allowed folders."),
+    "errors.kb_manager.outside_allowed_folders.hint": (
+        "允许的文件夹：{value}（LIANDAN_KB_ROOTS）。",
+        "Allowed: {value} (LIANDAN_KB_ROOTS).",
+    ),
+    "errors.kb_manager.folder_server": ("{path} 不是服务器上的文件夹。", "{path} is not a folder on the server."),
+    "errors.kb_manager.being_indexed_right_now": ("“{name}”正在建立索引。", "'{name}' is being indexed right now."),
+    "errors.kb_manager.being_indexed_right_now.hint": ("请等待任务完成，或取消它。", "Wait for the job to finish or cancel it."),
+    "errors.kb_manager.background_jobs_available_here": ("此处无法使用后台任务。", "Background jobs are not available here."),
+    "errors.kb_manager.knowledge_base_being_indexed": ("该知识库正在建立索引。", "This knowledge base is being indexed."),
+    "errors.kb_manager.knowledge_base_being_indexed.hint": ("请先取消索引任务。", "Cancel the indexing job first."),
+    "errors.kb_manager.invalid_file_name": ("文件名“{filename}”无效。", "Invalid file name '{filename}'."),
 }

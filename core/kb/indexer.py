@@ -46,7 +46,12 @@ class FileReport:
     source: str
     status: str  # indexed | unchanged | duplicate | failed | removed
     chunks: int = 0
-    reason: Message | None = None  # why it failed or was skipped, rendered where it is shown
+    reason_message: Message | None = None  # why it failed or was skipped, rendered where it is shown
+
+    @property
+    def reason(self) -> str:
+        """English (the CLI, logs)."""
+        return str(self.reason_message) if self.reason_message else ""
 
     def to_json(self) -> dict[str, Any]:
         """The row a job's details keep ("files"); `reason_of` reads it back."""
@@ -55,8 +60,8 @@ class FileReport:
 
 def reason_of(row: Mapping[str, Any]) -> Message | None:
     """A stored report row's reason: a Message, or from versions before messages were keys, an
-    English sentence with its Chinese beside it ("reason_zh")."""
-    return stored(row.get("reason"), row.get("reason_zh", ""))
+    English sentence with its Chinese beside it ("reason"/"reason_zh")."""
+    return stored(row.get("reason_message")) or stored(row.get("reason"), row.get("reason_zh", ""))
 
 
 @dataclass
@@ -95,7 +100,7 @@ Progress = Callable[[IndexProgress], None]
 
 
 def _duplicate(source: str, twin: str) -> FileReport:
-    return FileReport(source, "duplicate", reason=msg("errors.indexer.same_content", twin=twin))
+    return FileReport(source, "duplicate", reason_message=msg("errors.indexer.same_content", twin=twin))
 
 
 def _keep_dir(name: str) -> bool:
@@ -205,15 +210,15 @@ def failure(source: str, exc: BaseException) -> FileReport:
     """The per-file report of any exception: a user error's own words, an OS error's reason, or
     (a bug, or a parser we do not control) the error's type, logged with its traceback."""
     if isinstance(exc, UserError):
-        return FileReport(source, "failed", reason=exc.as_message())
+        return FileReport(source, "failed", reason_message=exc.as_message())
     if isinstance(exc, OSError):
         refusal = unreadable(Path(source), exc)
-        return FileReport(source, "failed", reason=refusal.as_message())
+        return FileReport(source, "failed", reason_message=refusal.as_message())
     if isinstance(exc, MemoryError):
-        return FileReport(source, "failed", reason=msg("errors.indexer.enough_memory_read_file"))
+        return FileReport(source, "failed", reason_message=msg("errors.indexer.enough_memory_read_file"))
     log.error("unexpected error indexing %s", source, exc_info=exc)
     detail = f"{type(exc).__name__}: {str(exc)[:120]}".rstrip(": ")
-    return FileReport(source, "failed", reason=msg("errors.indexer.unexpected_error_reading_file", detail=detail))
+    return FileReport(source, "failed", reason_message=msg("errors.indexer.unexpected_error_reading_file", detail=detail))
 
 
 @dataclass

@@ -63,8 +63,8 @@ class KnowledgeBaseManager:
                 if kb.name == name:
                     return kb
         raise UserError(
-            msg("errors.manager.there_knowledge_base", name=name),
-            msg("errors.manager.there_knowledge_base.hint"),
+            msg("errors.kb_manager.there_knowledge_base", name=name),
+            msg("errors.kb_manager.there_knowledge_base.hint"),
         )
 
     def exists(self, name: str) -> bool:
@@ -75,7 +75,7 @@ class KnowledgeBaseManager:
         size = chunk_size or self.settings.kb_chunk_size
         overlap = self.settings.kb_chunk_overlap if chunk_overlap is None else chunk_overlap
         if not 50 <= size <= 8000 or not 0 <= overlap < size:
-            raise UserError(msg("errors.manager.chunk_overlap_must_smaller"))
+            raise UserError(msg("errors.kb_manager.chunk_overlap_must_smaller"))
         model = (embedding_model or self.settings.embedding_model).strip()
         self.embedder_for(model)  # fail now, not at the first upload
         with self._lock:
@@ -113,8 +113,8 @@ class KnowledgeBaseManager:
             kb = self.get(name)
             if not kb.write_lock.acquire(blocking=False):
                 raise UserError(
-                    msg("errors.manager.knowledge_base_being_indexed"),
-                    msg("errors.manager.knowledge_base_being_indexed.hint"),
+                    msg("errors.kb_manager.knowledge_base_being_indexed"),
+                    msg("errors.kb_manager.knowledge_base_being_indexed.hint"),
                 )
             try:
                 self.client.delete_collection(kb.config.collection_name)
@@ -180,14 +180,14 @@ class KnowledgeBaseManager:
         total = sum(len(data) for _, data in uploads)
         if total > self.settings.max_upload_mb * 1e6:
             raise UserError(
-                msg("errors.manager.upload_too_large_mb", total=total / 1e6),
-                msg("errors.manager.upload_too_large_mb.hint", max_upload_mb=self.settings.max_upload_mb),
+                msg("errors.kb_manager.upload_too_large_mb", total=total / 1e6),
+                msg("errors.kb_manager.upload_too_large_mb.hint", max_upload_mb=self.settings.max_upload_mb),
             )
         named = []
         for filename, data in uploads:  # every name checked before any file is written
             base = PurePosixPath(filename.replace("/", "_")).name.strip()
             if base in ("", ".", "..") or "\x00" in base:
-                raise UserError(msg("errors.manager.invalid_file_name", filename=filename))
+                raise UserError(msg("errors.kb_manager.invalid_file_name", filename=filename))
             refusal = name_too_long(base)
             if refusal is not None:
                 raise refusal
@@ -212,13 +212,13 @@ class KnowledgeBaseManager:
         roots = [r.expanduser().resolve() for r in self.settings.kb_roots]
         if not any(path == r or r in path.parents for r in roots):
             raise UserError(
-                msg("errors.manager.outside_allowed_folders", path=path),
-                msg("errors.manager.outside_allowed_folders.hint", value=', '.join(map(str, roots))),
+                msg("errors.kb_manager.outside_allowed_folders", path=path),
+                msg("errors.kb_manager.outside_allowed_folders.hint", value=', '.join(map(str, roots))),
             )
         if inside(str(path), str(self.settings.home)):
             raise data_folder(path)
         if not path.is_dir():
-            raise UserError(msg("errors.manager.folder_server", path=path))
+            raise UserError(msg("errors.kb_manager.folder_server", path=path))
         return path
 
     def policy(self, kb: KnowledgeBase) -> PathPolicy:
@@ -235,8 +235,8 @@ class KnowledgeBaseManager:
         """One writer per base; a second one is told why instead of waiting silently."""
         if not kb.write_lock.acquire(timeout=1.0):
             raise UserError(
-                msg("errors.manager.being_indexed_right_now", name=kb.name),
-                msg("errors.manager.being_indexed_right_now.hint"),
+                msg("errors.kb_manager.being_indexed_right_now", name=kb.name),
+                msg("errors.kb_manager.being_indexed_right_now.hint"),
             )
         try:
             yield
@@ -254,7 +254,7 @@ class KnowledgeBaseManager:
 
     def start_index(self, name: str, paths: list[Path]) -> Job:
         if self.jobs is None:
-            raise UserError(msg("errors.manager.background_jobs_available_here"))
+            raise UserError(msg("errors.kb_manager.background_jobs_available_here"))
         kb = self.get(name)
         title = f"{name}: {', '.join(Path(p).name for p in paths[:3])}{'…' if len(paths) > 3 else ''}"
         return self.jobs.start(INDEX_JOB, title, {"kb": name, "kb_id": kb.config.id, "paths": [str(p) for p in paths]})
@@ -309,6 +309,6 @@ class KnowledgeBaseManager:
 
 def _name_taken(name: str) -> UserError:
     return UserError(
-        msg("errors.manager.knowledge_base_named_already", name=name),
-        msg("errors.manager.knowledge_base_named_already.hint"),
+        msg("errors.kb_manager.knowledge_base_named_already", name=name),
+        msg("errors.kb_manager.knowledge_base_named_already.hint"),
     )

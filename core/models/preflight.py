@@ -19,9 +19,18 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 @dataclass(frozen=True)
 class Finding:
     level: str  # "error" | "warning" | "info"
-    message: Message
-    hint: Message | None = None
+    message_text: Message
+    hint_text: Message | None = None
     code_files: tuple[str, ...] = ()  # the folder's .py files that loading would run (remote code)
+
+    @property
+    def message(self) -> str:
+        """English, like UserError.message (logs, the CLI); the UI renders `text(lang)`."""
+        return str(self.message_text)
+
+    @property
+    def hint(self) -> str:
+        return str(self.hint_text) if self.hint_text else ""
 
     @classmethod
     def of(cls, exc: UserError) -> "Finding":
@@ -29,14 +38,14 @@ class Finding:
         return cls("error", exc.message_text, exc.hint_text)
 
     def text(self, lang: str) -> str:
-        return with_hint(self.message, self.hint).render(lang)
+        return with_hint(self.message_text, self.hint_text).render(lang)
 
 
 def raise_errors(findings: list[Finding]) -> None:
     """Refuse with every error finding at once, as the loader and the download job do."""
     errors = [f for f in findings if f.level == "error"]
     if errors:
-        raise PreflightError(joined([f.message for f in errors]), joined([f.hint for f in errors if f.hint]))
+        raise PreflightError(joined([f.message_text for f in errors]), joined([f.hint_text for f in errors if f.hint_text]))
 
 
 def weight_bytes(folder: Path) -> int:

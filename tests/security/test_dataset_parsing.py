@@ -99,4 +99,4 @@ def test_load_checks_the_size_first(tmp_path):
     path.write_text(json.dumps(GOOD) * 10)
     with pytest.raises(datasets.UserError) as caught:
         datasets.load(path, max_bytes=100)
-    assert "too large" in str(caught.value) and "过大" in caught.value.zh
+    assert "too large" in str(caught.value) and "过大" in caught.value.text("zh")

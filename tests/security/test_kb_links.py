@@ -65,7 +65,7 @@ def test_a_server_folder_holding_the_data_folder_never_indexes_it(tmp_path):
     reports = {r.source: r for r in result.reports}
     assert reports["srv/notes.md"].status == "indexed"
     assert reports["srv/app-data"].status == "failed" and "Liandan's own data folder" in reports["srv/app-data"].reason
-    assert "数据文件夹" in reports["srv/app-data"].reason_zh
+    assert "数据文件夹" in reports["srv/app-data"].reason_message.render("zh")
     assert reports["srv/looks-fine.md"].status == "failed" and "data folder" in reports["srv/looks-fine.md"].reason
     assert not any(s.startswith("srv/app-data/") for s in reports)
     assert SECRET not in all_text(kbs, "kb")

@@ -34,7 +34,7 @@ def test_deep_nesting_fails_that_file_alone_with_the_depth_in_both_languages(tmp
         report = reports[f"docs/{name}"]
         assert report.status == "failed"
         assert "nested deeper than 200 levels" in report.reason, report.reason
-        assert "嵌套超过 200 层" in report.reason_zh, report.reason_zh
+        assert "嵌套超过 200 层" in report.reason_message.render("zh"), report.reason
     assert result.summary()["failed"] == 2 and result.summary()["indexed"] == 2
     assert kbs.search("kb", "narwhals", 1)[0].source == "docs/zz-after.txt"
 
@@ -66,6 +66,6 @@ def test_any_unexpected_error_in_one_file_is_that_files_failure_and_is_logged(tm
         result = kbs.index("kb", [folder])
     report = next(r for r in result.reports if r.source == "docs/good.md")
     assert report.status == "failed" and "ZeroDivisionError: planted bug" in report.reason
-    assert "意外错误" in report.reason_zh
+    assert "意外错误" in report.reason_message.render("zh")
     assert "Traceback" in caplog.text and "planted bug" in caplog.text
     assert next(r for r in result.reports if r.source == "docs/zz-after.txt").status == "indexed"

@@ -74,7 +74,7 @@ def test_the_total_budget_refuses_the_members_past_it_by_name(tmp_path):
     reports = {r.source: r for r in kbs.index("kb", [archive]).reports}
     refused = [i for i in range(6) if "add up to more than 20 MB" in reports[f"big.zip/part{i}.txt"].reason]
     assert refused == [4, 5], {s: r.reason for s, r in reports.items()}
-    assert "解压后总计超过 20 MB" in reports["big.zip/part5.txt"].reason_zh
+    assert "解压后总计超过 20 MB" in reports["big.zip/part5.txt"].reason_message.render("zh")
 
 
 def test_an_archive_with_too_many_members_is_refused_before_listing(tmp_path):
