@@ -266,6 +266,25 @@ def test_without_a_model_requests_get_503_with_retry_after(tmp_path):
         assert httpx.get(f"{url}/api/health").json()["status"] == "no_model"
 
 
+def test_error_bodies_speak_the_language_the_client_asks_for(tmp_path):
+    rt = create_runtime(echo_runtime(tmp_path).settings)  # never loads: every answer is "no model"
+    with serve(create_app(rt)) as url:
+        body = {"model": "base", "messages": [{"role": "user", "content": "hi"}]}
+        said = {lang: httpx.post(f"{url}/v1/chat/completions", json=body, headers=({"Accept-Language": lang} if lang else {}))
+                .json()["error"]["message"] for lang in ("", "zh-CN,zh;q=0.9,en;q=0.8", "en-US,zh;q=0.5", "fr, de;q=0.9")}
+    assert said[""] == "No model is loaded. Load one on the System page, or start `python -m core serve --model SOURCE`."
+    assert said["zh-CN,zh;q=0.9,en;q=0.8"].startswith("尚未加载模型。请在“系统”页面加载一个模型")
+    assert said["en-US,zh;q=0.5"] == said["fr, de;q=0.9"] == said[""]  # the highest weight wins; unknown: English
+
+
+def test_a_user_error_body_follows_accept_language(echo):
+    _, url = echo
+    body = {"model": "base", "messages": [{"role": "user", "content": ""}]}  # empty: the engine's InputError
+    en = httpx.post(f"{url}/v1/chat/completions", json=body).json()["error"]["message"]
+    zh = httpx.post(f"{url}/v1/chat/completions", json=body, headers={"Accept-Language": "zh"}).json()["error"]["message"]
+    assert en == "The message is empty. Type a question first." and zh == "消息为空。 请先输入问题。"
+
+
 def test_models_health_and_docs(echo):
     rt, url = echo
     models = openai.OpenAI(base_url=f"{url}/v1", api_key="unused").models.list()

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from core.api.errors import ApiError, error_body, from_user_error
+from core.api.errors import ApiError, error_body, from_user_error, request_language
 from core.api.schemas import ChatCompletion, ChatCompletionRequest, ErrorBody
 from core.api.services import Services
 from core.api.streaming import StopFilter, chunks, collect, wait_finished
@@ -68,12 +68,12 @@ def router(services: Services) -> APIRouter:
             gen, meta = await run_in_threadpool(start, body, stack)
             if body.stream:
                 include_usage = bool(body.stream_options and body.stream_options.include_usage)
-                events = _events(gen, meta["head"], meta["extra"], body.stop, include_usage)
+                events = _events(gen, meta["head"], meta["extra"], body.stop, include_usage, request_language(request))
                 return _Stream(events, ping=15, on_close=lambda: (gen.stop(), stack.close()))
             try:
                 text, stopped = await collect(request, gen, body.stop)
             except UserError as exc:
-                raise from_user_error(exc) from None
+                raise from_user_error(exc, request_language(request)) from None
             await wait_finished(gen)
         except BaseException:
             stack.close()
@@ -102,7 +102,7 @@ class _Stream(EventSourceResponse):
 
 
 async def _events(gen: Generation, head: dict, extra: dict, stops: list[str],
-                  include_usage: bool) -> AsyncIterator[dict]:
+                  include_usage: bool, lang: str = "en") -> AsyncIterator[dict]:
     """SSE events as OpenAI sends them: role, content deltas, finish reason, [usage], [DONE].
 
     The first event also carries `sources` and `grounded` when a knowledge base was used.
@@ -125,7 +125,7 @@ async def _events(gen: Generation, head: dict, extra: dict, stops: list[str],
         if text := flt.flush():
             yield event({"content": text})
     except Exception as exc:  # the stream has started: report in-band, as OpenAI does
-        error = from_user_error(exc) if isinstance(exc, UserError) else ApiError(
+        error = from_user_error(exc, lang) if isinstance(exc, UserError) else ApiError(
             500, "Generation failed; the server log has the details.", type="server_error")
         yield {"data": json.dumps(error_body(error.message, error.type, error.param, error.code), ensure_ascii=False)}
         yield {"data": "[DONE]"}

@@ -15,14 +15,17 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from core.errors import InputError, ModelNotLoaded, UserError
+from core.i18n import LANGUAGES, Message
 
 log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, *, type: str = "invalid_request_error",
+    """An HTTP error in OpenAI's shape; a `Message` is worded in the client's `Accept-Language`."""
+
+    def __init__(self, status: int, message: str | Message, *, type: str = "invalid_request_error",
                  param: str | None = None, code: str | None = None, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
+        super().__init__(str(message))
         self.status, self.message, self.type, self.param, self.code = status, message, type, param, code
         self.headers = headers
 
@@ -32,9 +35,25 @@ def error_body(message: str, type: str = "invalid_request_error", param: str | N
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
-def from_user_error(exc: UserError) -> ApiError:
-    """Map the core's errors (safe to show) onto HTTP statuses."""
-    text = str(exc)
+def request_language(request: Request) -> str:
+    """The language a client asks for with `Accept-Language` ("zh-CN,zh;q=0.9,en;q=0.8"): the
+    supported one it weights highest, English when it names none (OpenAI clients send nothing)."""
+    best, best_q = "en", 0.0
+    for part in request.headers.get("accept-language", "").split(","):
+        tag, _, q = part.strip().partition(";q=")
+        lang = tag.strip().lower().split("-")[0]
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            continue
+        if lang in LANGUAGES and weight > best_q:
+            best, best_q = lang, weight
+    return best
+
+
+def from_user_error(exc: UserError, lang: str = "en") -> ApiError:
+    """Map the core's errors (safe to show) onto HTTP statuses, worded in `lang`."""
+    text = exc.text(lang)
     if isinstance(exc, ModelNotLoaded):
         return ApiError(503, text, type="server_error", code="model_not_loaded", headers={"Retry-After": "10"})
     if isinstance(exc, InputError):
@@ -75,12 +94,13 @@ def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.message, exc.type, exc.param, exc.code), exc.status, headers=exc.headers)
+    async def _api(request: Request, exc: ApiError) -> JSONResponse:
+        text = exc.message.render(request_language(request)) if isinstance(exc.message, Message) else exc.message
+        return JSONResponse(error_body(text, exc.type, exc.param, exc.code), exc.status, headers=exc.headers)
 
     @app.exception_handler(UserError)
     async def _user(request: Request, exc: UserError) -> JSONResponse:
-        return await _api(request, from_user_error(exc))
+        return await _api(request, from_user_error(exc, request_language(request)))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -15,6 +15,7 @@ from contextlib import ExitStack
 
 from core.api.errors import ApiError
 from core.errors import UserError
+from core.i18n import msg
 from core.models.engine import Engine
 from core.models.manager import LOAD_JOB
 from core.runtime import Runtime
@@ -40,10 +41,9 @@ class Services:
         engine = self.runtime.models.engine
         if engine is None:
             if self.loading():
-                raise ApiError(503, "The model is still loading; try again in a moment.", type="server_error",
+                raise ApiError(503, msg("errors.api.model_loading"), type="server_error",
                                code="model_loading", headers={"Retry-After": "10"})
-            raise ApiError(503, "No model is loaded. Load one on the System page, or start "
-                                "`python -m core serve --model SOURCE`.", type="server_error",
+            raise ApiError(503, msg("errors.api.no_model"), type="server_error",
                            code="model_not_loaded", headers={"Retry-After": "30"})
         return engine
 

@@ -13,7 +13,7 @@ import datetime
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from core.api.errors import ApiError, from_user_error
+from core.api.errors import ApiError, from_user_error, request_language
 from core.api.schemas import ErrorBody, HistoryMessage, TutorialRequest, TutorialResponse
 from core.api.services import Services
 from core.api.streaming import collect, wait_finished
@@ -72,7 +72,7 @@ def router(services: Services, root: bool = False) -> APIRouter:
         try:
             response, _ = await collect(request, gen, [])
         except UserError as exc:
-            raise from_user_error(exc) from None
+            raise from_user_error(exc, request_language(request)) from None
         await wait_finished(gen)
         return TutorialResponse(
             response=response,

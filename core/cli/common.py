@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from core.config import Settings
+from core.i18n import Message
 from core.models.engine import Engine
 from core.models.manager import ModelManager
 from core.runtime import Runtime, create_runtime
@@ -20,8 +21,8 @@ def runtime_for(model: str | None = None) -> Runtime:
 
 
 def load_engine(models: ModelManager, spec: str) -> Engine:
-    def progress(fraction: float, message: str) -> None:
-        print(f"\r[{fraction * 100:3.0f}%] {message[:70]:<70}", end="", file=sys.stderr, flush=True)
+    def progress(fraction: float, message: Message) -> None:  # the terminal reads English
+        print(f"\r[{fraction * 100:3.0f}%] {str(message)[:70]:<70}", end="", file=sys.stderr, flush=True)
 
     engine = models.load(spec, progress)
     print(file=sys.stderr)

@@ -1077,4 +1077,9 @@ STRINGS = {
     "errors.kb_manager.knowledge_base_being_indexed": ("该知识库正在建立索引。", "This knowledge base is being indexed."),
     "errors.kb_manager.knowledge_base_being_indexed.hint": ("请先取消索引任务。", "Cancel the indexing job first."),
     "errors.kb_manager.invalid_file_name": ("文件名“{filename}”无效。", "Invalid file name '{filename}'."),
+    "errors.api.model_loading": ("模型仍在加载中，请稍后再试。", "The model is still loading; try again in a moment."),
+    "errors.api.no_model": (
+        "尚未加载模型。请在“系统”页面加载一个模型，或启动 `python -m core serve --model SOURCE`。",
+        "No model is loaded. Load one on the System page, or start `python -m core serve --model SOURCE`.",
+    ),
 }
