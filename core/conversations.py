@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
-from core.i18n import msg
 
 TITLE_CHARS = 40
 
@@ -55,7 +54,7 @@ class ConversationStore:
 
     def _path(self, conv_id: str) -> Path:
         if not conv_id.isalnum():
-            raise UserError(msg("errors.conversations.invalid_conversation_id"))
+            raise UserError("errors.conversations.invalid_conversation_id")
         return self.folder / f"{conv_id}.json"
 
     def new(self, system_prompt: str = "", title: str = "") -> Conversation:
@@ -88,9 +87,9 @@ class ConversationStore:
     def rename(self, conv_id: str, title: str) -> None:
         conv = self.get(conv_id)
         if conv is None:
-            raise UserError(msg("errors.conversations.conversation_longer_exists"))
+            raise UserError("errors.conversations.conversation_longer_exists")
         if not title.strip():
-            raise UserError(msg("errors.conversations.title_empty"))
+            raise UserError("errors.conversations.title_empty")
         conv.title = title.strip()[:200]
         self.save(conv)
 

@@ -5,7 +5,7 @@ traceback.
 
 A user error carries `Message`s (a key in the language tables plus parameters), so it renders in
 whichever language its reader uses: the UI's, English for the CLI and logs (`str()`), the
-client's `Accept-Language` for the API. `UserError(msg("kb.x", name=n), msg("kb.x.hint"))`, or
+client's `Accept-Language` for the API. `UserError("kb.x", name=n)`, or
 shorter `UserError("kb.x", name=n)`, which takes "kb.x.hint" as the hint when the table has one.
 """
 

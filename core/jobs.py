@@ -183,7 +183,7 @@ class JobRegistry:
     def start(self, kind: str, title: str, params: dict[str, Any], runner: Runner | None = None) -> Job:
         runner = runner or self._runners.get(kind)
         if runner is None:
-            raise UserError(msg("errors.jobs.runner_jobs_kind", kind=kind))
+            raise UserError("errors.jobs.runner_jobs_kind", kind=kind)
         job = Job(id=f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}", kind=kind, title=title, params=params)
         with self.lock:
             self._jobs[job.id] = job
@@ -194,12 +194,12 @@ class JobRegistry:
     def resume(self, job_id: str) -> Job:
         job = self._jobs.get(job_id)
         if job is None:
-            raise UserError(msg("errors.jobs.job", job_id=job_id))
+            raise UserError("errors.jobs.job", job_id=job_id)
         if job.active:
-            raise UserError(msg("errors.jobs.job_still_running"))
+            raise UserError("errors.jobs.job_still_running")
         runner = self._runners.get(job.kind)
         if runner is None:
-            raise UserError(msg("errors.jobs.jobs_kind_resumed", kind=job.kind))
+            raise UserError("errors.jobs.jobs_kind_resumed", kind=job.kind)
         with self.lock:
             job.status, job.error_message, job.finished = "pending", None, None
             job.status_message = None  # "the app stopped…" no longer holds once it runs again
@@ -258,7 +258,7 @@ class JobRegistry:
             if job is None:
                 return
             if job.active:
-                raise UserError(msg("errors.jobs.cancel_job_before_deleting"))
+                raise UserError("errors.jobs.cancel_job_before_deleting")
             del self._jobs[job_id]
         self._path(job_id).unlink(missing_ok=True)
 

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import UserError
-from core.i18n import msg
 
 NAME_MAX = 255  # bytes per path component on Linux filesystems
 MAX_WALK_DEPTH = 64  # folder levels below a root; deeper is a trap (or a loop), not a document tree
@@ -44,44 +43,32 @@ def name_too_long(name: str) -> PathRefused | None:
         size = len(part.encode("utf-8", "surrogateescape"))
         if size > NAME_MAX:
             short = part[:40] + "…"
-            return PathRefused(
-                msg("errors.paths.name_too_long_bytes", short=short, size=size, name_max=NAME_MAX),
-                msg("errors.paths.name_too_long_bytes.hint"),
-            )
+            return PathRefused("errors.paths.name_too_long_bytes", short=short, size=size, name_max=NAME_MAX)
     return None
 
 
 def link_out(path: Path, target: str) -> PathRefused:
-    return PathRefused(
-        msg("errors.paths.refused_link_outside_folder", name=path.name, target=target),
-        msg("errors.paths.refused_link_outside_folder.hint"),
-    )
+    return PathRefused("errors.paths.refused_link_outside_folder", name=path.name, target=target)
 
 
 def data_folder(path: Path) -> PathRefused:
-    return PathRefused(
-        msg("errors.paths.refused_inside_liandan_s", path=path),
-        msg("errors.paths.refused_inside_liandan_s.hint"),
-    )
+    return PathRefused("errors.paths.refused_inside_liandan_s", path=path)
 
 
 def hidden_target(path: Path) -> PathRefused:
-    return PathRefused(msg("errors.paths.refused_link_hidden_skipped", name=path.name))
+    return PathRefused("errors.paths.refused_link_hidden_skipped", name=path.name)
 
 
 def not_regular(path: Path) -> PathRefused:
-    return PathRefused(msg("errors.paths.refused_regular_file_device", name=path.name))
+    return PathRefused("errors.paths.refused_regular_file_device", name=path.name)
 
 
 def changed_while_reading(path: Path) -> PathRefused:
-    return PathRefused(
-        msg("errors.paths.refused_changed_into_link", name=path.name),
-        msg("errors.paths.refused_changed_into_link.hint"),
-    )
+    return PathRefused("errors.paths.refused_changed_into_link", name=path.name)
 
 
 def too_deep(path: Path) -> PathRefused:
-    return PathRefused(msg("errors.paths.skipped_nested_deeper_folder", path=path, max_walk_depth=MAX_WALK_DEPTH))
+    return PathRefused("errors.paths.skipped_nested_deeper_folder", path=path, max_walk_depth=MAX_WALK_DEPTH)
 
 
 def unreadable(path: Path, exc: OSError) -> PathRefused:
@@ -89,12 +76,9 @@ def unreadable(path: Path, exc: OSError) -> PathRefused:
         refusal = name_too_long(str(path))
         if refusal is not None:
             return refusal
-        return PathRefused(
-            msg("errors.paths.path_too_long_operating", name=path.name),
-            msg("errors.paths.path_too_long_operating.hint"),
-        )
+        return PathRefused("errors.paths.path_too_long_operating", name=path.name)
     reason = exc.strerror or str(exc)
-    return PathRefused(msg("errors.paths.read_file", reason=reason))
+    return PathRefused("errors.paths.read_file", reason=reason)
 
 
 def inside(path: str | Path, root: str | Path) -> bool:

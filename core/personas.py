@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from core.errors import UserError
-from core.i18n import msg
 
 DEFAULT_PERSONAS: dict[str, str] = {
     "助手 Assistant": "You are a helpful assistant. 你是一个乐于助人的助手。",
@@ -28,7 +27,7 @@ class PersonaStore:
     def save(self, name: str, prompt: str) -> None:
         name = name.strip()
         if not name:
-            raise UserError(msg("errors.personas.persona_needs_name"))
+            raise UserError("errors.personas.persona_needs_name")
         personas = self.all()
         personas[name] = prompt
         self._write(personas)

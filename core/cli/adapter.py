@@ -13,7 +13,6 @@ from core.cli.common import load_engine, runtime_for
 from core.errors import UserError
 from core.tuning.adapter_pool import engine_fingerprint
 from core.tuning.adapters import base_info
-from core.i18n import msg
 
 
 def register(subparsers) -> None:
@@ -39,7 +38,7 @@ def _engine(model: str | None):
 
 def run_import(args) -> int:
     if not args.path.exists():
-        raise UserError(msg("errors.adapter.does_exist", path=args.path))
+        raise UserError("errors.adapter.does_exist", path=args.path)
     rt, engine = _engine(args.model)
     card = rt.adapters.import_path(args.path, engine_fingerprint(engine), args.name, base_info(engine))
     note = " (converted from ChatGLM3's module names)" if card.extra.get("converted_from") else ""
@@ -49,7 +48,7 @@ def run_import(args) -> int:
 
 def run_export(args) -> int:
     if args.out.exists():
-        raise UserError(msg("errors.adapter.already_exists", out=args.out), msg("errors.adapter.already_exists.hint"))
+        raise UserError("errors.adapter.already_exists", out=args.out)
     rt, engine = _engine(args.model)
     if args.format == "zip":
         args.out.parent.mkdir(parents=True, exist_ok=True)

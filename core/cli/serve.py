@@ -11,7 +11,6 @@ import sys
 from core.cli.common import load_engine, runtime_for
 from core.errors import UserError
 from core.runtime import install_runtime
-from core.i18n import msg
 
 
 def register(subparsers) -> None:
@@ -28,7 +27,7 @@ def run(args) -> int:
     from core.api.app import DOCS_URL, create_app
 
     if not 1 <= args.port <= 65535:
-        raise UserError(msg("errors.serve.port_port", port=args.port), msg("errors.serve.port_port.hint"))
+        raise UserError("errors.serve.port_port", port=args.port)
     rt = runtime_for(args.model)
     install_runtime(rt)
     engine = load_engine(rt.models, rt.settings.model)

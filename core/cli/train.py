@@ -12,7 +12,6 @@ from core.config import Settings
 from core.errors import UserError
 from core.tuning import datasets
 from core.tuning.presets import PRESETS, preset
-from core.i18n import msg
 
 OVERRIDES = ("epochs", "learning_rate", "rank", "alpha", "dropout", "max_length", "batch_size", "grad_accum",
              "val_fraction", "max_records", "save_every", "system_prompt")
@@ -46,9 +45,9 @@ def run(args) -> int:
         load_engine(rt.models, rt.settings.model)
         return follow(rt, rt.finetune.resume(args.resume).id)
     if args.data is None or not args.name:
-        raise UserError(msg("errors.train.data_name_required"), msg("errors.train.data_name_required.hint"))
+        raise UserError("errors.train.data_name_required")
     if not args.data.is_file():
-        raise UserError(msg("errors.train.does_exist", data=args.data), msg("errors.train.does_exist.hint"))
+        raise UserError("errors.train.does_exist", data=args.data)
     # Refused from its size before it is read: parsing a 1 GB file took 4.5 GB of memory first.
     dataset = datasets.load(args.data, max_bytes=Settings(load_on_start=False).max_upload_mb * 1_000_000)
     if dataset.problems:

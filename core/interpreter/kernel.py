@@ -98,7 +98,7 @@ def safe_name(name: str) -> str:
     """A plain file name inside the folder: no paths, no hidden files."""
     base = Path(name.replace("\\", "/")).name.strip()
     if not base or base.startswith("."):
-        raise UserError(msg("errors.kernel.usable_file_name", name=name), msg("errors.kernel.usable_file_name.hint"))
+        raise UserError("errors.kernel.usable_file_name", name=name)
     return base
 
 
@@ -188,10 +188,7 @@ class SandboxedKernel:
             client.wait_for_ready(timeout=60)
         except RuntimeError as exc:
             client.stop_channels()
-            raise UserError(
-                msg("errors.kernel.python_kernel_did_start"),
-                msg("errors.kernel.python_kernel_did_start.hint"),
-            ) from exc
+            raise UserError("errors.kernel.python_kernel_did_start") from exc
         self._client = client
         reply = self._run(SETUP, timeout=30, silent=True)
         if reply.status != "ok":
@@ -343,7 +340,7 @@ class KernelPool:
     def get(self, session_id: str) -> SandboxedKernel:
         """The session's kernel object (the process starts on its first cell)."""
         if not SESSION_ID.match(session_id):
-            raise UserError(msg("errors.kernel.invalid_session_id"))
+            raise UserError("errors.kernel.invalid_session_id")
         with self._lock:
             kernel = self._kernels.get(session_id)
             if kernel is None:

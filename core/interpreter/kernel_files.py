@@ -34,10 +34,7 @@ MAX_SCANNED = 20_000  # entries looked at per listing: a cell that makes a milli
 
 
 def _not_a_file(relative: str) -> UserError:
-    return UserError(
-        msg("errors.kernel_files.file_session", relative=relative),
-        msg("errors.kernel_files.file_session.hint"),
-    )
+    return UserError("errors.kernel_files.file_session", relative=relative)
 
 
 def _parts(relative: str) -> list[str]:
@@ -138,10 +135,7 @@ def write_file(root: Path, name: str, data: bytes) -> Path:
                 pass
             raise
     except IsADirectoryError as exc:
-        raise UserError(
-            msg("errors.kernel_files.folder_kernel_s_working", name=name),
-            msg("errors.kernel_files.folder_kernel_s_working.hint"),
-        ) from exc
+        raise UserError("errors.kernel_files.folder_kernel_s_working", name=name) from exc
     finally:
         os.close(dir_fd)
     return root / name

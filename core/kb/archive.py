@@ -33,7 +33,6 @@ from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from core.kb.loaders import ARCHIVE_SUFFIXES, LoadError, is_supported, too_large, unsafe_member
-from core.i18n import msg
 
 UTF8_FLAG = 0x800
 ENCRYPTED_FLAG = 0x1
@@ -64,58 +63,42 @@ class Member:
 
 def damaged(exc: Exception | None = None) -> LoadError:
     detail = f" ({type(exc).__name__})" if exc is not None else ""
-    return LoadError(
-        msg("errors.archive.zip_file_damaged", detail=detail),
-        msg("errors.archive.zip_file_damaged.hint"),
-    )
+    return LoadError("errors.archive.zip_file_damaged", detail=detail)
 
 
 def _too_many(count: int, limit: int) -> LoadError:
-    return LoadError(
-        msg("errors.archive.archive_members_most_read", count=count, limit=limit),
-        msg("errors.archive.archive_members_most_read.hint"),
-    )
+    return LoadError("errors.archive.archive_members_most_read", count=count, limit=limit)
 
 
 def _over_budget(total: int, budget: int) -> LoadError:
-    return LoadError(
-        msg("errors.archive.read_archive_s_members", budget=budget / MB, total=total / MB),
-        msg("errors.archive.read_archive_s_members.hint"),
-    )
+    return LoadError("errors.archive.read_archive_s_members", budget=budget / MB, total=total / MB)
 
 
 def _bomb(size: int, compressed: int, ratio: float) -> LoadError:
     return LoadError(
-        msg("errors.archive.refused_member_expands_times", size=size / max(1, compressed), compressed=compressed / MB, size2=size / MB, ratio=ratio),
-        msg("errors.archive.refused_member_expands_times.hint"),
+        "errors.archive.refused_member_expands_times", size=size / max(1, compressed), compressed=compressed / MB, size2=size / MB, ratio=ratio,
     )
 
 
 def _traversal() -> LoadError:
-    return LoadError(msg("errors.archive.refused_archive_member_s"))
+    return LoadError("errors.archive.refused_archive_member_s")
 
 
 def _nested() -> LoadError:
-    return LoadError(msg("errors.archive.nested_archives_opened"), msg("errors.archive.nested_archives_opened.hint"))
+    return LoadError("errors.archive.nested_archives_opened")
 
 
 def _encrypted() -> LoadError:
-    return LoadError(
-        msg("errors.archive.archive_member_password_protected"),
-        msg("errors.archive.archive_member_password_protected.hint"),
-    )
+    return LoadError("errors.archive.archive_member_password_protected")
 
 
 def _method(compress_type: int) -> LoadError:
     name = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA"}.get(compress_type, f"method {compress_type}")
-    return LoadError(
-        msg("errors.archive.archive_member_compressed_which", name=name),
-        msg("errors.archive.archive_member_compressed_which.hint"),
-    )
+    return LoadError("errors.archive.archive_member_compressed_which", name=name)
 
 
 def unreadable_member(exc: Exception) -> LoadError:
-    return LoadError(msg("errors.archive.archive_member_read", error_type=type(exc).__name__))
+    return LoadError("errors.archive.archive_member_read", error_type=type(exc).__name__)
 
 
 # --- names ------------------------------------------------------------------------

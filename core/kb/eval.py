@@ -10,7 +10,6 @@ import json
 from dataclasses import dataclass, field
 
 from core.errors import UserError
-from core.i18n import msg
 
 SEARCH_DEPTH = 20  # chunks fetched per question; enough to fill 5+ distinct sources
 
@@ -42,12 +41,9 @@ def parse_qa(text: str) -> list[QA]:
             row = json.loads(line)
             items.append(QA(str(row["question"]).strip(), str(row["source"]).strip()))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise UserError(
-                msg("errors.eval.line_qa_list_json", number=number),
-                msg("errors.eval.line_qa_list_json.hint"),
-            ) from exc
+            raise UserError("errors.eval.line_qa_list_json", number=number) from exc
     if not items:
-        raise UserError(msg("errors.eval.qa_list_empty"))
+        raise UserError("errors.eval.qa_list_empty")
     return items
 
 

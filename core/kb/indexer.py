@@ -196,7 +196,7 @@ def discover(
             if root.suffix.lower() in loaders.ARCHIVE_SUFFIXES:
                 prefixes.append(f"{given.name}/")
         else:
-            items.append(Item(str(given), _raiser(loaders.LoadError(msg("errors.indexer.such_file_folder")))))
+            items.append(Item(str(given), _raiser(loaders.LoadError("errors.indexer.such_file_folder"))))
     return items, prefixes
 
 

@@ -89,10 +89,7 @@ def decode(data: bytes) -> tuple[str, str]:
 
 
 def _binary() -> LoadError:
-    return LoadError(
-        msg("errors.loaders.text_file_binary_content"),
-        msg("errors.loaders.text_file_binary_content.hint"),
-    )
+    return LoadError("errors.loaders.text_file_binary_content")
 
 
 def _pdf(data: bytes) -> str:
@@ -102,24 +99,15 @@ def _pdf(data: bytes) -> str:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise LoadError(
-                msg("errors.loaders.pdf_password_protected"),
-                msg("errors.loaders.pdf_password_protected.hint"),
-            )
+            raise LoadError("errors.loaders.pdf_password_protected")
         pages = [page.extract_text() or "" for page in reader.pages]
     except LoadError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, OSError, AssertionError) as exc:
-        raise LoadError(
-            msg("errors.loaders.pdf_damaged_truncated", error_type=type(exc).__name__),
-            msg("errors.loaders.pdf_damaged_truncated.hint"),
-        ) from exc
+        raise LoadError("errors.loaders.pdf_damaged_truncated", error_type=type(exc).__name__) from exc
     text = "\n\n".join(p.strip() for p in pages if p.strip())
     if not text:
-        raise LoadError(
-            msg("errors.loaders.pdf_extractable_text_scanned"),
-            msg("errors.loaders.pdf_extractable_text_scanned.hint"),
-        )
+        raise LoadError("errors.loaders.pdf_extractable_text_scanned")
     return text
 
 
@@ -129,7 +117,7 @@ def _check_docx_size(data: bytes) -> None:
     with zipfile.ZipFile(io.BytesIO(data)) as package:
         declared = sum(info.file_size for info in package.infolist())
     if declared > DOCX_EXPANSION * max(len(data), 1_000_000):
-        raise LoadError(msg("errors.loaders.refused_word_file_expands", declared=declared / 1e6))
+        raise LoadError("errors.loaders.refused_word_file_expands", declared=declared / 1e6)
 
 
 def _docx(data: bytes) -> str:
@@ -142,10 +130,7 @@ def _docx(data: bytes) -> str:
     except LoadError:
         raise
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise LoadError(
-            msg("errors.loaders.word_file_damaged_docx"),
-            msg("errors.loaders.word_file_damaged_docx.hint"),
-        ) from exc
+        raise LoadError("errors.loaders.word_file_damaged_docx") from exc
     parts = [p.text for p in document.paragraphs if p.text.strip()]
     for table in document.tables:
         for row in table.rows:
@@ -170,7 +155,7 @@ def _csv(data: bytes) -> str:
     try:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error as exc:
-        raise LoadError(msg("errors.loaders.csv_parsed", exc=exc)) from exc
+        raise LoadError("errors.loaders.csv_parsed", exc=exc) from exc
     if not rows:
         return ""
     header, body = rows[0], rows[1:]
@@ -183,10 +168,7 @@ def _csv(data: bytes) -> str:
 
 
 def too_deep(what: Message) -> LoadError:
-    return LoadError(
-        msg("errors.loaders.nested_deeper_levels_which", what=what, max_depth=MAX_DEPTH),
-        msg("errors.loaders.nested_deeper_levels_which.hint"),
-    )
+    return LoadError("errors.loaders.nested_deeper_levels_which", what=what, max_depth=MAX_DEPTH)
 
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*+"', re.S)
@@ -217,7 +199,7 @@ def _json(data: bytes) -> str:
     try:
         value = _parse_json(text, msg("errors.loaders.what.json"))
     except json.JSONDecodeError as exc:
-        raise LoadError(msg("errors.loaders.json_invalid_line", lineno=exc.lineno, msg=exc.msg)) from exc
+        raise LoadError("errors.loaders.json_invalid_line", lineno=exc.lineno, msg=exc.msg) from exc
     return json.dumps(value, ensure_ascii=False, indent=1)
 
 
@@ -229,7 +211,7 @@ def _ipynb(data: bytes) -> str:
         if not isinstance(cells, list):
             raise TypeError("cells is not a list")
     except (json.JSONDecodeError, AttributeError, TypeError) as exc:
-        raise LoadError(msg("errors.loaders.notebook_valid_ipynb_json")) from exc
+        raise LoadError("errors.loaders.notebook_valid_ipynb_json") from exc
     parts = []
     for cell in cells:
         if not isinstance(cell, dict):
@@ -246,18 +228,12 @@ _BINARY_LOADERS = {".pdf": _pdf, ".docx": _docx, ".html": _html, ".htm": _html, 
 
 
 def too_large(size: int, max_bytes: int) -> LoadError:
-    return LoadError(
-        msg("errors.loaders.file_too_large_mb", size=size / 1e6, max_bytes=max_bytes / 1e6),
-        msg("errors.loaders.file_too_large_mb.hint"),
-    )
+    return LoadError("errors.loaders.file_too_large_mb", size=size / 1e6, max_bytes=max_bytes / 1e6)
 
 
 def cannot_parse(suffix: str, exc: BaseException) -> LoadError:
     detail = f"{type(exc).__name__}: {str(exc)[:120]}".rstrip(": ")
-    return LoadError(
-        msg("errors.loaders.file_read", suffix=suffix, detail=detail),
-        msg("errors.loaders.file_read.hint"),
-    )
+    return LoadError("errors.loaders.file_read", suffix=suffix, detail=detail)
 
 
 def load_bytes(name: str, data: bytes, max_bytes: int) -> Loaded:
@@ -272,7 +248,7 @@ def load_bytes(name: str, data: bytes, max_bytes: int) -> Loaded:
     if len(data) > max_bytes:
         raise too_large(len(data), max_bytes)
     if not data.strip():
-        raise LoadError(msg("errors.loaders.file_empty"))
+        raise LoadError("errors.loaders.file_empty")
     try:
         if suffix in TEXT_SUFFIXES:
             text, encoding = decode(data)
@@ -286,7 +262,7 @@ def load_bytes(name: str, data: bytes, max_bytes: int) -> Loaded:
         log.warning("unexpected error reading %s", name, exc_info=True)
         raise cannot_parse(suffix, exc) from exc
     if not text.strip():
-        raise LoadError(msg("errors.loaders.file_text"))
+        raise LoadError("errors.loaders.file_text")
     return Loaded(text=text, kind="markdown" if suffix in MARKDOWN_KINDS else "text", encoding=encoding)
 
 

@@ -62,10 +62,7 @@ class KnowledgeBaseManager:
             for kb in self._bases.values():
                 if kb.name == name:
                     return kb
-        raise UserError(
-            msg("errors.kb_manager.there_knowledge_base", name=name),
-            msg("errors.kb_manager.there_knowledge_base.hint"),
-        )
+        raise UserError("errors.kb_manager.there_knowledge_base", name=name)
 
     def exists(self, name: str) -> bool:
         return name.strip() in self.names()
@@ -75,7 +72,7 @@ class KnowledgeBaseManager:
         size = chunk_size or self.settings.kb_chunk_size
         overlap = self.settings.kb_chunk_overlap if chunk_overlap is None else chunk_overlap
         if not 50 <= size <= 8000 or not 0 <= overlap < size:
-            raise UserError(msg("errors.kb_manager.chunk_overlap_must_smaller"))
+            raise UserError("errors.kb_manager.chunk_overlap_must_smaller")
         model = (embedding_model or self.settings.embedding_model).strip()
         self.embedder_for(model)  # fail now, not at the first upload
         with self._lock:
@@ -112,10 +109,7 @@ class KnowledgeBaseManager:
         with self._lock:
             kb = self.get(name)
             if not kb.write_lock.acquire(blocking=False):
-                raise UserError(
-                    msg("errors.kb_manager.knowledge_base_being_indexed"),
-                    msg("errors.kb_manager.knowledge_base_being_indexed.hint"),
-                )
+                raise UserError("errors.kb_manager.knowledge_base_being_indexed")
             try:
                 self.client.delete_collection(kb.config.collection_name)
                 shutil.rmtree(kb.folder, ignore_errors=True)
@@ -187,7 +181,7 @@ class KnowledgeBaseManager:
         for filename, data in uploads:  # every name checked before any file is written
             base = PurePosixPath(filename.replace("/", "_")).name.strip()
             if base in ("", ".", "..") or "\x00" in base:
-                raise UserError(msg("errors.kb_manager.invalid_file_name", filename=filename))
+                raise UserError("errors.kb_manager.invalid_file_name", filename=filename)
             refusal = name_too_long(base)
             if refusal is not None:
                 raise refusal
@@ -218,7 +212,7 @@ class KnowledgeBaseManager:
         if inside(str(path), str(self.settings.home)):
             raise data_folder(path)
         if not path.is_dir():
-            raise UserError(msg("errors.kb_manager.folder_server", path=path))
+            raise UserError("errors.kb_manager.folder_server", path=path)
         return path
 
     def policy(self, kb: KnowledgeBase) -> PathPolicy:
@@ -234,10 +228,7 @@ class KnowledgeBaseManager:
     def _write(self, kb: KnowledgeBase) -> Iterator[None]:
         """One writer per base; a second one is told why instead of waiting silently."""
         if not kb.write_lock.acquire(timeout=1.0):
-            raise UserError(
-                msg("errors.kb_manager.being_indexed_right_now", name=kb.name),
-                msg("errors.kb_manager.being_indexed_right_now.hint"),
-            )
+            raise UserError("errors.kb_manager.being_indexed_right_now", name=kb.name)
         try:
             yield
         finally:
@@ -254,7 +245,7 @@ class KnowledgeBaseManager:
 
     def start_index(self, name: str, paths: list[Path]) -> Job:
         if self.jobs is None:
-            raise UserError(msg("errors.kb_manager.background_jobs_available_here"))
+            raise UserError("errors.kb_manager.background_jobs_available_here")
         kb = self.get(name)
         title = f"{name}: {', '.join(Path(p).name for p in paths[:3])}{'…' if len(paths) > 3 else ''}"
         return self.jobs.start(INDEX_JOB, title, {"kb": name, "kb_id": kb.config.id, "paths": [str(p) for p in paths]})
@@ -308,7 +299,4 @@ class KnowledgeBaseManager:
 
 
 def _name_taken(name: str) -> UserError:
-    return UserError(
-        msg("errors.kb_manager.knowledge_base_named_already", name=name),
-        msg("errors.kb_manager.knowledge_base_named_already.hint"),
-    )
+    return UserError("errors.kb_manager.knowledge_base_named_already", name=name)

@@ -56,11 +56,10 @@ def check_template(text: str) -> str:
     try:
         variables = set(PromptTemplate.from_template(text).input_variables)
     except (ValueError, KeyError) as exc:
-        raise UserError(msg("errors.rag.prompt_unbalanced_braces"), msg("errors.rag.prompt_unbalanced_braces.hint")) from exc
+        raise UserError("errors.rag.prompt_unbalanced_braces") from exc
     if variables != {"context", "question"}:
         raise UserError(
-            msg("errors.rag.prompt_must_contain_found", found=", ".join(sorted(variables)) or msg("errors.rag.none_found")),
-            msg("errors.rag.prompt_must_contain_found.hint"),
+            "errors.rag.prompt_must_contain_found", found=", ".join(sorted(variables)) or msg("errors.rag.none_found"),
         )
     return text
 

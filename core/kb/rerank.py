@@ -16,7 +16,6 @@ from pathlib import Path
 
 from core.errors import UserError
 from core.models import sources
-from core.i18n import msg
 
 log = logging.getLogger(__name__)
 _cache: dict[str, "CrossEncoderReranker"] = {}
@@ -51,14 +50,11 @@ def resolve_folder(spec: str, models_dir: Path) -> Path:
     path = Path(spec).expanduser()
     if path.exists() or spec.startswith(("/", ".", "~")):
         if not (path / "config.json").exists():
-            raise UserError(
-                msg("errors.rerank.cross_encoder_model_folder", path=path),
-                msg("errors.rerank.cross_encoder_model_folder.hint"),
-            )
+            raise UserError("errors.rerank.cross_encoder_model_folder", path=path)
         return path
     if sources.is_modelscope_id(spec):
         return sources.download_modelscope(spec, models_dir)
-    raise UserError(msg("errors.rerank.known_reranker", spec=spec), msg("errors.rerank.known_reranker.hint"))
+    raise UserError("errors.rerank.known_reranker", spec=spec)
 
 
 def get_reranker(spec: str, models_dir: Path, device: str = "cpu") -> CrossEncoderReranker | None:

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
-from core.i18n import msg
 
 _clients: dict[Path, Any] = {}
 _clients_lock = threading.Lock()
@@ -64,10 +63,7 @@ def chunk_id(source: str, digest: str, index: int) -> str:
 def validate_name(name: str) -> str:
     name = name.strip()
     if not NAME_RE.match(name):
-        raise UserError(
-            msg("errors.store.valid_knowledge_base_name", name=name),
-            msg("errors.store.valid_knowledge_base_name.hint"),
-        )
+        raise UserError("errors.store.valid_knowledge_base_name", name=name)
     return name
 
 

@@ -41,7 +41,6 @@ from transformers.cache_utils import DynamicLayer
 from core.errors import Cancelled, UserError
 from core.models.engine import Generation
 from core.models.options import GenerationOptions
-from core.i18n import msg
 
 if TYPE_CHECKING:
     from core.models.transformers_engine import TransformersEngine
@@ -132,7 +131,7 @@ class Batcher:
         req.gen.batch_peers = lambda: self.peers(req)
         with self._cond:
             if self._closed:
-                raise UserError(msg("errors.batching.model_unloaded"), msg("errors.batching.model_unloaded.hint"))
+                raise UserError("errors.batching.model_unloaded")
             self._waiting.append(req)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="batcher", daemon=True)
@@ -199,10 +198,7 @@ class Batcher:
                 with self.engine.lock.hold(cancel=_EveryoneCancelled(self)):
                     self.wants_lock = False
                     if self.engine.model is None:
-                        self._fail_all(UserError(
-                            msg("errors.batching.model_unloaded_while_answering"),
-                            msg("errors.batching.model_unloaded_while_answering.hint"),
-                        ))
+                        self._fail_all(UserError("errors.batching.model_unloaded_while_answering"))
                         continue
                     with torch.inference_mode():
                         self._step()
@@ -242,10 +238,7 @@ class Batcher:
                 req.done = "cancelled"
             elif req.adapter is not None and req.adapter not in self._loaded_adapters():
                 req.done = "error"
-                req.gen.error = UserError(
-                    msg("errors.batching.adapter_unloaded_while_answering", adapter=req.adapter),
-                    msg("errors.batching.adapter_unloaded_while_answering.hint"),
-                )
+                req.gen.error = UserError("errors.batching.adapter_unloaded_while_answering", adapter=req.adapter)
         self._retire()
         if self._prefilling:
             self._prefill()

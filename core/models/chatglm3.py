@@ -73,10 +73,7 @@ def is_chatglm(config: dict) -> bool:
 
 
 def _refuse(reason: Message) -> ModelSourceError:
-    return ModelSourceError(
-        msg("errors.chatglm3.chatglm_checkpoint_run_native", reason=reason),
-        msg("errors.chatglm3.chatglm_checkpoint_run_native.hint"),
-    )
+    return ModelSourceError("errors.chatglm3.chatglm_checkpoint_run_native", reason=reason)
 
 
 def check_supported(config: dict) -> None:

@@ -57,8 +57,7 @@ def is_complete(folder: Path) -> bool:
 
 def unreachable(model_id: str, exc: BaseException) -> ModelSourceError:
     return ModelSourceError(
-        msg("errors.downloads.could_reach_modelscope", model_id=model_id, error_type=type(exc).__name__, exc=str(exc)[:200]),
-        msg("errors.downloads.could_reach_modelscope.hint"),
+        "errors.downloads.could_reach_modelscope", model_id=model_id, error_type=type(exc).__name__, exc=str(exc)[:200],
     )
 
 
@@ -93,7 +92,7 @@ class ModelScopeHub:
             local = model_file_download(model_id, path, revision="master", local_dir=str(scratch), endpoint=self.endpoint)
             return json.loads(Path(local).read_text(encoding="utf-8"))
         except ValueError as exc:
-            raise ModelSourceError(msg("errors.downloads.valid_json", model_id=model_id, path=path)) from exc
+            raise ModelSourceError("errors.downloads.valid_json", model_id=model_id, path=path) from exc
         except Exception as exc:  # noqa: BLE001 - network / hub errors
             raise unreachable(model_id, exc) from exc
 
@@ -113,8 +112,7 @@ class ModelScopeHub:
             raise
         except Exception as exc:  # noqa: BLE001 - network / hub errors
             raise ModelSourceError(
-                msg("errors.downloads.downloading_modelscope_failed", model_id=model_id, error_type=type(exc).__name__, exc=str(exc)[:200]),
-                msg("errors.downloads.downloading_modelscope_failed.hint"),
+                "errors.downloads.downloading_modelscope_failed", model_id=model_id, error_type=type(exc).__name__, exc=str(exc)[:200],
             ) from exc
 
 
@@ -181,8 +179,7 @@ def fetch(
     missing = [f.path for f in files if not (folder / f.path).is_file()]
     if missing:
         raise ModelSourceError(
-            msg("errors.downloads.file_s_did_arrive", model_id=model_id, missing_count=len(missing), missing=', '.join(missing[:3])),
-            msg("errors.downloads.file_s_did_arrive.hint"),
+            "errors.downloads.file_s_did_arrive", model_id=model_id, missing_count=len(missing), missing=', '.join(missing[:3]),
         )
     (folder / COMPLETE_MARKER).write_text(json.dumps({"model_id": model_id, "bytes": total}), encoding="utf-8")
     report(total, max(1, total))

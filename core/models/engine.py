@@ -18,7 +18,6 @@ from pathlib import Path
 from core.errors import Cancelled, InputError, UserError
 from core.models.fair_lock import FairLock
 from core.models.options import GenerationOptions, as_dicts
-from core.i18n import msg
 
 log = logging.getLogger(__name__)
 
@@ -152,18 +151,14 @@ class Engine(ABC):
         budget = self.info.context_length - max_new_tokens
         if budget <= 0:
             raise InputError(
-                msg("errors.engine.max_new_tokens_leaves", max_new_tokens=max_new_tokens, context_length=self.info.context_length),
-                msg("errors.engine.max_new_tokens_leaves.hint"),
+                "errors.engine.max_new_tokens_leaves", max_new_tokens=max_new_tokens, context_length=self.info.context_length,
             )
         messages = list(messages)
         dropped = 0
         while (needed := self.count_tokens(messages, adapter)) > budget:
             first = 1 if messages and messages[0]["role"] == "system" else 0
             if len(messages) - first <= 1:
-                raise InputError(
-                    msg("errors.engine.message_too_long_model", needed=needed, budget=budget),
-                    msg("errors.engine.message_too_long_model.hint"),
-                )
+                raise InputError("errors.engine.message_too_long_model", needed=needed, budget=budget)
             del messages[first]
             dropped += 1
         return messages, dropped
@@ -178,12 +173,9 @@ class Engine(ABC):
         options = options or GenerationOptions()
         messages = as_dicts(messages)
         if not messages or not any(m["content"].strip() for m in messages if m["role"] == "user"):
-            raise InputError(msg("errors.engine.message_empty"), msg("errors.engine.message_empty.hint"))
+            raise InputError("errors.engine.message_empty")
         if adapter not in (None, BASE) and adapter not in self._adapters:
-            raise UserError(
-                msg("errors.engine.adapter_available", adapter=adapter),
-                msg("errors.engine.adapter_available.hint"),
-            )
+            raise UserError("errors.engine.adapter_available", adapter=adapter)
         if options.max_new_tokens > self.info.context_length // 2:
             # Never let the answer budget starve the prompt: cap it at half the window.
             options = options.model_copy(update={"max_new_tokens": max(1, self.info.context_length // 2)})
@@ -255,10 +247,10 @@ class Engine(ABC):
         self._templates.pop(name, None)
 
     def _load_adapter(self, name: str, path: Path) -> None:  # pragma: no cover - backend specific
-        raise UserError(msg("errors.engine.engine_does_support_adapters"))
+        raise UserError("errors.engine.engine_does_support_adapters")
 
     def _unload_adapter(self, name: str) -> None:  # pragma: no cover - backend specific
-        raise UserError(msg("errors.engine.engine_does_support_adapters_2"))
+        raise UserError("errors.engine.engine_does_support_adapters_2")
 
     def close(self) -> None:
         """Free the weights; the engine is unusable afterwards."""

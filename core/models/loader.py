@@ -24,7 +24,7 @@ def pick_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise UserError(msg("errors.loader.cuda_requested_but_gpu"), msg("errors.loader.cuda_requested_but_gpu.hint"))
+        raise UserError("errors.loader.cuda_requested_but_gpu")
     return device
 
 
@@ -55,22 +55,13 @@ def quantization_config(quantization: str, device: str, dtype: str):
     if quantization == "none":
         return None
     if quantization not in QUANTIZATIONS:
-        raise UserError(
-            msg("errors.loader.unknown_quantization", quantization=quantization),
-            msg("errors.loader.unknown_quantization.hint"),
-        )
+        raise UserError("errors.loader.unknown_quantization", quantization=quantization)
     if device != "cuda":
-        raise UserError(
-            msg("errors.loader.loading_needs_cuda_gpu", quantization=quantization, device=device),
-            msg("errors.loader.loading_needs_cuda_gpu.hint"),
-        )
+        raise UserError("errors.loader.loading_needs_cuda_gpu", quantization=quantization, device=device)
     try:
         import bitsandbytes  # noqa: F401
     except ImportError as exc:
-        raise UserError(
-            msg("errors.loader.loading_needs_bitsandbytes_package", quantization=quantization),
-            msg("errors.loader.loading_needs_bitsandbytes_package.hint"),
-        ) from exc
+        raise UserError("errors.loader.loading_needs_bitsandbytes_package", quantization=quantization) from exc
     from transformers import BitsAndBytesConfig
 
     if quantization == "8bit":
@@ -130,10 +121,7 @@ def load(
             kwargs["quantization_config"] = bnb
         model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
     except (OSError, ValueError, ImportError, KeyError) as exc:
-        raise UserError(
-            msg("errors.loader.could_load", name=resolved.name, exc=str(exc)[:300]),
-            msg("errors.loader.could_load.hint"),
-        ) from exc
+        raise UserError("errors.loader.could_load", name=resolved.name, exc=str(exc)[:300]) from exc
     if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
         tokenizer.pad_token = tokenizer.eos_token
     info = ModelInfo(

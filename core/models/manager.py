@@ -106,12 +106,9 @@ class ModelManager:
     def start_download(self, model_id: str, load_after: bool = True, quantization: str | None = None) -> str:
         """Download `model_id` in the background (then load it); returns the job id."""
         if not sources.is_modelscope_id(model_id):
-            raise ModelSourceError(
-                msg("errors.manager.modelscope_id", model_id=model_id),
-                msg("errors.manager.modelscope_id.hint"),
-            )
+            raise ModelSourceError("errors.manager.modelscope_id", model_id=model_id)
         if any(j.active and j.params.get("model_id") == model_id for j in self.jobs.list(DOWNLOAD_JOB)):
-            raise ModelSourceError(msg("errors.manager.already_being_downloaded", model_id=model_id))
+            raise ModelSourceError("errors.manager.already_being_downloaded", model_id=model_id)
         return self.jobs.start(DOWNLOAD_JOB, f"⬇ {model_id}", {"model_id": model_id, "load_after": load_after, "quantization": quantization}).id
 
     def _download_job(self, ctx: JobContext) -> None:

@@ -30,16 +30,12 @@ DEFAULT_CONTEXT = 4096
 
 def _unreachable(url: str, exc: Exception) -> UserError:
     return UserError(
-        msg("errors.openai_engine.engine_server_reached", url=url, error_type=type(exc).__name__, exc=str(exc)[:200]),
-        msg("errors.openai_engine.engine_server_reached.hint"),
+        "errors.openai_engine.engine_server_reached", url=url, error_type=type(exc).__name__, exc=str(exc)[:200],
     )
 
 
 def _refused(what: str, status: int, body: str) -> UserError:
-    return UserError(
-        msg("errors.openai_engine.engine_server_refused_http", what=what, status=status, body=body[:300]),
-        msg("errors.openai_engine.engine_server_refused_http.hint"),
-    )
+    return UserError("errors.openai_engine.engine_server_refused_http", what=what, status=status, body=body[:300])
 
 
 class OpenAIEngine(Engine):
@@ -61,10 +57,7 @@ class OpenAIEngine(Engine):
         bases = [c for c in cards if not c.get("parent")]
         if model is None:
             if not bases:
-                raise UserError(
-                    msg("errors.openai_engine.engine_server_lists_model", base_url=base_url),
-                    msg("errors.openai_engine.engine_server_lists_model.hint"),
-                )
+                raise UserError("errors.openai_engine.engine_server_lists_model", base_url=base_url)
             model = bases[0]["id"]
         self.model_name = model
         card = next((c for c in cards if c["id"] == model), {})
@@ -83,10 +76,7 @@ class OpenAIEngine(Engine):
     @classmethod
     def from_settings(cls, settings, progress=lambda f, m: None) -> OpenAIEngine:
         if not settings.engine_url:
-            raise UserError(
-                msg("errors.openai_engine.liandan_engine_openai_needs"),
-                msg("errors.openai_engine.liandan_engine_openai_needs.hint"),
-            )
+            raise UserError("errors.openai_engine.liandan_engine_openai_needs")
         progress(0.5, msg("job.openai_engine.connecting", engine_url=settings.engine_url))
         key = settings.engine_api_key.get_secret_value() if settings.engine_api_key else None
         engine = cls(settings.engine_url, settings.engine_model, key, settings.engine_timeout_s, settings.context_length)

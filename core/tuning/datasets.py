@@ -87,14 +87,10 @@ class Dataset:
             extra = len(self.problems) - 5
             more = msg("errors.datasets.more_problems", extra=extra) if extra > 0 else verbatim("")
             raise UserError(
-                msg("errors.datasets.problem_s", name=self.name, problem_count=self.problem_count, shown=shown, more=more),
-                msg("errors.datasets.problem_s.hint"),
+                "errors.datasets.problem_s", name=self.name, problem_count=self.problem_count, shown=shown, more=more,
             )
         if not self.records:
-            raise UserError(
-                msg("errors.datasets.holds_records", name=self.name),
-                msg("errors.datasets.holds_records.hint"),
-            )
+            raise UserError("errors.datasets.holds_records", name=self.name)
 
     def preview(self, limit: int = 20) -> list[dict]:
         """Rows for a table: the first user prompt and last answer of each record."""
@@ -244,7 +240,7 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise UserError(msg("errors.datasets.file_utf_gbk_text"), msg("errors.datasets.file_utf_gbk_text.hint"))
+    raise UserError("errors.datasets.file_utf_gbk_text")
 
 
 # --- normalising -----------------------------------------------------------------------
@@ -345,13 +341,10 @@ def parse(name: str, data: bytes) -> Dataset:
     """Read a dataset file's bytes; problems are collected (first MAX_PROBLEMS), not raised."""
     suffix = Path(name).suffix.lower()
     if suffix not in EXTENSIONS:
-        raise UserError(
-            msg("errors.datasets.json_jsonl_csv_file", name=name),
-            msg("errors.datasets.json_jsonl_csv_file.hint"),
-        )
+        raise UserError("errors.datasets.json_jsonl_csv_file", name=name)
     text = _decode(data)
     if not text.strip():
-        raise UserError(msg("errors.datasets.empty", name=name))
+        raise UserError("errors.datasets.empty", name=name)
     if suffix == ".json" and text.lstrip().startswith("{"):
         suffix = ".jsonl"  # one object per line saved as .json is common
     items = {".json": _json_items, ".jsonl": _jsonl_items, ".csv": _csv_items}[suffix](text)
@@ -396,10 +389,7 @@ def parse(name: str, data: bytes) -> Dataset:
     except _Fatal as fatal:
         dataset.problems.append(fatal.problem)
     except ValueError as exc:  # no '[' in a .json file
-        raise UserError(
-            msg("errors.datasets.json_array_json_lines", name=name),
-            msg("errors.datasets.json_array_json_lines.hint"),
-        ) from exc
+        raise UserError("errors.datasets.json_array_json_lines", name=name) from exc
     return dataset
 
 

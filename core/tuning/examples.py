@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from core.errors import UserError
 from core.models import chat_format
 from core.tuning.datasets import Dataset, Stats, with_system
-from core.i18n import msg
 
 IGNORE = -100
 
@@ -43,10 +42,7 @@ def encode(tokenizer, model_type: str, messages: list[dict], max_length: int) ->
         prompt = chat_format.render(tokenizer, messages[:i], model_type, add_generation_prompt=True)
         full = chat_format.render(tokenizer, messages[: i + 1], model_type, add_generation_prompt=False)
         if not prompt.startswith(rendered) or not full.startswith(prompt):
-            raise UserError(
-                msg("errors.examples.model_s_chat_template"),
-                msg("errors.examples.model_s_chat_template.hint"),
-            )
+            raise UserError("errors.examples.model_s_chat_template")
         prompt_ids = _ids(tokenizer, prompt[len(rendered):])
         answer_ids = _ids(tokenizer, full[len(prompt):])
         if eos is not None and eos not in answer_ids:

@@ -117,26 +117,14 @@ class FineTuner:
         """Check everything a user can fix now, then train in the background."""
         engine = self.runtime.models.require()
         if not hasattr(engine, "add_trainable_adapter"):
-            raise UserError(
-                msg("errors.finetuner.engine_train_adapters"),
-                msg("errors.finetuner.engine_train_adapters.hint"),
-            )
+            raise UserError("errors.finetuner.engine_train_adapters")
         name = check_name(name)
         if self.runtime.adapters.exists(name) or name in engine.adapter_names():
-            raise UserError(
-                msg("errors.finetuner.adapter_named_already_exists", name=name),
-                msg("errors.finetuner.adapter_named_already_exists.hint"),
-            )
+            raise UserError("errors.finetuner.adapter_named_already_exists", name=name)
         if self.active() is not None:
-            raise UserError(
-                msg("errors.finetuner.training_job_already_running"),
-                msg("errors.finetuner.training_job_already_running.hint"),
-            )
+            raise UserError("errors.finetuner.training_job_already_running")
         if any(j.params.get("name") == name and j.status in ("interrupted", "cancelled") for j in self.jobs()):
-            raise UserError(
-                msg("errors.finetuner.unfinished_job_training", name=name),
-                msg("errors.finetuner.unfinished_job_training.hint"),
-            )
+            raise UserError("errors.finetuner.unfinished_job_training", name=name)
         dataset = datasets.parse(dataset_name or dataset_path.name, dataset_path.read_bytes())
         prepare(engine, dataset, config)  # refuses bad files and impossible settings before the job starts
         params = {"name": name, "dataset": str(dataset_path), "dataset_name": dataset.name,
@@ -146,10 +134,7 @@ class FineTuner:
 
     def resume(self, job_id: str) -> Job:
         if self.active() is not None:
-            raise UserError(
-                msg("errors.finetuner.training_job_already_running_2"),
-                msg("errors.finetuner.training_job_already_running_2.hint"),
-            )
+            raise UserError("errors.finetuner.training_job_already_running_2")
         return self.runtime.jobs.resume(job_id)
 
     def delete(self, job_id: str) -> None:

@@ -30,10 +30,7 @@ def run_merge(runtime, ctx: JobContext) -> None:
     engine = runtime.models.require()
     card = runtime.adapters.get(name)
     if card.base_fingerprint != fingerprint(engine.model.config):
-        raise UserError(
-            msg("errors.merge.adapter_trained_another_base", name=name),
-            msg("errors.merge.adapter_trained_another_base.hint"),
-        )
+        raise UserError("errors.merge.adapter_trained_another_base", name=name)
     out = runtime.settings.finetune_dir / "exports" / name
     staging = out.with_name(f".{name}.partial")
     shutil.rmtree(staging, ignore_errors=True)

@@ -36,35 +36,25 @@ def parse_prompts(text: str, filename: str = "", limit: int = 100) -> list[str]:
         except RecursionError:  # '[' * 100000: Python's decoder recurses per level
             raise _too_deep(filename) from None
         if not isinstance(data, list):
-            raise InputError(
-                msg("errors.prompt_lists.must_hold_json_list", filename=filename),
-                msg("errors.prompt_lists.must_hold_json_list.hint"),
-            )
+            raise InputError("errors.prompt_lists.must_hold_json_list", filename=filename)
         prompts = [_prompt_of(item, n) for n, item in enumerate(data, 1)]
     else:
         prompts = [line.strip() for line in text.splitlines() if line.strip()]
     prompts = [p.strip() for p in prompts if p.strip()]
     if not prompts:
-        raise InputError(msg("errors.prompt_lists.there_prompt"), msg("errors.prompt_lists.there_prompt.hint"))
+        raise InputError("errors.prompt_lists.there_prompt")
     if len(prompts) > limit:
-        raise InputError(
-            msg("errors.prompt_lists.prompts_more_one_run", prompts_count=len(prompts), limit=limit),
-            msg("errors.prompt_lists.prompts_more_one_run.hint"),
-        )
+        raise InputError("errors.prompt_lists.prompts_more_one_run", prompts_count=len(prompts), limit=limit)
     too_long = next((n for n, p in enumerate(prompts, 1) if len(p) > MAX_PROMPT_CHARS), None)
     if too_long:
         raise InputError(
-            msg("errors.prompt_lists.prompt_longer_characters", too_long=too_long, max_prompt_chars=MAX_PROMPT_CHARS),
-            msg("errors.prompt_lists.prompt_longer_characters.hint"),
+            "errors.prompt_lists.prompt_longer_characters", too_long=too_long, max_prompt_chars=MAX_PROMPT_CHARS,
         )
     return prompts
 
 
 def _too_deep(where: str) -> InputError:
-    return InputError(
-        msg("errors.prompt_lists.nested_too_deeply_read", where=where),
-        msg("errors.prompt_lists.nested_too_deeply_read.hint"),
-    )
+    return InputError("errors.prompt_lists.nested_too_deeply_read", where=where)
 
 
 def _json_line(line: str, n: int):
@@ -73,10 +63,7 @@ def _json_line(line: str, n: int):
     except RecursionError:
         raise _too_deep(f"Line {n}") from None
     except json.JSONDecodeError as exc:
-        raise InputError(
-            msg("errors.prompt_lists.line_valid_json", n=n, msg=exc.msg),
-            msg("errors.prompt_lists.line_valid_json.hint"),
-        ) from exc
+        raise InputError("errors.prompt_lists.line_valid_json", n=n, msg=exc.msg) from exc
 
 
 def _prompt_of(item, n: int) -> str:

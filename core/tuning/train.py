@@ -50,7 +50,7 @@ def prepare(engine, dataset: datasets.Dataset, config: TrainConfig) -> Prepared:
     examples = encode_all(engine.tokenizer, engine.model_type, dataset, config.system_prompt, config.max_length)
     usable = [e for e in examples if loop.answer_tokens([e]) > 0]
     if not usable:
-        raise UserError(msg("errors.train.every_record_cut_before"), msg("errors.train.every_record_cut_before.hint"))
+        raise UserError("errors.train.every_record_cut_before")
     train_idx, val_idx = datasets.split(len(usable), config.val_fraction, config.seed)
     return Prepared(dataset, [usable[i] for i in train_idx], [usable[i] for i in val_idx], len(examples) - len(usable))
 
@@ -58,10 +58,7 @@ def prepare(engine, dataset: datasets.Dataset, config: TrainConfig) -> Prepared:
 def check_name(name: str) -> str:
     name = validate_name(name)
     if "." in name:
-        raise UserError(
-            msg("errors.train.adapter_being_trained_name", name=name),
-            msg("errors.train.adapter_being_trained_name.hint"),
-        )
+        raise UserError("errors.train.adapter_being_trained_name", name=name)
     return name
 
 
@@ -80,10 +77,7 @@ class TrainingRun:
     # --- setup -------------------------------------------------------------------
     def _load_data(self) -> Prepared:
         if not self.dataset_path.exists():
-            raise UserError(
-                msg("errors.train.dataset_file_job_gone", name=self.dataset_path.name),
-                msg("errors.train.dataset_file_job_gone.hint"),
-            )
+            raise UserError("errors.train.dataset_file_job_gone", name=self.dataset_path.name)
         dataset = datasets.parse(self.dataset_name, self.dataset_path.read_bytes())
         return prepare(self.engine, dataset, self.config)
 
@@ -159,10 +153,7 @@ class TrainingRun:
         total = 0.0
         with self.engine.lock.hold(self.cancel):
             if self.engine.model is None:
-                raise UserError(
-                    msg("errors.train.model_unloaded_during_training"),
-                    msg("errors.train.model_unloaded_during_training.hint"),
-                )
+                raise UserError("errors.train.model_unloaded_during_training")
             try:
                 peft.set_adapter(self.name)
                 for p in self.params.values():
@@ -205,7 +196,7 @@ class TrainingRun:
         engine, ctx, cfg = self.engine, self.ctx, self.config
         expected = ctx.job.params.get("base_fingerprint")
         if expected and expected != fingerprint(engine.model.config):
-            raise UserError(msg("errors.train.loaded_model_one_job"), msg("errors.train.loaded_model_one_job.hint"))
+            raise UserError("errors.train.loaded_model_one_job")
         ctx.report(0.0, msg("job.train.preparing_dataset"))
         data = self._load_data()
         lengths = [len(e) for e in data.train]
@@ -287,10 +278,7 @@ class TrainingRun:
 
         engine = self.engine
         if self.store.exists(self.name):
-            raise UserError(
-                msg("errors.train.adapter_named_appeared_while", name=self.name),
-                msg("errors.train.adapter_named_appeared_while.hint"),
-            )
+            raise UserError("errors.train.adapter_named_appeared_while", name=self.name)
         staging = self.store.folder / f".{self.name}.partial"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)

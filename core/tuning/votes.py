@@ -50,7 +50,7 @@ class Vote:
                 msg("errors.votes.unknown_vote.hint", choices=', '.join(CHOICES)),
             )
         if self.a == self.b:
-            raise InputError(msg("errors.votes.vote_needs_two_different"))
+            raise InputError("errors.votes.vote_needs_two_different")
 
     @property
     def winner(self) -> str | None:
