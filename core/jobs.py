@@ -110,7 +110,10 @@ class JobContext:
 
     def report(self, progress: float | None = None, message: Message | None = None, **details: Any) -> None:
         """`message` is a `Message` (`msg("kb.step", ...)`), stored as key + parameters and rendered
-        where it is shown; `None` keeps the previous one."""
+        where it is shown; `None` keeps the previous one. A plain str is refused: it would reach the
+        Chinese UI untranslated."""
+        if message is not None and not isinstance(message, Message):
+            raise TypeError(f"JobContext.report takes a Message (core.i18n.msg), not {type(message).__name__}")
         with self._registry.lock:
             if progress is not None:
                 self.job.progress = max(0.0, min(1.0, progress))

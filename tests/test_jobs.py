@@ -131,3 +131,10 @@ def test_a_new_message_replaces_the_old_one_in_every_language(tmp_path):
 
     job = jobs.wait(jobs.start("two", "Two", {}, runner).id, 5)
     assert job.status == "done" and (job.message, job.status_message.render("zh")) == ("Exported to /tmp/x", "已导出到 /tmp/x")
+
+
+def test_a_plain_str_progress_text_is_refused(tmp_path):
+    """A sentence passed as str would reach the Chinese UI in English: the worker fails, saying why."""
+    jobs = JobRegistry(tmp_path)
+    job = jobs.wait(jobs.start("str", "Str", {}, lambda ctx: ctx.report(0.5, "Merging…")).id, 5)
+    assert job.status == "failed" and "takes a Message" in job.error

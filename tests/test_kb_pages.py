@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from core.i18n import msg
 from tests.conftest import app_test
 from tests.test_kb_loaders import write_samples
 
@@ -138,7 +139,7 @@ def test_a_running_index_job_words_its_step_in_the_page_language(app_runtime):
     release = threading.Event()
 
     def runner(ctx):
-        ctx.report(0.4, "embedding 40/100 chunks", step={"key": "kb.step.embedding", "done": 40, "total": 100, "source": ""})
+        ctx.report(0.4, msg("kb.step.embedding", done=40, total=100, source=""))
         release.wait(30)
 
     app_runtime.kb.create("steps")

@@ -213,7 +213,6 @@ STRINGS = {
     "errors.chatglm3.does_hold_weights_dictionary": ("{name} 中不是权重字典。", "{name} does not hold a weights dictionary."),
     "errors.chatglm3.tokenizer_model_folder": ("文件夹中没有 tokenizer.model。", "no tokenizer.model in the folder."),
     "errors.chatglm3.weights_missing": ("缺少权重：{missing}。", "weights missing: {missing}."),
-    "errors.chatglm3.unexpected_weight_2": ("意外的权重 {name}。", "unexpected weight {name}."),
     "errors.chatglm3.plain_weights_file": (
         "{name} 不是普通的权重文件（{error_type}）。",
         "{name} is not a plain weights file ({error_type}).",
@@ -387,7 +386,6 @@ STRINGS = {
     ),
 
     "errors.engine.engine_does_support_adapters": ("当前推理引擎不支持适配器。", "This engine does not support adapters."),
-    "errors.engine.engine_does_support_adapters_2": ("当前推理引擎不支持适配器。", "This engine does not support adapters."),
     "errors.engine.max_new_tokens_leaves": (
         "最大生成长度（{max_new_tokens}）占满了模型的上下文（{context_length}），没有留给输入的空间。",
         "max new tokens ({max_new_tokens}) leaves no room in the model's context ({context_length}).",
@@ -444,8 +442,6 @@ STRINGS = {
         "请在任务列表中继续该任务，或先删除它。",
         "Resume it from the job list, or delete it first.",
     ),
-    "errors.finetuner.training_job_already_running_2": ("已有一个训练任务正在运行。", "A training job is already running."),
-    "errors.finetuner.training_job_already_running_2.hint": ("请等待它完成，或取消它。", "Wait for it to finish, or cancel it."),
 
     "errors.indexer.same_content": ("与 {twin} 内容相同。", "Same content as {twin}."),
     "errors.indexer.unexpected_error_reading_file": (
@@ -727,14 +723,6 @@ STRINGS = {
     "errors.peft_format.valid_safetensors_file": (
         "{name} 不是有效的 safetensors 文件（{error_type}）。",
         "{name} is not a valid safetensors file ({error_type}).",
-    ),
-    "errors.peft_format.unexpected_chatglm_module_2": (
-        "意外的 ChatGLM 模块 {module}。",
-        "Unexpected ChatGLM module {module}.",
-    ),
-    "errors.peft_format.chatglm_counterpart_2": (
-        "{module} 在 ChatGLM3 中没有对应模块。",
-        "{module} has no ChatGLM3 counterpart.",
     ),
     "errors.peft_format.link_out_folder_file": (
         "{name} 是指向文件夹之外的链接或不是文件。",

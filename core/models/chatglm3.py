@@ -155,7 +155,7 @@ def rename(name: str, tensor: torch.Tensor, sizes: list[int]) -> Iterator[tuple[
         for proj, part in zip(("q_proj", "k_proj", "v_proj"), torch.split(tensor, sizes, dim=0)):
             yield f"{prefix}self_attn.{proj}.{kind}", part.contiguous()
     else:
-        raise _refuse(msg("errors.chatglm3.unexpected_weight_2", name=name))
+        raise _refuse(msg("errors.chatglm3.unexpected_weight", name=name))
 
 
 def _weight_files(folder: Path) -> list[Path]:

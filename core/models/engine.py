@@ -250,7 +250,7 @@ class Engine(ABC):
         raise UserError("errors.engine.engine_does_support_adapters")
 
     def _unload_adapter(self, name: str) -> None:  # pragma: no cover - backend specific
-        raise UserError("errors.engine.engine_does_support_adapters_2")
+        raise UserError("errors.engine.engine_does_support_adapters")
 
     def close(self) -> None:
         """Free the weights; the engine is unusable afterwards."""

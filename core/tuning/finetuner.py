@@ -134,7 +134,7 @@ class FineTuner:
 
     def resume(self, job_id: str) -> Job:
         if self.active() is not None:
-            raise UserError("errors.finetuner.training_job_already_running_2")
+            raise UserError("errors.finetuner.training_job_already_running")
         return self.runtime.jobs.resume(job_id)
 
     def delete(self, job_id: str) -> None:

@@ -160,7 +160,7 @@ def chatglm_to_glm(config: dict, state: dict, qkv_sizes: list[int]) -> tuple[dic
         elif leaf in _TO_GLM:
             out[f"{prefix}{_TO_GLM[leaf]}.{kind}.weight"] = tensor
         else:
-            raise bad(msg("errors.peft_format.unexpected_chatglm_module_2", module=module))
+            raise bad(msg("errors.peft_format.unexpected_chatglm_module", module=module))
     native = dict(config)
     native["target_modules"] = sorted({_native_leaf(t) for t in _as_list(config.get("target_modules"))} - {""} | _leaves(out)) or None
     for pattern in ("rank_pattern", "alpha_pattern"):
@@ -249,7 +249,7 @@ def glm_to_chatglm(config: dict, state: dict, qkv_sizes: list[int], base_model: 
         elif leaf in _TO_CHATGLM:
             out[f"{prefix}{_TO_CHATGLM[leaf]}.{kind}.weight"] = tensor
         else:
-            raise bad(msg("errors.peft_format.chatglm_counterpart_2", module=module))
+            raise bad(msg("errors.peft_format.chatglm_counterpart", module=module))
     for prefix, parts in layers.items():
         in_features = _in_of(parts)
         sample = next(iter(parts.values()))
