@@ -24,7 +24,7 @@ SIDES = ("A", "B")
 
 def start(pool: AdapterPool, runs: RunStore, variants: list[str], prompts: list[str], options: GenerationOptions) -> None:
     if len(variants) != 2:
-        raise InputError("A blind round compares exactly two variants.", "Pick two.")
+        raise InputError("errors.compare_blind.two_variants")
     run = new_run(pool, variants, prompts, options)
     runs.save(run)
     st.session_state[STATE] = {"run": run.id, "sides": blind_sides(len(prompts)), "index": 0, "last": None}

@@ -44,7 +44,7 @@ def prompt_input(limit: int) -> list[str]:
         try:
             text = upload.getvalue().decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise InputError(f"{upload.name} is not UTF-8 text.", "Save it as UTF-8 and upload again.") from exc
+            raise InputError("errors.compare_setup.not_utf8", name=upload.name) from exc
         prompts = parse_prompts(text, upload.name, limit)
     else:
         prompts = parse_prompts(typed, "", limit)

@@ -102,7 +102,8 @@ def test_checker_flags_an_untranslated_raise():
 
 
 def test_every_user_error_raised_in_core_is_a_message():
-    trees = {p.relative_to(REPO).as_posix(): ast.parse(p.read_text(encoding="utf-8")) for p in (REPO / "core").rglob("*.py")}
+    trees = {p.relative_to(REPO).as_posix(): ast.parse(p.read_text(encoding="utf-8"))
+             for folder in ("core", "components", "pages") for p in (REPO / folder).rglob("*.py")}
     classes = error_classes(trees)
     assert {"LoadError", "ModelSourceError", "PreflightError", "InputError"} <= classes
     problems = [f"{path}:{p}" for path, tree in sorted(trees.items()) for p in untranslated(tree, classes, keys())]

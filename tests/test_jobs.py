@@ -14,7 +14,7 @@ def test_job_reports_progress_metrics_and_finishes(tmp_path):
 
     def runner(ctx):
         for i in range(3):
-            ctx.report((i + 1) / 3, f"step {i + 1}")
+            ctx.report((i + 1) / 3, msg("kb.step.reading", done=i + 1, total=3, source=""))
             ctx.metric(step=i + 1, loss=1.0 / (i + 1))
         ctx.set_result(answer=42)
 
@@ -76,7 +76,7 @@ def test_eta_is_derived_from_progress(tmp_path):
 
     def runner(ctx):
         time.sleep(0.2)
-        ctx.report(0.5, "half")
+        ctx.report(0.5, msg("job.merge.merging_adapter"))
         gate.wait(5)
 
     job = jobs.start("eta", "ETA", {}, runner)

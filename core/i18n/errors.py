@@ -1070,4 +1070,8 @@ STRINGS = {
         "尚未加载模型。请在“系统”页面加载一个模型，或启动 `python -m core serve --model SOURCE`。",
         "No model is loaded. Load one on the System page, or start `python -m core serve --model SOURCE`.",
     ),
+    "errors.compare_setup.not_utf8": ("{name} 不是 UTF-8 文本。", "{name} is not UTF-8 text."),
+    "errors.compare_setup.not_utf8.hint": ("请另存为 UTF-8 后重新上传。", "Save it as UTF-8 and upload again."),
+    "errors.compare_blind.two_variants": ("盲评一轮只比较两个版本。", "A blind round compares exactly two variants."),
+    "errors.compare_blind.two_variants.hint": ("请选择两个。", "Pick two."),
 }
