@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.i18n import Message, keys, msg, with_hint
+from core.i18n import Message, has, msg, with_hint
 
 
 class UserError(Exception):
@@ -21,7 +21,7 @@ class UserError(Exception):
 
     def __init__(self, message: Message | str, hint: Message | str | None = None, /, **params: Any) -> None:
         if isinstance(message, str):  # a key: its parameters given here, its hint found by name
-            if hint is None and f"{message}.hint" in keys():
+            if hint is None and has(f"{message}.hint"):
                 hint = msg(f"{message}.hint", **params)
             message = msg(message, **params)
         self.message_text: Message = message

@@ -1,7 +1,10 @@
-"""UI strings in 中文 and English. Each page owns one table module; `t` merges them.
+"""Every text a person reads, in 中文 and English. Each area owns one table module (`STRINGS`);
+`t` merges them. Pages show keys with `components.i18n.t`; `core` says things as a `Message`
+(`msg(key, **params)`), stored as key + parameters and rendered where it is shown.
 
 Keys are stable identifiers, never shown; a missing Chinese text falls back to English,
-then to the key, so a gap is visible but never crashes a page.
+then to the key, so a gap is visible but never crashes a page (tests/test_i18n_tables.py
+keeps both languages present).
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **fmt: object) -> str:
 
 def keys() -> set[str]:
     return set(_table())
+
+
+def has(key: str) -> bool:
+    return key in _table()
 
 
 _SCALARS = (str, int, float, bool, type(None))
