@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from core.config import Settings
 from core.errors import UserError
+from core.i18n import msg
 from core.jobs import Job, JobContext, JobRegistry
 from core.kb.embeddings import get_embedder
 from core.kb.archive import ZipLimits
@@ -24,6 +25,7 @@ from core.kb.indexer import Indexer, IndexProgress, IndexResult
 from core.kb.rerank import get_reranker
 from core.kb.retrieval import Hit, HybridSearcher
 from core.kb.store import KBConfig, KnowledgeBase, chroma_client, validate_name
+from core.kb.watch import FolderWatcher, WatchStatus
 from core.paths import PathPolicy, data_folder, inside, name_too_long
 
 log = logging.getLogger(__name__)
@@ -50,11 +52,53 @@ class KnowledgeBaseManager:
         self.jobs = jobs
         if jobs is not None:
             jobs.register(INDEX_JOB, self._index_job)
+        self.watcher = FolderWatcher(self, settings.kb_watch_debounce_s)
+
+    # --- watched folders ------------------------------------------------------------
+    def start_watching(self) -> None:
+        """Watch the saved folders of every base (and catch up); idempotent. Only a long-lived
+        process with background jobs (the app) watches: a CLI run would leave its runs half done."""
+        if self.jobs is not None:
+            self.watcher.start()
+
+    def stop_watching(self) -> None:
+        self.watcher.stop()
+
+    def watch(self, name: str, folder: str) -> Path:
+        """Keep a server folder in sync with the base: indexed now, then after every change."""
+        if self.jobs is None:
+            raise UserError(msg("kb.watch.no_jobs"))
+        path = self.allowed_folder(folder)
+        self.watcher.add(self.get(name), path)
+        return path
+
+    def unwatch(self, name: str, folder: str) -> None:
+        """Stop following the folder; what was indexed from it stays in the base."""
+        self.watcher.remove(self.get(name).config.id, folder)
+
+    def watch_status(self, name: str) -> list[WatchStatus]:
+        return self.watcher.status(self.get(name).config.id)
+
+    def busy(self, kb: KnowledgeBase) -> bool:
+        """An index run of `kb` is under way or queued (the watcher waits for it, never races it)."""
+        if kb.write_lock.locked():
+            return True
+        return self.jobs is not None and any(
+            j.active and j.params.get("kb_id") == kb.config.id for j in self.jobs.list(INDEX_JOB)
+        )
 
     # --- bases --------------------------------------------------------------------
     def names(self) -> list[str]:
         with self._lock:
             return sorted(kb.name for kb in self._bases.values())
+
+    def bases(self) -> list[KnowledgeBase]:
+        with self._lock:
+            return list(self._bases.values())
+
+    def base_by_id(self, kb_id: str) -> KnowledgeBase | None:
+        with self._lock:
+            return self._bases.get(kb_id)
 
     def get(self, name: str) -> KnowledgeBase:
         with self._lock:
@@ -127,6 +171,8 @@ class KnowledgeBaseManager:
                 self._searchers.pop(kb.config.id, None)
             finally:
                 kb.write_lock.release()
+        # Never call the watcher under self._lock: it calls this manager under its own lock.
+        self.watcher.forget(kb.config.id)
 
     def change_embedding_model(self, name: str, spec: str) -> list[Path]:
         """Switch a base to another embedding model. Its vectors are of the old model, so the index is
@@ -147,6 +193,7 @@ class KnowledgeBaseManager:
             kb.save_config()
             with self._lock:
                 self._searchers.pop(kb.config.id, None)
+        self.watcher.refresh(kb.config.id)  # watched folders re-index themselves
         return sorted(p for p in kb.files_dir.iterdir()) if kb.files_dir.exists() else []
 
     def embedder(self, kb: KnowledgeBase):
@@ -259,12 +306,14 @@ class KnowledgeBaseManager:
             )
             return indexer.run(paths, progress, should_stop)
 
-    def start_index(self, name: str, paths: list[Path]) -> Job:
+    def start_index(self, name: str, paths: list[Path], watched: bool = False) -> Job:
+        """`watched`: started by the folder watcher (the job says so, the page counts it as a sync)."""
         if self.jobs is None:
             raise UserError("Background jobs are not available here.", zh="此处无法使用后台任务。")
         kb = self.get(name)
         title = f"{name}: {', '.join(Path(p).name for p in paths[:3])}{'…' if len(paths) > 3 else ''}"
-        return self.jobs.start(INDEX_JOB, title, {"kb": name, "kb_id": kb.config.id, "paths": [str(p) for p in paths]})
+        params = {"kb": name, "kb_id": kb.config.id, "paths": [str(p) for p in paths]}
+        return self.jobs.start(INDEX_JOB, ("👁 " if watched else "") + title, params | ({"watched": True} if watched else {}))
 
     def _index_job(self, ctx: JobContext) -> None:
         """The job runner; re-running it after a crash skips what the manifest already has."""
