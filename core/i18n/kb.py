@@ -176,7 +176,6 @@ STRINGS = {
         "{folder} is no longer inside the allowed folders (LIANDAN_KB_ROOTS): watching is paused.",
     ),
     "kb.watch.cannot": ("无法监视 {folder}：{reason}", "Cannot watch {folder}: {reason}"),
-    "kb.watch.no_jobs": ("此处无法监视文件夹（没有后台任务）。", "Folders cannot be watched here (no background jobs)."),
     # a cited passage opened in the chunk browser (components.kb_passage)
     "kb.passage.open": ("📍 在分块浏览器中打开", "📍 Open in the chunk browser"),
     "kb.passage.title": ("📍 引用的段落：{source} · {where}", "📍 Cited passage: {source} · {where}"),

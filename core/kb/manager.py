@@ -17,7 +17,6 @@ from pathlib import Path, PurePosixPath
 
 from core.config import Settings
 from core.errors import UserError
-from core.i18n import msg
 from core.jobs import Job, JobContext, JobRegistry
 from core.kb.embeddings import get_embedder
 from core.kb.archive import ZipLimits
@@ -66,8 +65,7 @@ class KnowledgeBaseManager:
 
     def watch(self, name: str, folder: str) -> Path:
         """Keep a server folder in sync with the base: indexed now, then after every change."""
-        if self.jobs is None:
-            raise UserError(msg("kb.watch.no_jobs"))
+        self._require_jobs()
         path = self.allowed_folder(folder)
         self.watcher.add(self.get(name), path)
         return path
@@ -308,12 +306,15 @@ class KnowledgeBaseManager:
 
     def start_index(self, name: str, paths: list[Path], watched: bool = False) -> Job:
         """`watched`: started by the folder watcher (the job says so, the page counts it as a sync)."""
-        if self.jobs is None:
-            raise UserError("Background jobs are not available here.", zh="此处无法使用后台任务。")
+        self._require_jobs()
         kb = self.get(name)
         title = f"{name}: {', '.join(Path(p).name for p in paths[:3])}{'…' if len(paths) > 3 else ''}"
         params = {"kb": name, "kb_id": kb.config.id, "paths": [str(p) for p in paths]}
         return self.jobs.start(INDEX_JOB, ("👁 " if watched else "") + title, params | ({"watched": True} if watched else {}))
+
+    def _require_jobs(self) -> None:
+        if self.jobs is None:
+            raise UserError("Background jobs are not available here.", zh="此处无法使用后台任务。")
 
     def _index_job(self, ctx: JobContext) -> None:
         """The job runner; re-running it after a crash skips what the manifest already has."""
