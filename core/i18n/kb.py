@@ -152,7 +152,7 @@ STRINGS = {
     # watched folders (core.kb.watch, components.kb_watch)
     "kb.watch.keep": ("保持同步（监视该文件夹）", "Keep in sync (watch this folder)"),
     "kb.watch.keep_help": (
-        "打开后，点“索引该文件夹”会一直监视它：文件新建、修改、移动或删除，安静 {debounce} 秒后自动增量索引（一次 git pull 的几百个变化只跑一次）；应用停止期间的变化在下次启动时补上。",
+        "打开后，点“索引该文件夹”会一直监视它：文件新建、修改、移动或删除，安静 {debounce} 秒后自动增量索引（一次拉取代码带来的几百个变化只跑一次）；应用停止期间的变化在下次启动时补上。",
         "When on, “Index this folder” keeps watching it: files created, changed, moved or deleted are indexed incrementally once the folder has been quiet for {debounce} s (the hundreds of changes of a git pull are one run); changes made while the app was stopped are caught up at the next start.",
     ),
     "kb.watch.title": ("👁 监视中的文件夹", "👁 Watched folders"),
