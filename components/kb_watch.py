@@ -46,6 +46,12 @@ def watched_folders(kbs: KnowledgeBaseManager, name: str) -> None:
     @st.fragment(run_every=2.0)
     def _list() -> None:
         statuses = kbs.watch_status(name)
+        # A sync that started or ended since this session last drew the page: redraw it all, so the
+        # job's bar, the per-file table and the counts follow the folder without a click.
+        seen = tuple((s.folder, s.syncing, s.runs) for s in statuses)
+        if st.session_state.setdefault(f"kb-watch-seen-{name}", seen) != seen:
+            st.session_state[f"kb-watch-seen-{name}"] = seen
+            st.rerun()
         if statuses:
             st.markdown(f"**{t('kb.watch.title')}**")
         for status in statuses:

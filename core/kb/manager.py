@@ -63,12 +63,11 @@ class KnowledgeBaseManager:
     def stop_watching(self) -> None:
         self.watcher.stop()
 
-    def watch(self, name: str, folder: str) -> Path:
-        """Keep a server folder in sync with the base: indexed now, then after every change."""
+    def watch(self, name: str, folder: str) -> Job | None:
+        """Keep a server folder in sync with the base: indexed now (the job returned; None while
+        another run holds the base, then right after it), then after every change."""
         self._require_jobs()
-        path = self.allowed_folder(folder)
-        self.watcher.add(self.get(name), path)
-        return path
+        return self.watcher.add(self.get(name), self.allowed_folder(folder))
 
     def unwatch(self, name: str, folder: str) -> None:
         """Stop following the folder; what was indexed from it stays in the base."""

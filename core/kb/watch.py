@@ -34,6 +34,7 @@ from watchdog.observers import Observer
 
 from core.errors import UserError
 from core.i18n import Message, msg
+from core.jobs import Job
 from core.kb.indexer import _keep_dir, _keep_file
 from core.kb.store import KnowledgeBase, write_json
 from core.paths import PathPolicy
@@ -187,8 +188,10 @@ class FolderWatcher:
             self._live.clear()
 
     # --- what pages call ------------------------------------------------------------
-    def add(self, kb: KnowledgeBase, folder: Path) -> None:
-        """Keep `folder` (already checked by `allowed_folder`) in sync; the first run starts at once."""
+    def add(self, kb: KnowledgeBase, folder: Path) -> Job | None:
+        """Keep `folder` (already checked by `allowed_folder`) in sync. The first run starts now, so
+        the page that asked shows its progress at once; None while another run holds the base (the
+        watcher starts it when that one ends)."""
         self.start()
         key = (kb.config.id, str(folder))
         with self._lock:
@@ -199,6 +202,9 @@ class FolderWatcher:
                 self._schedule(live)
             live.pending.add("*added*")
             live.last_event = 0.0
+            if live.job_id is None and live.problem is None and not self.manager.busy(kb):
+                return self._launch(kb, live)
+            return None
 
     def remove(self, kb_id: str, folder: str) -> None:
         with self._lock:
@@ -307,11 +313,13 @@ class FolderWatcher:
                 if live.pending and now - live.last_event >= self.debounce_s and not self.manager.busy(kb):
                     self._launch(kb, live)
 
-    def _launch(self, kb: KnowledgeBase, live: _Live) -> None:
+    def _launch(self, kb: KnowledgeBase, live: _Live) -> Job:
         live.pending.clear()
         folder = Path(live.record.folder)
         live.started_fingerprint = fingerprint(folder, self.manager.policy(kb))
-        live.job_id = self.manager.start_index(kb.name, [folder], watched=True).id
+        job = self.manager.start_index(kb.name, [folder], watched=True)
+        live.job_id = job.id
+        return job
 
     def _follow(self, kb: KnowledgeBase, live: _Live) -> None:
         job = self.manager.jobs.get(live.job_id) if self.manager.jobs is not None else None
