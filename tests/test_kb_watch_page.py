@@ -64,7 +64,7 @@ def test_the_keep_in_sync_toggle_watches_the_folder_and_the_line_says_how_it_is(
 
     en = app_test("pages/knowledge_base.py", lang="en").run()
     line = next(c.value for c in en.caption if "Watching" in c.value)
-    assert "last sync" in line and "s ago" in line and "1 changes" in line, line
+    assert "last sync" in line and "s ago" in line and "1 change(s)" in line, line
 
     en.toggle(key=toggle_key("docs", str(folder))).set_value(False).run()
     assert not en.exception

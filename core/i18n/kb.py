@@ -157,7 +157,7 @@ STRINGS = {
     ),
     "kb.watch.title": ("👁 监视中的文件夹", "👁 Watched folders"),
     "kb.watch.toggle": ("保持同步：{folder}", "Keep in sync: {folder}"),
-    "kb.watch.status": ("正在监视 · 上次同步：{ago} · {changes} 处变化", "Watching · last sync {ago} · {changes} changes"),
+    "kb.watch.status": ("正在监视 · 上次同步：{ago} · {changes} 处变化", "Watching · last sync {ago} · {changes} change(s)"),
     "kb.watch.never": ("尚未同步", "not yet"),
     "kb.watch.syncing": ("正在同步…", "syncing…"),
     "kb.watch.pending": ("{n} 处变化等待同步", "{n} changes waiting"),
