@@ -262,3 +262,40 @@ def test_deleting_a_base_or_unwatching_stops_its_watch(kbs, folder, tmp_path):
     time.sleep(kbs.settings.kb_watch_debounce_s * 4)
     assert len(watched_runs(kbs)) == 2 and kbs.watcher.running
     assert sources(kbs, "other") == {"笔记/a.md"}  # unwatched: kept what it had, follows nothing
+
+
+def test_a_file_still_being_written_is_indexed_as_it_ends(kbs, folder):
+    """Each write is an event, so the quiet period only starts when the writer stops; whatever a
+    run in between read, the last run reads the finished file."""
+    kbs.watch("watched", str(folder))
+    settled(kbs, runs=1)
+    with open(folder / "long.md", "w", encoding="utf-8") as handle:
+        for part in range(8):
+            handle.write(f"第 {part} 段，慢慢写入。\n\n")
+            handle.flush()
+            time.sleep(kbs.settings.kb_watch_debounce_s / 3)
+        handle.write("最后一段：写完了 FINISHED。")
+    until(lambda: any("FINISHED" in h.text for h in kbs.search("watched", "FINISHED", 5, mode="bm25")), kbs)
+    texts = [r["text"] for r in kbs.get("watched").chunks_of("笔记/long.md")]
+    assert "第 0 段" in texts[0] and "FINISHED" in texts[-1]
+
+
+def test_the_server_starts_watching_only_where_a_base_watches(tmp_path, folder):
+    from core.runtime import create_runtime
+
+    settings = kb_settings(tmp_path, kb_roots=[tmp_path / "server"])
+    idle = create_runtime(settings)
+    idle.start_watching()
+    assert "kb" not in idle.__dict__  # no watched folder: Chroma is not even opened
+    idle.kb.create("watched")
+    idle.kb.watch("watched", str(folder))
+    settled(idle.kb, runs=1)
+    idle.kb.stop_watching()
+
+    restarted = create_runtime(settings)
+    restarted.start_watching()
+    try:
+        assert restarted.kb.watcher.running
+        assert [s.folder for s in restarted.kb.watch_status("watched")] == [str(folder)]
+    finally:
+        restarted.kb.stop_watching()
