@@ -1,7 +1,8 @@
 """The process's knowledge bases: create/rename/delete, index (as a resumable job), search.
 
 One manager per process (a `Runtime` cached property), holding the one Chroma client, the
-loaded embedders and the search snapshots; pages, the CLI and the API share it.
+loaded embedders, the search snapshots and the folder watcher (core.kb.watch, started only by
+the server process); pages, the CLI and the API share it.
 """
 
 from __future__ import annotations
