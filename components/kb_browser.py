@@ -7,6 +7,7 @@ import streamlit as st
 
 from components import errors
 from components.i18n import t
+from components.kb_passage import where
 from core.kb.manager import KnowledgeBaseManager
 
 
@@ -37,5 +38,5 @@ def browse(kbs: KnowledgeBaseManager, name: str) -> None:
             st.toast(t("kb.file_deleted", source=source))
             st.rerun()
     for chunk in kbs.get(name).chunks_of(source):
-        with st.expander(f"{t('kb.chunk', n=chunk.get('chunk', 0) + 1)} · {chunk['text'][:60]}"):
+        with st.expander(f"{where(chunk)} · {chunk['text'][:60]}"):
             st.text(chunk["text"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import errors
+from components import errors, kb_watch
 from components.i18n import lang, t
 from components.job_panel import job_panel
 from components.kb_admin import info_line
@@ -41,10 +41,16 @@ def add_documents(kbs: KnowledgeBaseManager, name: str, header, top) -> None:
             st.toast(t("kb.job_started"))
     roots = ", ".join(str(r) for r in kbs.settings.kb_roots)
     folder = st.text_input(t("kb.folder"), help=t("kb.folder_help", roots=roots), placeholder=roots.split(",")[0], key="kb-folder")
+    keep = st.toggle(t("kb.watch.keep"), key=f"kb-watch-new-{name}", help=t("kb.watch.keep_help", debounce=f"{kbs.settings.kb_watch_debounce_s:g}"))
     if st.button(t("kb.index_folder"), disabled=not folder.strip()):
         with errors.guard():
-            kbs.start_index(name, [kbs.allowed_folder(folder)])
-            st.toast(t("kb.job_started"))
+            if keep:  # the watcher's first sync is this index run
+                kbs.watch(name, folder)
+                st.toast(t("kb.watch.started"))
+            else:
+                kbs.start_index(name, [kbs.allowed_folder(folder)])
+                st.toast(t("kb.job_started"))
+    kb_watch.watched_folders(kbs, name)
     job = latest_job(kbs, name)
     with header:
         info_line(kbs, name, job)

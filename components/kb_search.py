@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import errors
+from components import errors, kb_passage
 from components.i18n import t
 from components.uploads import uploader
 from core.kb import eval as kb_eval
@@ -34,6 +34,8 @@ def search_box(kbs: KnowledgeBaseManager, name: str) -> None:
             st.progress(hit.score, text=t("kb.hit", n=i, source=hit.source, score=hit.score))
             with st.expander(" ".join(hit.text.split())[:120]):
                 st.text(hit.text)
+                kb_passage.open_button(name, {"source": hit.source, "id": hit.id, "chunk": hit.chunk, "text": hit.text},
+                                       key=f"kb-hit-open-{i}", switch=False)
 
 
 def evaluation(kbs: KnowledgeBaseManager, name: str) -> None:

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
         default_factory=lambda: [Path("/root/autodl-tmp")],
         description="Server folders that may be indexed from the UI (JSON list).",
     )
+    kb_watch_debounce_s: float = Field(
+        2.0, gt=0, le=3600,
+        description="A watched folder is re-indexed once it has been quiet this many seconds (a burst of changes, e.g. a git pull, is one run).",
+    )
     max_upload_mb: int = Field(200, ge=1, description="Largest accepted upload.")
     max_file_mb: int = Field(50, ge=1, description="Largest single file a knowledge base ingests.")
     max_archive_mb: int = Field(1000, ge=1, description="Most uncompressed data read from one .zip; members past it are refused by name.")

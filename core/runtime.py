@@ -67,9 +67,17 @@ class Runtime:
 
         return KnowledgeBaseManager(self.settings, self.jobs)
 
+    def start_watching(self) -> None:
+        """Start the knowledge bases' folder watcher (and its catch-up) in a server process, when a
+        base watches a folder: a glob, so a process without watched folders never opens Chroma here."""
+        with _watch_lock:
+            if any((self.settings.kb_dir / "bases").glob("*/watch.json")):
+                self.kb.start_watching()
+
 
 _runtime: Runtime | None = None
 _lock = threading.Lock()
+_watch_lock = threading.Lock()
 
 
 def create_runtime(settings: Settings) -> Runtime:

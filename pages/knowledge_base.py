@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import errors, kb_admin, kb_browser, kb_calibration, kb_ingest, kb_log, kb_model, kb_prompt, kb_search
+from components import errors, kb_admin, kb_browser, kb_calibration, kb_ingest, kb_log, kb_model, kb_passage, kb_prompt, kb_search
 from components.i18n import t
 from components.resources import runtime
 
@@ -23,6 +23,8 @@ if name is None:
 kb_admin.manage(kbs, name)
 header = st.container()  # the base's info line, live while it indexes
 progress = st.container()  # the latest index job's bar: above the tabs, always in view
+with errors.guard():
+    kb_passage.passage_panel(kbs, name)  # a citation opened from Chat or the search test
 add, files, search, evaluate, prompt = st.tabs(
     [t("kb.tab.add"), t("kb.tab.files"), t("kb.tab.search"), t("kb.tab.eval"), t("kb.tab.prompt")]
 )

@@ -10,7 +10,7 @@ import html
 
 import streamlit as st
 
-from components import chat_view
+from components import chat_view, kb_passage
 from components.i18n import lang, t
 from components.modes import ModeContext
 from components.prefs import remembered
@@ -68,5 +68,15 @@ def render_sources(meta: dict, content: str = "") -> None:
     if citations:
         st.caption(f'<span id="{anchor(content)}"></span>📚 {t("kb.chat.sources")} · {html.escape(str(meta.get("kb", "")))}', unsafe_allow_html=True)
     for c in citations:
-        with st.expander(f"[{c['n']}] {c['source']} · {c['score']:.2f}"):
+        with st.expander(f"[{c['n']}] {c['source']}{_where(c)} · {c['score']:.2f}"):
             st.text(c["text"])
+            if c.get("chunk", 0) != -1 and meta.get("kb"):  # -1: the whole document was cited
+                kb_passage.open_button(meta["kb"], c, key=f"cite-{anchor(content)}-{c['n']}", switch=True)
+
+
+def _where(citation: dict) -> str:
+    """" · 第 12 页" when the cited chunk's loader recorded its PDF page (or pptx slide)."""
+    for field, key in (("page", "kb.passage.page"), ("slide", "kb.passage.slide")):
+        if isinstance(citation.get(field), int):
+            return " · " + t(key, n=citation[field])
+    return ""

@@ -7,6 +7,8 @@ same app also runs headless) and everything else to the UI.
 
 from __future__ import annotations
 
+import threading
+
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -36,4 +38,7 @@ class PrefixRoute(BaseRoute):
 
 def api_routes(runtime: Runtime | None = None) -> list[BaseRoute]:
     """The routes st.App mounts; the runtime (and so the engine) is the UI's own."""
-    return [PrefixRoute(create_app(runtime or get_runtime()), PREFIXES)]
+    runtime = runtime or get_runtime()
+    # The server process starts here: watched folders catch up now, not at the first page view.
+    threading.Thread(target=runtime.start_watching, name="kb-watch-start", daemon=True).start()
+    return [PrefixRoute(create_app(runtime), PREFIXES)]

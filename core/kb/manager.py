@@ -1,7 +1,8 @@
 """The process's knowledge bases: create/rename/delete, index (as a resumable job), search.
 
 One manager per process (a `Runtime` cached property), holding the one Chroma client, the
-loaded embedders and the search snapshots; pages, the CLI and the API share it.
+loaded embedders, the search snapshots and the folder watcher (core.kb.watch, started only by
+the server process); pages, the CLI and the API share it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from core.kb.indexer import Indexer, IndexProgress, IndexResult
 from core.kb.rerank import get_reranker
 from core.kb.retrieval import Hit, HybridSearcher
 from core.kb.store import KBConfig, KnowledgeBase, chroma_client, validate_name
+from core.kb.watch import FolderWatcher, WatchStatus
 from core.paths import PathPolicy, data_folder, inside, name_too_long
 from core.i18n import msg
 
@@ -51,11 +53,51 @@ class KnowledgeBaseManager:
         self.jobs = jobs
         if jobs is not None:
             jobs.register(INDEX_JOB, self._index_job)
+        self.watcher = FolderWatcher(self, settings.kb_watch_debounce_s)
+
+    # --- watched folders ------------------------------------------------------------
+    def start_watching(self) -> None:
+        """Watch the saved folders of every base (and catch up); idempotent. Only a long-lived
+        process with background jobs (the app) watches: a CLI run would leave its runs half done."""
+        if self.jobs is not None:
+            self.watcher.start()
+
+    def stop_watching(self) -> None:
+        self.watcher.stop()
+
+    def watch(self, name: str, folder: str) -> Job | None:
+        """Keep a server folder in sync with the base: indexed now (the job returned; None while
+        another run holds the base, then right after it), then after every change."""
+        self._require_jobs()
+        return self.watcher.add(self.get(name), self.allowed_folder(folder))
+
+    def unwatch(self, name: str, folder: str) -> None:
+        """Stop following the folder; what was indexed from it stays in the base."""
+        self.watcher.remove(self.get(name).config.id, folder)
+
+    def watch_status(self, name: str) -> list[WatchStatus]:
+        return self.watcher.status(self.get(name).config.id)
+
+    def busy(self, kb: KnowledgeBase) -> bool:
+        """An index run of `kb` is under way or queued (the watcher waits for it, never races it)."""
+        if kb.write_lock.locked():
+            return True
+        return self.jobs is not None and any(
+            j.active and j.params.get("kb_id") == kb.config.id for j in self.jobs.list(INDEX_JOB)
+        )
 
     # --- bases --------------------------------------------------------------------
     def names(self) -> list[str]:
         with self._lock:
             return sorted(kb.name for kb in self._bases.values())
+
+    def bases(self) -> list[KnowledgeBase]:
+        with self._lock:
+            return list(self._bases.values())
+
+    def base_by_id(self, kb_id: str) -> KnowledgeBase | None:
+        with self._lock:
+            return self._bases.get(kb_id)
 
     def get(self, name: str) -> KnowledgeBase:
         with self._lock:
@@ -117,6 +159,8 @@ class KnowledgeBaseManager:
                 self._searchers.pop(kb.config.id, None)
             finally:
                 kb.write_lock.release()
+        # Never call the watcher under self._lock: it calls this manager under its own lock.
+        self.watcher.forget(kb.config.id)
 
     def change_embedding_model(self, name: str, spec: str) -> list[Path]:
         """Switch a base to another embedding model. Its vectors are of the old model, so the index is
@@ -137,6 +181,7 @@ class KnowledgeBaseManager:
             kb.save_config()
             with self._lock:
                 self._searchers.pop(kb.config.id, None)
+        self.watcher.refresh(kb.config.id)  # watched folders re-index themselves
         return sorted(p for p in kb.files_dir.iterdir()) if kb.files_dir.exists() else []
 
     def embedder(self, kb: KnowledgeBase):
@@ -243,12 +288,17 @@ class KnowledgeBaseManager:
             )
             return indexer.run(paths, progress, should_stop)
 
-    def start_index(self, name: str, paths: list[Path]) -> Job:
-        if self.jobs is None:
-            raise UserError("errors.kb_manager.background_jobs_available_here")
+    def start_index(self, name: str, paths: list[Path], watched: bool = False) -> Job:
+        """`watched`: started by the folder watcher (the job says so, the page counts it as a sync)."""
+        self._require_jobs()
         kb = self.get(name)
         title = f"{name}: {', '.join(Path(p).name for p in paths[:3])}{'…' if len(paths) > 3 else ''}"
-        return self.jobs.start(INDEX_JOB, title, {"kb": name, "kb_id": kb.config.id, "paths": [str(p) for p in paths]})
+        params = {"kb": name, "kb_id": kb.config.id, "paths": [str(p) for p in paths]}
+        return self.jobs.start(INDEX_JOB, ("👁 " if watched else "") + title, params | ({"watched": True} if watched else {}))
+
+    def _require_jobs(self) -> None:
+        if self.jobs is None:
+            raise UserError("errors.kb_manager.background_jobs_available_here")
 
     def _index_job(self, ctx: JobContext) -> None:
         """The job runner; re-running it after a crash skips what the manifest already has."""

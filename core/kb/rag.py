@@ -91,7 +91,8 @@ class KBRetriever(BaseRetriever):
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         return [
-            Document(page_content=h.text, id=h.id, metadata={"source": h.source, "score": h.score, "chunk": h.chunk, "heading": h.heading})
+            Document(page_content=h.text, id=h.id, metadata={"source": h.source, "score": h.score, "chunk": h.chunk, "heading": h.heading}
+                     | {k: v for k, v in (("page", h.page), ("slide", h.slide)) if v is not None})
             for h in self.manager.search(self.kb, query, self.k, self.threshold)
         ]
 
@@ -134,7 +135,7 @@ class RagTurn:
     """What to send to the model, and what to cite."""
 
     messages: list[dict]
-    citations: list[dict]  # [{"n", "source", "score", "text"}]
+    citations: list[dict]  # [{"n", "source", "score", "text", "id", "chunk"} (+ "page" / "slide")]
     grounded: bool  # False: nothing passed the threshold, answered without context
 
 
@@ -166,7 +167,9 @@ def prepare(
         rendered = to_dicts(prompt.format_messages(context=format_context(docs), question=question))
         if fits(rendered):
             citations = [
-                {"n": i, "source": d.metadata["source"], "score": round(d.metadata["score"], 3), "text": d.page_content}
+                {"n": i, "source": d.metadata["source"], "score": round(d.metadata["score"], 3), "text": d.page_content,
+                 "id": d.id or "", "chunk": d.metadata.get("chunk", 0)}
+                | {k: d.metadata[k] for k in ("page", "slide") if k in d.metadata}  # where the passage opens (kb_passage)
                 for i, d in enumerate(docs, 1)
             ]
             turn = RagTurn(messages=history + rendered, citations=citations, grounded=True)

@@ -44,6 +44,8 @@ class Hit:
     chunk: int = 0
     heading: str = ""
     rerank: float | None = None  # the cross-encoder's 0-1 score when a reranker re-ordered the hits
+    page: int | None = None  # 1-based PDF page / pptx slide, when the loader recorded them
+    slide: int | None = None
 
     def as_dict(self) -> dict:
         return {"source": self.source, "score": round(self.score, 4), "text": self.text, "chunk": self.chunk}
@@ -172,6 +174,7 @@ class HybridSearcher:
                 Hit(
                     id=snap.ids[i], source=meta.get("source", ""), text=snap.texts[i], score=float(score[i]),
                     dense=float(dense[i]), lexical=float(lexical[i]), chunk=int(meta.get("chunk", 0)), heading=meta.get("heading", ""),
+                    page=meta.get("page"), slide=meta.get("slide"),
                 )
             )
         return hits
