@@ -1,0 +1,18 @@
+"""Texts of adapter exports (Ollama Modelfile, README): errors raised in core.tuning.ollama and the Export buttons."""
+
+_WHY = "适配器“{name}”的对话模板无法转换为 Ollama 模板："
+_WHY_EN = "The chat template of adapter '{name}' cannot be turned into an Ollama template: "
+
+STRINGS = {
+    "export.template.error": (_WHY + "渲染出错（{detail}）。", _WHY_EN + "rendering it failed ({detail})."),
+    "export.template.missing": (_WHY + "消息内容没有出现在提示词中。", _WHY_EN + "a message's text does not appear in the prompt."),
+    "export.template.turns": (_WHY + "各轮对话的写法不一致。", _WHY_EN + "turns are not written the same way each time."),
+    "export.template.first": (_WHY + "第一轮用户消息的写法与后面的不同。", _WHY_EN + "the first user turn is written differently from later ones."),
+    "export.template.mismatch": (_WHY + "推导出的格式无法还原多轮对话。", _WHY_EN + "the derived layout does not reproduce a multi-turn conversation."),
+    "export.template.hint": (
+        "仍可下载适配器 zip，在目标程序里使用基座模型自带的对话模板。",
+        "The adapter zip can still be downloaded; use the base model's own chat template in the other program.",
+    ),
+    "export.triple_quote": ("{what} 中含有三个连续的双引号（\"\"\"），Modelfile 无法表示。", "{what} contains three double quotes in a row (\"\"\"), which a Modelfile cannot hold."),
+    "export.triple_quote.hint": ("请在人设中改用其他引号后再导出。", "Use other quotes in the persona, then export again."),
+}
