@@ -57,7 +57,7 @@ def _binding() -> str:
 def voter_id() -> str:
     """An anonymous, stable id of this browser (a digest of its login binding), so the leaderboard
     can cap votes per voter without knowing who anyone is."""
-    return hashlib.sha256(_binding().encode()).hexdigest()[:12]
+    return hashlib.sha256(str(_binding()).encode("utf-8")).hexdigest()[:12]
 
 
 def expected_password() -> str | None:
