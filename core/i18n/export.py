@@ -13,6 +13,11 @@ STRINGS = {
         "仍可下载适配器 zip，在目标程序里使用基座模型自带的对话模板。",
         "The adapter zip can still be downloaded; use the base model's own chat template in the other program.",
     ),
-    "export.triple_quote": ("{what} 中含有三个连续的双引号（\"\"\"），Modelfile 无法表示。", "{what} contains three double quotes in a row (\"\"\"), which a Modelfile cannot hold."),
+    "export.triple_quote": (
+        "{what} 中含有三个连续的双引号（\"\"\"）或以双引号结尾，Modelfile 无法表示。",
+        "{what} contains three double quotes in a row (\"\"\") or ends with a double quote, which a Modelfile cannot hold.",
+    ),
+    "export.line_break": ("适配器卡片的 {what} 中含有换行，写进 Modelfile 会变成另一条指令。", "The card's {what} contains a line break, which would become another Modelfile instruction."),
+    "export.line_break.hint": ("请在适配器卡片中修正该字段后再导出。", "Fix that field of the adapter card, then export again."),
     "export.triple_quote.hint": ("请在人设中改用其他引号后再导出。", "Use other quotes in the persona, then export again."),
 }

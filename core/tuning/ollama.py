@@ -170,15 +170,23 @@ def stop_tokens(layout: Layout, special_tokens: list[str], eos: str | None) -> l
 
 
 def _quoted(text: str, what: str) -> str:
-    if '"""' in text:
+    """`text` as a Modelfile triple-quoted value; one that would end the quotes early is refused."""
+    if '"""' in text or text.endswith('"'):
         raise UserError(msg("export.triple_quote", what=what), msg("export.triple_quote.hint"))
     return f'"""{text}"""'
 
 
+def _one_line(text: str, what: str) -> str:
+    """A card's text placed on a Modelfile line: a line break would start a new instruction (an imported card is untrusted)."""
+    if any(c in text for c in "\r\n\x00"):
+        raise UserError(msg("export.line_break", what=what), msg("export.line_break.hint"))
+    return text
+
+
 def modelfile(card: AdapterCard, layout: Layout, stops: list[str], base: str, adapter: str | None = "./adapter") -> str:
     """The Modelfile: FROM the base, ADAPTER (None for a merged model), TEMPLATE, SYSTEM, PARAMETER stop."""
-    lines = [f"# Made by Liandan from the card of adapter '{card.name}' (trained on {card.base_model}).",
-             f"FROM {base}"]
+    lines = [f"# Made by Liandan from the card of adapter '{card.name}' (trained on {_one_line(card.base_model, 'base_model')}).",
+             f"FROM {_one_line(base, 'FROM')}"]
     if adapter:
         lines.append(f"ADAPTER {adapter}")
     lines.append(f"TEMPLATE {_quoted(go_template(layout), 'TEMPLATE')}")
@@ -204,6 +212,7 @@ def readme(card: AdapterCard, base: str, merged: bool = False) -> str:
     system = json.dumps(persona, ensure_ascii=False) if persona else None
     messages = (f'[{{"role": "system", "content": {system}}}, {{"role": "user", "content": "你好"}}]' if system
                 else '[{"role": "user", "content": "你好"}]')
+    quoted = messages.replace("'", "'\\''")  # inside the shell's single quotes
     parts = [
         f"# {card.name}",
         "",
@@ -241,7 +250,7 @@ def readme(card: AdapterCard, base: str, merged: bool = False) -> str:
         "",
         "```sh",
         f"curl http://localhost:8000/v1/chat/completions -H 'Content-Type: application/json' \\\n"
-        f"  -d '{{\"model\": \"{name}\", \"messages\": {messages}}}'",
+        f"  -d '{{\"model\": \"{name}\", \"messages\": {quoted}}}'",
         "```",
         "",
         "## transformers",
