@@ -27,7 +27,7 @@ def ratings_chart(board: Board) -> alt.Chart:
     scale = alt.Scale(zero=False)
     bar = alt.Chart(data).mark_rule(strokeWidth=3).encode(x=alt.X("lo:Q", scale=scale, title=t("compare.lb.rating")), x2="hi:Q", y=y)
     dot = alt.Chart(data).mark_circle(size=120).encode(
-        x=alt.X("rating:Q", scale=scale), y=y,
+        x=alt.X("rating:Q", scale=scale, title=t("compare.lb.rating")), y=y,
         tooltip=[alt.Tooltip("variant:N", title=t("compare.lb.variant")), alt.Tooltip("rating:Q", format=".0f", title=t("compare.lb.rating")),
                  alt.Tooltip("lo:Q", format=".0f", title=t("compare.col.lo")), alt.Tooltip("hi:Q", format=".0f", title=t("compare.col.hi")),
                  alt.Tooltip("n:Q", title=t("compare.col.n"))])
@@ -42,7 +42,7 @@ def matrix_chart(board: Board) -> alt.Chart:
     base = alt.Chart(data).encode(x=alt.X("col:N", sort=order, title=t("compare.lb.against")),
                                   y=alt.Y("row:N", sort=order, title=t("compare.lb.variant")))
     cells = base.mark_rect().encode(color=alt.Color("rate:Q", scale=alt.Scale(domain=[0, 1], scheme="redblue"), title=t("compare.lb.won")))
-    text = base.mark_text().encode(text=alt.Text("rate:Q", format=".0%"))
+    text = base.mark_text().encode(text=alt.Text("rate:Q", format=".0%", title=t("compare.lb.won")))
     return (cells + text).properties(height=max(80, 45 * len(order)))
 
 
