@@ -38,6 +38,7 @@ TEMPLATES = {
     "chatml": FALLBACK_TEMPLATE,
     "smollm2": SMOLLM2_TEMPLATE,
     "qwen2.5": factories.QWEN25_TEMPLATE,
+    "qwen3": factories.QWEN3_TEMPLATE,  # writes a last assistant turn with <think>: derived from earlier turns
     "chatglm3": chatglm3_tokenizer.CHAT_TEMPLATE,
     "glm4": factories.GLM4_CHAT_TEMPLATE,
     "llama3": factories.LLAMA3_TEMPLATE,

@@ -7,7 +7,6 @@ STRINGS = {
     "export.template.error": (_WHY + "渲染出错（{detail}）。", _WHY_EN + "rendering it failed ({detail})."),
     "export.template.missing": (_WHY + "消息内容没有出现在提示词中。", _WHY_EN + "a message's text does not appear in the prompt."),
     "export.template.turns": (_WHY + "各轮对话的写法不一致。", _WHY_EN + "turns are not written the same way each time."),
-    "export.template.first": (_WHY + "第一轮用户消息的写法与后面的不同。", _WHY_EN + "the first user turn is written differently from later ones."),
     "export.template.mismatch": (_WHY + "推导出的格式无法还原多轮对话。", _WHY_EN + "the derived layout does not reproduce a multi-turn conversation."),
     "export.template.hint": (
         "仍可下载适配器 zip，在目标程序里使用基座模型自带的对话模板。",

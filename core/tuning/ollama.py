@@ -7,9 +7,11 @@ families: the card's Jinja template is rendered (transformers' `apply_chat_templ
 sentinel conversations, and the text around each sentinel gives every role's wrapper:
 
     [system S, user U]            -> lead_sys + S + after_sys + before_user + U + after_user
-    [system S, user U, assistant A] ... + after_user + before_asst + A + after_asst
-    [system S, user U, assistant A, user V] ... + after_asst + before_user + V + after_user
+    [system S, user U, assistant A, user V] ... + after_user + before_asst + A + after_asst
+                                                + before_user + V + after_user
     [user U]                      -> lead + before_user + U + after_user
+
+(before_user is the text every way into a user turn ends with; only the sums matter for the prompt).
 
 `lead` is what a template writes before the first message when there is no system prompt
 (e.g. SmolLM2's and Qwen2.5's default system block, ChatGLM3's `[gMASK]sop`). The result is
@@ -84,7 +86,7 @@ def _between(text: str, start: str | None, end: str | None) -> str:
 
 
 def _unusable(card_name: str, reason: str, detail: str = "") -> UserError:
-    """`reason`: error | missing | turns | first | mismatch (each a text in core/i18n/export.py)."""
+    """`reason`: error | missing | turns | mismatch (each a text in core/i18n/export.py)."""
     return UserError(msg(f"export.template.{reason}", name=card_name, detail=detail), msg("export.template.hint"))
 
 
@@ -95,7 +97,6 @@ def derive_layout(tokenizer, template: str, name: str = "") -> Layout:
                            (("system", s), ("user", u), ("assistant", a), ("user", v)))
     try:
         su = _apply(tokenizer, template, [sys, usr], False)
-        sua = _apply(tokenizer, template, [sys, usr, ast], False)
         suav = _apply(tokenizer, template, [sys, usr, ast, usr2], False)
         sug = _apply(tokenizer, template, [sys, usr], True)
         only_u = _apply(tokenizer, template, [usr], False)
@@ -103,29 +104,33 @@ def derive_layout(tokenizer, template: str, name: str = "") -> Layout:
         raise _unusable(name, "error", f"{type(exc).__name__}: {exc}") from exc
     try:
         after_user = _between(su, u, None)
-        gap_ua = _between(sua, u, a)
-        after_assistant = _between(sua, a, None)
+        gap_ua = _between(suav, u, a)  # measured with the assistant turn not last (Qwen3 writes a last one differently)
         gap_av = _between(suav, a, v)
         gap_su = _between(su, s, u)
         lead_before_user = _between(only_u, None, u)
     except ValueError as exc:
         raise _unusable(name, "missing") from exc
-    if not (gap_ua.startswith(after_user) and gap_av.startswith(after_assistant) and sug.startswith(su)):
+    if not (gap_ua.startswith(after_user) and sug.startswith(su)):
         raise _unusable(name, "turns")
-    before_assistant = gap_ua[len(after_user):]
-    before_user = gap_av[len(after_assistant):]
-    if not (gap_su.endswith(before_user) and lead_before_user.endswith(before_user)):
-        raise _unusable(name, "first")
+    # What opens a user turn is what every path into one ends with; the rest belongs to what came before.
+    before_user = _common_suffix(gap_su, gap_av, lead_before_user)
     layout = Layout(
         lead=lead_before_user[: len(lead_before_user) - len(before_user)],
         lead_system=_between(su, None, s),
         after_system=gap_su[: len(gap_su) - len(before_user)],
         before_user=before_user, after_user=after_user,
-        before_assistant=before_assistant, after_assistant=after_assistant,
+        before_assistant=gap_ua[len(after_user):], after_assistant=gap_av[: len(gap_av) - len(before_user)],
         generation=sug[len(su):],
     )
     check_layout(tokenizer, template, layout, name)
     return layout
+
+
+def _common_suffix(*texts: str) -> str:
+    n = 0
+    while all(len(x) > n for x in texts) and len({x[len(x) - n - 1] for x in texts}) == 1:
+        n += 1
+    return texts[0][len(texts[0]) - n:] if n else ""
 
 
 def check_layout(tokenizer, template: str, layout: Layout, name: str = "") -> None:
