@@ -10,6 +10,7 @@ compared on every run; the same session reached from another browser asks again.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 import streamlit as st
@@ -51,6 +52,12 @@ def _binding() -> str:
     except Exception:  # noqa: BLE001 - no context outside a server run
         cookie = None
     return login_binding(cookie, _connection())
+
+
+def voter_id() -> str:
+    """An anonymous, stable id of this browser (a digest of its login binding), so the leaderboard
+    can cap votes per voter without knowing who anyone is."""
+    return hashlib.sha256(str(_binding()).encode("utf-8")).hexdigest()[:12]
 
 
 def expected_password() -> str | None:

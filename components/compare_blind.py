@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.auth import voter_id
 from components.chat_view import variant_label, wait_for_turn
 from components.compare_run import show_answer
 from components.i18n import t
@@ -22,12 +23,14 @@ STATE = "compare-blind"
 SIDES = ("A", "B")
 
 
-def start(pool: AdapterPool, runs: RunStore, variants: list[str], prompts: list[str], options: GenerationOptions) -> None:
+def start(pool: AdapterPool, runs: RunStore, variants: list[str], prompts: list[str], options: GenerationOptions,
+          tag: str = "") -> None:
     if len(variants) != 2:
         raise InputError("errors.compare_blind.two_variants")
     run = new_run(pool, variants, prompts, options)
     runs.save(run)
-    st.session_state[STATE] = {"run": run.id, "sides": blind_sides(len(prompts)), "index": 0, "last": None}
+    st.session_state[STATE] = {"run": run.id, "sides": blind_sides(len(prompts)), "index": 0, "last": None,
+                                "tag": tag.strip()[:40]}
 
 
 def blind_round(pool: AdapterPool, runs: RunStore, votes: VoteStore) -> None:
@@ -67,6 +70,6 @@ def blind_round(pool: AdapterPool, runs: RunStore, votes: VoteStore) -> None:
             a, b = (run.variants[v] for v in order)
             answers = [run.answers[i][v].text for v in order]
             votes.add(Vote(a=a, b=b, choice=choice, prompt=run.prompts[i], answer_a=answers[0], answer_b=answers[1],
-                           run_id=run.id, model=run.model))
+                           run_id=run.id, model=run.model, voter=voter_id(), tag=state.get("tag", "")))
             state.update(index=i + 1, last=(a, b, choice))
             st.rerun()

@@ -12,6 +12,8 @@ from components.i18n import t
 from components.job_panel import job_panel
 from core.tuning.adapters import base_info
 from components.uploads import uploader
+from components.training_charts import training_charts
+from core.tuning import ollama
 from core.tuning.merge import MERGE_JOB
 
 
@@ -28,8 +30,15 @@ def _adapter(rt, card, compatible: bool) -> None:
     with st.expander(title + ("" if compatible else f" {t('ft.ad.other_base')}")):
         if card.system_prompt:
             st.caption(card.system_prompt)
+        if card.extra.get("checkpoint_of"):
+            st.caption(t("ft.ad.checkpoint_of", name=card.extra["checkpoint_of"], step=card.extra.get("step", card.steps)))
+        if card.val_loss is not None:
+            st.caption(t("ft.ad.val", val=f"{card.val_loss:.4f}"))
         with st.popover(t("ft.ad.card")):
             st.json(asdict(card), expanded=1)
+        if card.extra.get("metrics"):
+            with st.popover(t("ft.ad.curves")):
+                training_charts(card.extra["metrics"], f"ad-chart-{name}")
         c1, c2, c3 = st.columns([2, 1, 1])
         new = c1.text_input(t("ft.ad.new_name"), value=name, key=f"ad-name-{name}")
         if c1.button(t("common.rename"), key=f"ad-rename-{name}", disabled=new.strip() == name):
@@ -39,6 +48,8 @@ def _adapter(rt, card, compatible: bool) -> None:
                 st.rerun()
         c2.download_button(t("ft.ad.zip"), data=partial(rt.adapters.export_zip, name), file_name=f"{name}.zip",
                            mime="application/zip", key=f"ad-zip-{name}")
+        if compatible and rt.models.engine is not None:
+            _ollama_export(rt, name, c2)
         base = base_info(rt.models.engine) if compatible and rt.models.engine else None
         if base is not None and base.qkv_sizes is not None:  # ChatGLM3: the tutorial's own format too
             c2.download_button(t("ft.ad.tutorial_zip"), data=partial(rt.adapters.export_tutorial_zip, name, base),
@@ -53,6 +64,17 @@ def _adapter(rt, card, compatible: bool) -> None:
         if compatible and st.button(t("ft.ad.merge"), key=f"ad-merge-{name}", help=t("ft.ad.merge_help")):
             with errors.guard():
                 st.session_state["ft-merge-job"] = rt.finetune.merge(name).id
+
+
+def _ollama_export(rt, name: str, column) -> None:
+    """The adapter with a Modelfile and README: built on click (it renders the card's template), then offered."""
+    key = f"ad-ollama-{name}"
+    if column.button(t("ft.ad.ollama"), key=key, help=t("ft.ad.ollama_help")):
+        with errors.guard():
+            st.session_state[key + "-zip"] = ollama.export_zip(rt.adapters, name, rt.models.engine.tokenizer)
+    if data := st.session_state.get(key + "-zip"):
+        column.download_button(t("ft.ad.ollama_download"), data, file_name=f"{name}-ollama.zip", mime="application/zip",
+                               key=key + "-dl")
 
 
 def adapters_section(rt) -> None:
@@ -74,3 +96,5 @@ def adapters_section(rt) -> None:
         job = job_panel(merge_job, key="ft-merge")
         if job and job.status == "done":
             st.success(t("ft.ad.merged", path=job.result.get("path")))
+            if job.result.get("modelfile"):
+                st.caption(t("ft.ad.merged_modelfile"))

@@ -1,4 +1,4 @@
-"""Training jobs: live step/epoch/ETA/speed, the loss chart (train + validation), Cancel, Resume.
+"""Training jobs: live step/epoch/ETA/speed, the charts (loss, validation loss, gradient norm, learning rate), Cancel, Resume.
 
 The list is read from the job registry, so it survives a refresh and an app restart; the
 live part is a fragment that polls only while its job is active.
@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 
 from components import errors
 from components.i18n import t
 from components.job_panel import job_title
+from components.training_charts import training_charts
 from core.jobs import Job
 
 
@@ -23,17 +22,6 @@ def _number(value) -> str:
     if value is None:
         return t("ft.no_value")
     return f"{value:.4f}" if isinstance(value, float) else str(value)
-
-
-def loss_chart(job: Job) -> None:
-    rows = [{"step": m["step"], "series": t("ft.jobs.train_loss"), "loss": m["loss"]} for m in job.metrics if "loss" in m]
-    rows += [{"step": m["step"], "series": t("ft.jobs.val_loss"), "loss": m["val_loss"]} for m in job.metrics if "val_loss" in m]
-    if not rows:
-        return
-    chart = alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
-        x=alt.X("step:Q", title=t("ft.jobs.step")), y=alt.Y("loss:Q", title=t("ft.jobs.loss"), scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top")))
-    st.altair_chart(chart, width="stretch")
 
 
 def _numbers(job: Job) -> None:
@@ -56,7 +44,7 @@ def job_view(ft, job_id: str, key: str = "jobs") -> None:
             return
         st.progress(job.progress, text=errors.job_message(job))
         _numbers(job)
-        loss_chart(job)
+        training_charts(job.metrics, f"{key}-chart-{job_id}")
         if job.error:
             st.error(errors.job_error(job))
         if job.status == "done" and job.result:

@@ -28,15 +28,16 @@ def settings_section(engine) -> TrainConfig:
         max_length = b1.number_input(t("ft.set.max_length"), 16, 32768, p.max_length, step=64, help=t("help.max_length"), key=f"{k}-len")
         batch = b2.number_input(t("ft.set.batch"), 1, 256, p.batch_size, help=t("help.batch"), key=f"{k}-batch")
         accum = b3.number_input(t("ft.set.accum"), 1, 1024, p.grad_accum, help=t("help.accum"), key=f"{k}-accum")
-        c1, c2 = st.columns(2)
+        c1, c2, c3 = st.columns(3)
         val = c1.number_input(t("ft.set.val"), 0.0, 0.5, p.val_fraction, step=0.05, help=t("help.val"), key=f"{k}-val")
+        snapshots = c3.number_input(t("ft.set.snapshots"), 0, 100_000, p.snapshot_every, help=t("ft.set.snapshots_help"), key=f"{k}-snap")
         limit = c2.number_input(t("ft.set.max_records"), 0, 10**7, p.max_records or 0, help=t("help.max_records"), key=f"{k}-records")
         layers = linear_layer_names(engine.model)
         targets = st.multiselect(t("ft.set.targets"), layers, default=target_modules(engine.model), help=t("help.targets"), key=f"{k}-targets")
     return p.model_copy(update=dict(
         system_prompt=system_prompt.strip(), epochs=int(epochs), learning_rate=float(lr), rank=int(rank), alpha=int(alpha),
         dropout=float(dropout), max_length=int(max_length), batch_size=int(batch), grad_accum=int(accum),
-        val_fraction=float(val), max_records=int(limit) or None, target_modules=list(targets)))
+        val_fraction=float(val), snapshot_every=int(snapshots), max_records=int(limit) or None, target_modules=list(targets)))
 
 
 def memory_warning(engine, config: TrainConfig, longest: int) -> None:

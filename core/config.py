@@ -80,6 +80,9 @@ class Settings(BaseSettings):
         4, ge=1, le=32, description="LoRA adapters kept on the model at once; the least recently used is unloaded beyond this."
     )
     compare_max_prompts: int = Field(100, ge=1, le=10000, description="Most prompts one comparison run accepts.")
+    leaderboard_votes_per_voter: int = Field(
+        200, ge=1, le=1_000_000, description="Votes of one voter (browser) the leaderboard counts; later ones are left out."
+    )
     kb_chunk_size: int = Field(500, ge=50, le=8000, description="Default chunk length (characters) of a new knowledge base.")
     kb_chunk_overlap: int = Field(150, ge=0, le=4000, description="Default overlap between chunks (characters).")
     kb_top_k: int = Field(5, ge=1, le=50, description="Chunks retrieved per question by default.")

@@ -4,6 +4,7 @@ import streamlit as st
 
 from components import compare_blind, compare_run, errors, resources
 from components.compare_setup import pick_variants, prompt_input
+from components.compare_leaderboard import show_leaderboard
 from components.compare_tally import show_tally
 from components.generation_options import generation_options
 from components.i18n import t
@@ -34,8 +35,9 @@ with errors.guard():
         st.session_state[compare_run.RUN_KEY] = run.id
         compare_run.stream_run(pool, runs, run)
         st.rerun()  # show the finished run with its export
+    tag = st.text_input(t("compare.tag"), key="blind-tag", help=t("compare.tag_help")) if blind else ""
     if blind and st.button(t("compare.blind_start"), type="primary", key="blind-start"):
-        compare_blind.start(pool, runs, variants, prompts, options)
+        compare_blind.start(pool, runs, variants, prompts, options, tag)
 
 with errors.guard():
     if blind:
@@ -46,4 +48,6 @@ with errors.guard():
 if blind:
     with errors.guard():
         model = pool.engine().info.name
-        show_tally([v for v in votes.all() if v.model == model])
+        mine = [v for v in votes.all() if v.model == model]
+        show_tally(mine)
+        show_leaderboard(mine, settings.leaderboard_votes_per_voter)

@@ -85,9 +85,15 @@ def follow(rt, job_id: str) -> int:
     if job.status == "done":
         card = rt.adapters.get(job.result["adapter"])
         print(f"Saved adapter '{card.name}' to {rt.adapters.path(card.name)}: {card.steps} steps, "
-              f"train loss {card.train_loss}, validation loss {card.val_loss}, {card.duration_seconds:.0f} s.")
+              f"train loss {_loss(card.train_loss)}, validation loss {_loss(card.val_loss, 'none (no validation slice)')}, "
+              f"{card.duration_seconds:.0f} s.")
         return 0
     print(f"Training {job.status}. {job.error}".strip(), file=sys.stderr)
     if job.status in ("cancelled", "interrupted"):
         print(f"The last checkpoint is kept; resume job {job.id} from the Fine-tune page.", file=sys.stderr)
     return 1
+
+
+def _loss(value: float | None, absent: str = "none") -> str:
+    """A loss for the summary line; a missing one is said in words, never printed as None."""
+    return absent if value is None else f"{value:.4f}"

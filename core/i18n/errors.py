@@ -43,8 +43,9 @@ STRINGS = {
     "errors.adapters.reserved_base_model.hint": ("请换一个适配器名称。", "Pick another adapter name."),
     "errors.adapters.valid_adapter_name": ("“{name}”不是有效的适配器名称。", "'{name}' is not a valid adapter name."),
     "errors.adapters.valid_adapter_name.hint": (
-        "最多 64 个字母、数字、汉字、空格、“-”、“_”或“.”，且不能以“.”或空格开头。",
-        "Use up to 64 letters, digits, Chinese characters, spaces, '-', '_' or '.', not starting with '.' or a space.",
+        "最多 64 个字母、数字、汉字、空格、“-”、“_”或“.”，且不能以“.”或空格开头（训练检查点另有“@step数字”后缀）。",
+        "Use up to 64 letters, digits, Chinese characters, spaces, '-', '_' or '.', not starting with '.' or a space "
+        "(training checkpoints add '@step' and a number).",
     ),
     "errors.adapters.unknown_keys": ("{card} 中有未知的键：{unknown}。", "{card} has unknown keys: {unknown}."),
     "errors.adapters.unknown_keys.hint": ("只接受 Liandan 写出的说明卡。", "Only cards written by Liandan are accepted."),
@@ -872,8 +873,8 @@ STRINGS = {
     ),
     "errors.train.every_record_cut_before.hint": ("请调高最大长度。", "Raise the max length."),
     "errors.train.adapter_being_trained_name": (
-        "“{name}”：正在训练的适配器名称中不能含有“.”。",
-        "'{name}': an adapter being trained cannot have '.' in its name.",
+        "“{name}”：正在训练的适配器名称中不能含有“.”或“@”。",
+        "'{name}': an adapter being trained cannot have '.' or '@' in its name.",
     ),
     "errors.train.adapter_being_trained_name.hint": ("请改用“-”或“_”。", "Use '-' or '_' instead."),
     "errors.train.dataset_file_job_gone": ("该任务的数据集文件已不存在（{name}）。", "The dataset file of this job is gone ({name})."),

@@ -22,7 +22,8 @@ from core.errors import UserError
 from core.tuning import peft_format
 
 CARD = "adapter.json"
-NAME_RE = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff .\-]{0,63}$")
+NAME_RE = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff .\-]{0,63}(?:@step\d{1,7})?$")
+SNAPSHOT_SEP = "@step"  # "name@step40": the adapter as it was at step 40 of training `name`
 FINGERPRINT_KEYS = ("model_type", "architectures", "hidden_size", "num_hidden_layers", "num_layers", "vocab_size", "padded_vocab_size", "intermediate_size", "num_attention_heads")
 MAX_ZIP_BYTES = 2 * 2**30
 TUTORIAL_BASE = "/root/autodl-tmp/ZhipuAI/chatglm3-6b"  # where the tutorial keeps the model

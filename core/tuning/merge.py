@@ -8,6 +8,7 @@ Runs as a job: on a 6B model it takes minutes and ~2x the weights in RAM.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from dataclasses import asdict
 
@@ -15,9 +16,11 @@ import torch
 
 from core.errors import UserError
 from core.jobs import JobContext
+from core.tuning import ollama
 from core.tuning.adapters import fingerprint
 from core.i18n import msg
 
+log = logging.getLogger(__name__)
 MERGE_JOB = "merge-adapter"
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -47,7 +50,14 @@ def run_merge(runtime, ctx: JobContext) -> None:
     merged.save_pretrained(staging)
     engine.tokenizer.save_pretrained(staging)
     (staging / "liandan_adapter.json").write_text(json.dumps(asdict(card), ensure_ascii=False, indent=1), encoding="utf-8")
+    try:
+        files = ollama.export_files(card, engine.tokenizer, card.base_model, merged=True)
+    except UserError as exc:  # a template Ollama's cannot express: the merged model is still exported, without a Modelfile
+        log.warning("no Modelfile for %s: %s", name, exc)
+        files = {}
+    for file, text in files.items():
+        (staging / file).write_text(text, encoding="utf-8")  # Modelfile, README, chat template: the persona travels
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)
-    ctx.set_result(path=str(out))
+    ctx.set_result(path=str(out), modelfile=bool(files))
     ctx.report(1.0, msg("job.merge.exported", out=out))

@@ -40,6 +40,8 @@ class TrainConfig(BaseModel):
     val_fraction: float = Field(0.0, ge=0.0, le=0.5)
     max_records: int | None = Field(None, ge=1, description="Train on the first N records only.")
     save_every: int = Field(20, ge=1, description="Checkpoint every N optimizer steps.")
+    snapshot_every: int = Field(0, ge=0, description="Also keep the adapter every N steps as NAME@stepN, to compare "
+                                "checkpoints in blind rounds; 0 = only the final adapter.")
     seed: int = Field(42, ge=0)
     system_prompt: str = ""
     group_by_length: bool = Field(True, description="Batch examples of similar length (less padding).")

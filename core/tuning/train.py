@@ -22,7 +22,7 @@ import torch
 from core.errors import Cancelled, UserError
 from core.jobs import JobContext
 from core.tuning import datasets, loop
-from core.tuning.adapters import AdapterCard, AdapterStore, fingerprint, validate_name
+from core.tuning.adapters import SNAPSHOT_SEP, AdapterCard, AdapterStore, fingerprint, validate_name
 from core.tuning.examples import Example, encode_all
 from core.tuning.presets import TrainConfig, target_modules
 from core.i18n import msg
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 JOB_KIND = "finetune"
 CHECKPOINT = "checkpoint.pt"
 LOSS_WINDOW = 10  # steps averaged into the card's final train loss
+CARD_METRICS = 200  # most metric points kept on an adapter card (the curves, evenly thinned)
 
 
 @dataclass
@@ -57,7 +58,7 @@ def prepare(engine, dataset: datasets.Dataset, config: TrainConfig) -> Prepared:
 
 def check_name(name: str) -> str:
     name = validate_name(name)
-    if "." in name:
+    if "." in name or "@" in name:  # '@step' names the run's checkpoints
         raise UserError("errors.train.adapter_being_trained_name", name=name)
     return name
 
@@ -143,8 +144,8 @@ class TrainingRun:
         self.ctx.keep_metrics(lambda m: m.get("step", 0) <= step)
 
     # --- the loop ----------------------------------------------------------------
-    def _step(self, micro: list[list[Example]], optimizer, scheduler, scaler) -> float:
-        """One optimizer step over `micro` batches, holding the engine exclusively."""
+    def _step(self, micro: list[list[Example]], optimizer, scheduler, scaler) -> tuple[float, float]:
+        """One optimizer step over `micro` batches, holding the engine exclusively: (loss, gradient norm before clipping)."""
         model, peft = self.engine.model, self.engine.peft
         device = next(model.parameters()).device if model is not None else None
         pad_id = self.engine.tokenizer.pad_token_id or 0
@@ -166,14 +167,14 @@ class TrainingRun:
                     scaler.scale(loss).backward()
                     total += float(loss.detach())
                 scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(self.params.values(), 1.0)
+                grad_norm = float(torch.nn.utils.clip_grad_norm_(self.params.values(), 1.0))
                 scaler.step(optimizer)
                 scaler.update()
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
             finally:
                 model.eval()
-        return total
+        return total, grad_norm
 
     def _validate(self, val: list[Example]) -> float | None:
         if not val:
@@ -230,14 +231,14 @@ class TrainingRun:
                     raise Cancelled()
                 epoch, micro_idx = plan[step]
                 micro = [[data.train[i] for i in batch] for batch in micro_idx]
-                loss = self._step(micro, optimizer, scheduler, scaler)
+                loss, grad_norm = self._step(micro, optimizer, scheduler, scaler)
                 completed = step + 1
                 samples += sum(len(b) for b in micro)
                 spent = time.perf_counter() - started
                 rate = samples / spent if spent > 0 else 0.0
                 eta = spent / (completed - start_step) * (total - completed)
                 ctx.metric(step=completed, epoch=round(completed / per_epoch, 3), loss=round(loss, 5),
-                           lr=scheduler.get_last_lr()[0])
+                           lr=scheduler.get_last_lr()[0], grad_norm=round(grad_norm, 5) if math.isfinite(grad_norm) else None)
                 if data.val and (completed % eval_every == 0 or completed == total):
                     ctx.metric(step=completed, val_loss=round(self._validate(data.val), 5))
                 ctx.report(
@@ -250,6 +251,8 @@ class TrainingRun:
                 )
                 if completed % cfg.save_every == 0 and completed < total:
                     self._save_checkpoint(completed, optimizer, scheduler, elapsed_before + spent)
+                if cfg.snapshot_every and completed % cfg.snapshot_every == 0 and completed < total:
+                    self._save_snapshot(data, completed, elapsed_before + spent)
             self._finish(data, total, elapsed_before + time.perf_counter() - started)
         except BaseException:
             # A cancel keeps the work done so far (steps are whole: cancel is only seen between them);
@@ -273,23 +276,45 @@ class TrainingRun:
 
     # --- result ------------------------------------------------------------------
     def _finish(self, data: Prepared, steps: int, duration: float) -> None:
+        engine = self.engine
+        if self.store.exists(self.name):
+            raise UserError("errors.train.adapter_named_appeared_while", name=self.name)
+        snapshots = sorted((c.name for c in self.store.list() if c.extra.get("checkpoint_of") == self.name and c.extra.get("job") == self.ctx.job.id),
+                           key=lambda n: int(n.rsplit(SNAPSHOT_SEP, 1)[1]))
+        card = self._write_adapter(self.name, data, steps, duration, {"snapshots": snapshots} if snapshots else {})
+        engine.register_adapter(self.name, self.store.path(self.name))
+        (self.run_dir / CHECKPOINT).unlink(missing_ok=True)
+        self.ctx.set_result(adapter=self.name, train_loss=card.train_loss, val_loss=card.val_loss, steps=steps,
+                            duration_seconds=card.duration_seconds)
+        self.ctx.report(1.0, msg("job.train.saved_adapter", name=self.name))
+
+    def _save_snapshot(self, data: Prepared, step: int, duration: float) -> None:
+        """The adapter as it is now, as its own adapter `name@stepN`.
+
+        A resumed job replays the same steps exactly, so a snapshot this job already wrote is kept."""
+        name = f"{self.name}{SNAPSHOT_SEP}{step}"
+        if self.store.exists(name) and self.store.get(name).extra.get("job") == self.ctx.job.id:
+            return
+        self._write_adapter(name, data, step, duration, {"checkpoint_of": self.name, "step": step})
+
+    def _write_adapter(self, name: str, data: Prepared, steps: int, duration: float, extra: dict) -> AdapterCard:
+        """The training adapter's weights and card as adapter `name`: staged, then one rename."""
         from peft.utils import get_peft_model_state_dict
         from safetensors.torch import save_file
 
         engine = self.engine
-        if self.store.exists(self.name):
-            raise UserError("errors.train.adapter_named_appeared_while", name=self.name)
-        staging = self.store.folder / f".{self.name}.partial"
+        staging = self.store.folder / f".{name}.partial"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         with engine.lock.hold():
             state = get_peft_model_state_dict(engine.peft, adapter_name=self.name)
             save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(staging / "adapter_model.safetensors"))
             engine.peft.peft_config[self.name].save_pretrained(str(staging))
-        losses = [m["loss"] for m in self.ctx.job.metrics if "loss" in m]
-        vals = [m["val_loss"] for m in self.ctx.job.metrics if "val_loss" in m]
+        metrics = [m for m in self.ctx.job.metrics if m.get("step", 0) <= steps]
+        losses = [m["loss"] for m in metrics if "loss" in m]
+        vals = [m["val_loss"] for m in metrics if m.get("val_loss") is not None]
         card = AdapterCard(
-            name=self.name,
+            name=name,
             base_model=engine.info.source or engine.info.name,
             base_fingerprint=fingerprint(engine.model.config),
             system_prompt=self.config.system_prompt,
@@ -300,12 +325,22 @@ class TrainingRun:
             train_loss=round(sum(losses[-LOSS_WINDOW:]) / len(losses[-LOSS_WINDOW:]), 5) if losses else None,
             val_loss=vals[-1] if vals else None,
             duration_seconds=round(duration, 1),
-            extra={"base_name": engine.info.name, "job": self.ctx.job.id},
+            extra={"base_name": engine.info.name, "job": self.ctx.job.id, "metrics": thin(metrics, CARD_METRICS)} | extra,
         )
         (staging / "adapter.json").write_text(json.dumps(asdict(card), ensure_ascii=False, indent=1), encoding="utf-8")
-        staging.rename(self.store.path(self.name))
-        engine.register_adapter(self.name, self.store.path(self.name))
-        (self.run_dir / CHECKPOINT).unlink(missing_ok=True)
-        self.ctx.set_result(adapter=self.name, train_loss=card.train_loss, val_loss=card.val_loss, steps=steps,
-                            duration_seconds=card.duration_seconds)
-        self.ctx.report(1.0, msg("job.train.saved_adapter", name=self.name))
+        target = self.store.path(name)
+        if target.exists():  # a snapshot left by an older, deleted job of the same name; never the final adapter (checked above)
+            if name in engine.adapter_names():
+                engine.unload_adapter(name)
+            shutil.rmtree(target)
+        staging.rename(target)
+        return card
+
+
+def thin(points: list[dict], most: int) -> list[dict]:
+    """At most `most` points, evenly spaced, always keeping the last (a card's curve stays small)."""
+    if len(points) <= most:
+        return list(points)
+    every = math.ceil(len(points) / most)
+    kept = points[::every]
+    return kept if kept[-1] is points[-1] else [*kept, points[-1]]

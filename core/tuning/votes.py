@@ -41,6 +41,8 @@ class Vote:
     answer_b: str = ""
     run_id: str = ""
     model: str = ""
+    voter: str = ""  # an anonymous id of the browser that voted (the leaderboard caps votes per voter)
+    tag: str = ""  # the round's tag, chosen by the user (the leaderboard filters by it)
     time: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
 
     def __post_init__(self) -> None:
