@@ -15,6 +15,7 @@ import torch
 
 from core.errors import UserError
 from core.jobs import JobContext
+from core.models.capabilities import require_mergeable
 from core.tuning.adapters import fingerprint
 
 MERGE_JOB = "merge-adapter"
@@ -26,9 +27,9 @@ def run_merge(runtime, ctx: JobContext) -> None:
     from transformers import AutoModelForCausalLM
 
     name = ctx.job.params["name"]
-    engine = runtime.models.require()
+    engine = require_mergeable(runtime.models.require())
     card = runtime.adapters.get(name)
-    if card.base_fingerprint != fingerprint(engine.model.config):
+    if card.base_fingerprint != fingerprint(engine.base_config):
         raise UserError(
             f"Adapter '{name}' was trained on another base.", "Load its base model first.",
             zh=f"适配器“{name}”是在另一个基座模型上训练的。",
@@ -48,7 +49,7 @@ def run_merge(runtime, ctx: JobContext) -> None:
     ctx.check_cancel()
     ctx.report(0.7, "Saving the merged model…", message_zh="正在保存合并后的模型……")
     merged.save_pretrained(staging)
-    engine.tokenizer.save_pretrained(staging)
+    engine.save_tokenizer(staging)
     (staging / "liandan_adapter.json").write_text(json.dumps(asdict(card), ensure_ascii=False, indent=1), encoding="utf-8")
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)
