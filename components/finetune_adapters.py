@@ -13,6 +13,7 @@ from components.job_panel import job_panel
 from core.tuning.adapters import base_info
 from components.uploads import uploader
 from components.training_charts import training_charts
+from core.models.capabilities import Mergeable
 from core.tuning import ollama
 from core.tuning.merge import MERGE_JOB
 
@@ -61,7 +62,7 @@ def _adapter(rt, card, compatible: bool) -> None:
                 _unload(rt, name)
                 rt.adapters.delete(name)
                 st.rerun()
-        if compatible and st.button(t("ft.ad.merge"), key=f"ad-merge-{name}", help=t("ft.ad.merge_help")):
+        if compatible and isinstance(rt.models.engine, Mergeable) and st.button(t("ft.ad.merge"), key=f"ad-merge-{name}", help=t("ft.ad.merge_help")):
             with errors.guard():
                 st.session_state["ft-merge-job"] = rt.finetune.merge(name).id
 

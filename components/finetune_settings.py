@@ -6,10 +6,11 @@ import streamlit as st
 
 from components.i18n import t
 from core.tuning import memory
-from core.tuning.presets import PRESETS, TrainConfig, linear_layer_names, target_modules
+from core.models.capabilities import Trainable
+from core.tuning.presets import PRESETS, TrainConfig
 
 
-def settings_section(engine) -> TrainConfig:
+def settings_section(engine: Trainable) -> TrainConfig:
     st.subheader(t("ft.set.header"))
     labels = {k: t(f"ft.preset.{k}") for k in PRESETS}
     name = st.radio(t("ft.set.preset"), list(labels), format_func=labels.get, horizontal=True, key="ft-preset")
@@ -32,17 +33,17 @@ def settings_section(engine) -> TrainConfig:
         val = c1.number_input(t("ft.set.val"), 0.0, 0.5, p.val_fraction, step=0.05, help=t("help.val"), key=f"{k}-val")
         snapshots = c3.number_input(t("ft.set.snapshots"), 0, 100_000, p.snapshot_every, help=t("ft.set.snapshots_help"), key=f"{k}-snap")
         limit = c2.number_input(t("ft.set.max_records"), 0, 10**7, p.max_records or 0, help=t("help.max_records"), key=f"{k}-records")
-        layers = linear_layer_names(engine.model)
-        targets = st.multiselect(t("ft.set.targets"), layers, default=target_modules(engine.model), help=t("help.targets"), key=f"{k}-targets")
+        layers = engine.lora_candidates()
+        targets = st.multiselect(t("ft.set.targets"), layers, default=engine.default_lora_targets(), help=t("help.targets"), key=f"{k}-targets")
     return p.model_copy(update=dict(
         system_prompt=system_prompt.strip(), epochs=int(epochs), learning_rate=float(lr), rank=int(rank), alpha=int(alpha),
         dropout=float(dropout), max_length=int(max_length), batch_size=int(batch), grad_accum=int(accum),
         val_fraction=float(val), snapshot_every=int(snapshots), max_records=int(limit) or None, target_modules=list(targets)))
 
 
-def memory_warning(engine, config: TrainConfig, longest: int) -> None:
+def memory_warning(engine: Trainable, config: TrainConfig, longest: int) -> None:
     """Warn before starting when the estimate does not fit what the device has free."""
-    est = memory.estimate(engine.model, config, longest)
+    est = memory.estimate(engine.base_model(), config, longest)
     device = "GPU" if est.device.startswith("cuda") else "RAM"
     text = t("ft.mem.ok" if est.fits else "ft.mem.warn", need=est.need_gb, free=est.available_gb, device=device)
     (st.caption if est.fits else st.warning)(text)

@@ -14,7 +14,8 @@ import streamlit as st
 from components import errors
 from components.finetune_dataset import STATE
 from components.i18n import t
-from core.tuning.presets import PRESETS
+from core.models.capabilities import Trainable
+from core.tuning.presets import PRESETS, TrainConfig
 
 NAME, PERSONA, PRESET = "ft-name", "ft-persona", "ft-preset"
 AUTO = "ft-name-suggested"  # the name the page prefilled, so it can follow the dataset until the user types one
@@ -53,6 +54,8 @@ def remember(ft) -> None:
 
 def _blocked(ft, dataset, name: str, active) -> str | None:
     """Why Start is off, in the UI language (None: it can start)."""
+    if not isinstance(ft.runtime.models.engine, Trainable):
+        return t("ft.start.cannot_train")
     if dataset is None:
         return t("ft.start.need_data")
     if active is not None:
@@ -64,7 +67,7 @@ def _blocked(ft, dataset, name: str, active) -> str | None:
     return None
 
 
-def start_section(ft, dataset, config) -> None:
+def start_section(ft, dataset, config: TrainConfig | None) -> None:
     st.subheader(t("ft.start.header"))
     _suggest(ft)
     name = st.text_input(t("ft.start.name"), key=NAME, help=t("ft.start.name_help")).strip()

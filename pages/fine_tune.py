@@ -10,6 +10,7 @@ from components.finetune_settings import memory_warning, settings_section
 from components.finetune_start import JOB, remember, restore, start_section
 from components.i18n import t
 from components.resources import runtime
+from core.models.capabilities import Trainable
 
 st.title(t("ft.title"))
 st.caption(t("ft.intro"))
@@ -18,20 +19,21 @@ engine = rt.models.engine
 if engine is None:
     st.info(t("ft.no_model"))
     st.stop()
-if not hasattr(engine, "add_trainable_adapter"):
-    st.info(t("ft.no_training"))
-    st.stop()
 ft = rt.finetune
 
 restore(ft)
 train_tab, jobs_tab, adapters_tab = st.tabs([t("ft.tab.train"), t("ft.tab.jobs"), t("ft.tab.adapters")])
 with train_tab:
-    dataset = dataset_section(rt)
-    config = settings_section(engine)
-    if dataset is not None:
-        with errors.guard():
-            longest = stats_section(engine, st.session_state[STATE], config.system_prompt, config.max_length, config.max_records)
-            memory_warning(engine, config, longest)
+    if isinstance(engine, Trainable):
+        dataset = dataset_section(rt)
+        config = settings_section(engine)
+        if dataset is not None:
+            with errors.guard():
+                longest = stats_section(engine, st.session_state[STATE], config.system_prompt, config.max_length, config.max_records)
+                memory_warning(engine, config, longest)
+    else:  # a remote server or the echo demo only answers: say so here, not deep inside a job
+        st.warning(t("ft.no_training", engine=engine.info.name))
+        dataset, config = None, None
     start_section(ft, dataset, config)
     remember(ft)
     active = ft.active()

@@ -8,8 +8,10 @@ from components.i18n import lang, t
 from components.job_panel import job_panel
 from components.model_picker import model_picker, remote_code_confirm
 from components.resources import runtime
+from components.server_health import server_health_section
 from core import system_info
 from core.logging_setup import tail
+from core.models.capabilities import RemoteServer
 from core.models.manager import LOAD_JOB
 
 st.title(t("system.title"))
@@ -36,6 +38,8 @@ if engine is not None:
     st.table({t("system.field"): [t(f"system.info.{f}") for f in fields],
               t("system.value"): [i.name, i.source, i.architecture, t("system.info.millions", m=i.parameters / 1e6), i.dtype,
                                   i.device, t("system.info.tokens", n=i.context_length), t("system.info.seconds", s=i.load_seconds)]})
+    if isinstance(engine, RemoteServer):
+        server_health_section(engine)
     if st.button(t("system.unload")):
         rt.models.unload()
         st.rerun()

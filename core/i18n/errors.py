@@ -423,11 +423,6 @@ STRINGS = {
 
     "errors.finetuner.too_large_mb": ("{name} 过大（{data_count:.0f} MB）。", "{name} is too large ({data_count:.0f} MB)."),
     "errors.finetuner.too_large_mb.hint": ("最多上传 {limit} MB。", "Upload at most {limit} MB."),
-    "errors.finetuner.engine_train_adapters": ("当前推理引擎无法训练适配器。", "This engine cannot train adapters."),
-    "errors.finetuner.engine_train_adapters.hint": (
-        "请在“系统”页面加载一个 transformers 模型。",
-        "Load a transformers model on the System page.",
-    ),
     "errors.finetuner.adapter_named_already_exists": (
         "名为“{name}”的适配器已存在。",
         "An adapter named '{name}' already exists.",
@@ -1075,4 +1070,13 @@ STRINGS = {
     "errors.compare_setup.not_utf8.hint": ("请另存为 UTF-8 后重新上传。", "Save it as UTF-8 and upload again."),
     "errors.compare_blind.two_variants": ("盲评一轮只比较两个版本。", "A blind round compares exactly two variants."),
     "errors.compare_blind.two_variants.hint": ("请选择两个。", "Pick two."),
+
+    "errors.cannot_train": ("当前推理引擎 {engine} 无法在本机训练适配器（远程服务器或演示用的回显引擎只负责回答）。",
+                            "The engine {engine} cannot train adapters here (a remote server or the echo demo only answers)."),
+    "errors.cannot_train.hint": ("请在“系统”页面加载一个本地 transformers 模型后再训练。",
+                                 "Load a local transformers model on the System page to train."),
+    "errors.cannot_merge": ("当前推理引擎 {engine} 的基座权重不在本机，无法合并适配器。",
+                            "The engine {engine} has no local base weights to merge an adapter into."),
+    "errors.cannot_merge.hint": ("请在“系统”页面加载该适配器的基座模型（本地 transformers 模型）。",
+                                 "Load the adapter's base as a local transformers model on the System page."),
 }

@@ -3,7 +3,11 @@ STRINGS = {
     "ft.intro": ("上传对话数据，在已加载的模型上训练一个角色扮演适配器。训练在后台进行，训练期间对话照常可用（会变慢）。",
                  "Upload conversations and train a role-play adapter on the loaded model. Training runs in the background; chat keeps working meanwhile (slower)."),
     "ft.no_model": ("请先在系统页加载模型。", "Load a model on the System page first."),
-    "ft.no_training": ("当前引擎不支持训练（演示用的回显引擎）。", "This engine cannot train (the echo demo engine)."),
+    "ft.no_training": ("当前推理引擎“{engine}”只负责回答，不能在本机训练（远程服务器如 vLLM，或演示用的回显引擎）。"
+                       "要训练，请在“系统”页加载一个本地 transformers 模型；已有的任务和适配器仍可在另外两个标签页查看。",
+                       "The engine “{engine}” only answers and cannot train here (a remote server such as vLLM, or the echo "
+                       "demo). To train, load a local transformers model on the System page; jobs and adapters stay in the other tabs."),
+    "ft.start.cannot_train": ("当前推理引擎不能训练，因此无法开始。", "The current engine cannot train, so training cannot start."),
     "ft.tab.train": ("训练", "Train"),
     "ft.tab.jobs": ("训练任务", "Training jobs"),
     "ft.tab.adapters": ("适配器", "Adapters"),

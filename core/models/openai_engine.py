@@ -20,9 +20,10 @@ import httpx
 
 from core.errors import UserError
 from core.i18n import msg
-from core.models import chat_format
+from core.models import chat_format, server_health
 from core.models.engine import Engine, Generation, ModelInfo
 from core.models.options import GenerationOptions
+from core.models.server_health import ServerHealth
 
 log = logging.getLogger(__name__)
 DEFAULT_CONTEXT = 4096
@@ -205,6 +206,10 @@ class OpenAIEngine(Engine):
 
     def status(self) -> dict:
         return {"running": self._running, "waiting": 0, "max_batch": 0, "server": self.base_url}
+
+    def server_health(self) -> ServerHealth:
+        """The server's own health and queue (all users of it, not only this app's requests)."""
+        return server_health.fetch(self.http, self.root)
 
     # --- adapters --------------------------------------------------------------------
     def load_adapter(self, name: str, path: Path, chat_template: str = "") -> None:

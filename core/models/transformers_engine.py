@@ -17,7 +17,8 @@ from pathlib import Path
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList, TextStreamer
 
-from core.models import chat_format
+from core.errors import ModelNotLoaded
+from core.models import chat_format, lora_targets
 from core.models.batching import Batcher, Request, mergeable
 from core.models.engine import Engine, Generation, ModelInfo
 from core.models.options import GenerationOptions
@@ -166,6 +167,20 @@ class TransformersEngine(Engine):
         if self.peft is not None and name in self.peft.peft_config:
             self.peft.delete_adapter(name)
 
+    # --- training (the `Trainable` and `Mergeable` capabilities) ---------------------
+    @property
+    def base_config(self):
+        return self.model.config
+
+    def base_model(self) -> torch.nn.Module:
+        return self.model
+
+    def lora_candidates(self) -> list[str]:
+        return lora_targets.linear_layer_names(self.model)
+
+    def default_lora_targets(self) -> list[str]:
+        return lora_targets.target_modules(self.model)
+
     def add_trainable_adapter(self, name: str, lora_config) -> torch.nn.Module:
         """Add a fresh LoRA adapter to the shared base for training; returns the PeftModel."""
         from peft import get_peft_model
@@ -179,6 +194,60 @@ class TransformersEngine(Engine):
                 self.peft.add_adapter(name, lora_config)
             self.peft.eval()
         return self.peft
+
+    def adapter_parameters(self, name: str) -> dict[str, torch.nn.Parameter]:
+        marker = f".{name}."
+        return {n: p for n, p in self.peft.named_parameters() if marker in n and "lora_" in n} if self.peft else {}
+
+    @contextmanager
+    def training_step(self, name: str, cancel=None) -> Iterator[torch.nn.Module]:
+        with self.lock.hold(cancel):
+            if self.model is None:
+                raise ModelNotLoaded()
+            model = self.model
+            try:
+                self.peft.set_adapter(name)
+                for p in self.adapter_parameters(name).values():
+                    p.requires_grad_(True)  # set_adapter freezes every adapter it does not activate
+                model.train()
+                yield model
+            finally:
+                model.eval()
+
+    @contextmanager
+    def evaluation(self, name: str, cancel=None) -> Iterator[torch.nn.Module]:
+        with self.lock.hold(cancel):
+            if self.model is None:
+                raise ModelNotLoaded()
+            self.peft.set_adapter(name)
+            self.model.eval()
+            yield self.model
+
+    def gradient_checkpointing(self, enabled: bool) -> None:
+        if self.model is None:
+            return
+        with self.lock.hold():
+            if enabled:
+                self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            else:
+                self.model.gradient_checkpointing_disable()
+
+    def save_adapter(self, name: str, folder: Path) -> None:
+        from peft.utils import get_peft_model_state_dict
+        from safetensors.torch import save_file
+
+        with self.lock.hold():
+            state = get_peft_model_state_dict(self.peft, adapter_name=name)
+            save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(folder / "adapter_model.safetensors"))
+            self.peft.peft_config[name].save_pretrained(str(folder))
+
+    def remove_adapter(self, name: str) -> None:
+        with self.lock.hold():
+            if self.peft is not None and name in self.peft.peft_config:
+                self.peft.delete_adapter(name)
+
+    def save_tokenizer(self, folder: Path) -> None:
+        self.tokenizer.save_pretrained(folder)
 
     def register_adapter(self, name: str, path: Path) -> None:
         """Make an adapter trained in place (already on the model) selectable by name."""

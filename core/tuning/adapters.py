@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from core.errors import UserError
+from core.models.capabilities import Trainable
 from core.tuning import peft_format
 
 CARD = "adapter.json"
@@ -233,10 +234,10 @@ class BaseInfo:
 
 
 def base_info(engine) -> BaseInfo | None:
-    """BaseInfo of a loaded TransformersEngine (None for engines without a torch model)."""
-    model = getattr(engine, "model", None)
-    if model is None or not hasattr(model, "named_modules"):
+    """BaseInfo of an engine with local weights (None for one that only answers: a server, the echo demo)."""
+    if not isinstance(engine, Trainable):
         return None
+    model = engine.base_model()
     config = model.config
     qkv = None
     if getattr(config, "model_type", "") == "glm":

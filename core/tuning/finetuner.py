@@ -15,6 +15,7 @@ from pathlib import Path
 
 from core.errors import UserError
 from core.jobs import Job, JobContext
+from core.models.capabilities import require_mergeable, require_trainable
 from core.tuning import datasets
 from core.tuning.adapters import fingerprint
 from core.tuning.merge import MERGE_JOB, run_merge
@@ -115,9 +116,7 @@ class FineTuner:
 
     def start(self, dataset_path: Path, name: str, config: TrainConfig, dataset_name: str | None = None) -> Job:
         """Check everything a user can fix now, then train in the background."""
-        engine = self.runtime.models.require()
-        if not hasattr(engine, "add_trainable_adapter"):
-            raise UserError("errors.finetuner.engine_train_adapters")
+        engine = require_trainable(self.runtime.models.require())
         name = check_name(name)
         if self.runtime.adapters.exists(name) or name in engine.adapter_names():
             raise UserError("errors.finetuner.adapter_named_already_exists", name=name)
@@ -128,7 +127,7 @@ class FineTuner:
         dataset = datasets.parse(dataset_name or dataset_path.name, dataset_path.read_bytes())
         prepare(engine, dataset, config)  # refuses bad files and impossible settings before the job starts
         params = {"name": name, "dataset": str(dataset_path), "dataset_name": dataset.name,
-                  "config": config.model_dump(), "base_fingerprint": fingerprint(engine.model.config),
+                  "config": config.model_dump(), "base_fingerprint": fingerprint(engine.base_config),
                   "base_model": engine.info.name}
         return self.runtime.jobs.start(JOB_KIND, f"LoRA · {name}", params)
 
@@ -143,6 +142,7 @@ class FineTuner:
 
     def merge(self, name: str) -> Job:
         """Export `name` merged into a copy of the base, as a background job."""
+        require_mergeable(self.runtime.models.require())  # a server-only engine has no local base to merge into
         self.runtime.adapters.get(name)
         return self.runtime.jobs.start(MERGE_JOB, f"Merge · {name}", {"name": name})
 

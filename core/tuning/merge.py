@@ -16,6 +16,7 @@ import torch
 
 from core.errors import UserError
 from core.jobs import JobContext
+from core.models.capabilities import require_mergeable
 from core.tuning import ollama
 from core.tuning.adapters import fingerprint
 from core.i18n import msg
@@ -30,9 +31,9 @@ def run_merge(runtime, ctx: JobContext) -> None:
     from transformers import AutoModelForCausalLM
 
     name = ctx.job.params["name"]
-    engine = runtime.models.require()
+    engine = require_mergeable(runtime.models.require())
     card = runtime.adapters.get(name)
-    if card.base_fingerprint != fingerprint(engine.model.config):
+    if card.base_fingerprint != fingerprint(engine.base_config):
         raise UserError("errors.merge.adapter_trained_another_base", name=name)
     out = runtime.settings.finetune_dir / "exports" / name
     staging = out.with_name(f".{name}.partial")
@@ -48,7 +49,7 @@ def run_merge(runtime, ctx: JobContext) -> None:
     ctx.check_cancel()
     ctx.report(0.7, msg("job.merge.saving_merged_model"))
     merged.save_pretrained(staging)
-    engine.tokenizer.save_pretrained(staging)
+    engine.save_tokenizer(staging)
     (staging / "liandan_adapter.json").write_text(json.dumps(asdict(card), ensure_ascii=False, indent=1), encoding="utf-8")
     try:
         files = ollama.export_files(card, engine.tokenizer, card.base_model, merged=True)

@@ -21,10 +21,11 @@ import torch
 
 from core.errors import Cancelled, UserError
 from core.jobs import JobContext
+from core.models.capabilities import Trainable, require_trainable
 from core.tuning import datasets, loop
 from core.tuning.adapters import SNAPSHOT_SEP, AdapterCard, AdapterStore, fingerprint, validate_name
 from core.tuning.examples import Example, encode_all
-from core.tuning.presets import TrainConfig, target_modules
+from core.tuning.presets import TrainConfig
 from core.i18n import msg
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class Prepared:
     dropped: int  # records with no answer token left after truncation
 
 
-def prepare(engine, dataset: datasets.Dataset, config: TrainConfig) -> Prepared:
+def prepare(engine: Trainable, dataset: datasets.Dataset, config: TrainConfig) -> Prepared:
     dataset.require_valid()
     if config.max_records:
         dataset.records, dataset.lines = dataset.records[: config.max_records], dataset.lines[: config.max_records]
@@ -66,8 +67,9 @@ def check_name(name: str) -> str:
 class TrainingRun:
     """One run of one job: owns the optimizer, talks to the engine only under its lock."""
 
-    def __init__(self, engine, store: AdapterStore, ctx: JobContext, run_dir: Path) -> None:
-        self.engine, self.store, self.ctx, self.run_dir = engine, store, ctx, run_dir
+    def __init__(self, engine: Trainable, store: AdapterStore, ctx: JobContext, run_dir: Path) -> None:
+        self.engine: Trainable = require_trainable(engine)
+        self.store, self.ctx, self.run_dir = store, ctx, run_dir
         params = ctx.job.params
         self.name: str = params["name"]
         self.config = TrainConfig(**params["config"])
@@ -85,18 +87,16 @@ class TrainingRun:
     def _add_adapter(self) -> list[torch.nn.Parameter]:
         from peft import LoraConfig
 
-        model = self.engine.model
-        targets = self.config.target_modules or target_modules(model)
+        targets = self.config.target_modules or self.engine.default_lora_targets()
         self.config = self.config.model_copy(update={"target_modules": targets})
         lora = LoraConfig(r=self.config.rank, lora_alpha=self.config.alpha, lora_dropout=self.config.dropout,
                           target_modules=targets, task_type="CAUSAL_LM")
-        peft = self.engine.add_trainable_adapter(self.name, lora)
-        marker = f".{self.name}."
-        self.params = {n: p for n, p in peft.named_parameters() if marker in n and "lora_" in n}
+        self.engine.add_trainable_adapter(self.name, lora)
+        self.params = self.engine.adapter_parameters(self.name)
         if not self.params:
             raise UserError(
                 msg("errors.train.layer_matched_lora_target"),
-                msg("errors.train.layer_matched_lora_target.hint", value=', '.join(target_modules(model))),
+                msg("errors.train.layer_matched_lora_target.hint", value=', '.join(self.engine.lora_candidates())),
             )
         for p in self.params.values():
             p.data = p.data.float()
@@ -146,57 +146,44 @@ class TrainingRun:
     # --- the loop ----------------------------------------------------------------
     def _step(self, micro: list[list[Example]], optimizer, scheduler, scaler) -> tuple[float, float]:
         """One optimizer step over `micro` batches, holding the engine exclusively: (loss, gradient norm before clipping)."""
-        model, peft = self.engine.model, self.engine.peft
-        device = next(model.parameters()).device if model is not None else None
         pad_id = self.engine.tokenizer.pad_token_id or 0
         pad_to = self.config.max_length if self.config.pad_to_max_length else None
         total_tokens = max(1, sum(loop.answer_tokens(b) for b in micro))
         total = 0.0
-        with self.engine.lock.hold(self.cancel):
-            if self.engine.model is None:
-                raise UserError("errors.train.model_unloaded_during_training")
-            try:
-                peft.set_adapter(self.name)
-                for p in self.params.values():
-                    p.requires_grad_(True)
-                model.train()
-                for examples in micro:
-                    batch = loop.collate(examples, pad_id, pad_to, device)
-                    with loop.autocast_for(model):
-                        loss = loop.loss_sum(model, batch, self.config.answer_only_logits) / total_tokens
-                    scaler.scale(loss).backward()
-                    total += float(loss.detach())
-                scaler.unscale_(optimizer)
-                grad_norm = float(torch.nn.utils.clip_grad_norm_(self.params.values(), 1.0))
-                scaler.step(optimizer)
-                scaler.update()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-            finally:
-                model.eval()
+        with self.engine.training_step(self.name, self.cancel) as model:
+            device = next(model.parameters()).device
+            for examples in micro:
+                batch = loop.collate(examples, pad_id, pad_to, device)
+                with loop.autocast_for(model):
+                    loss = loop.loss_sum(model, batch, self.config.answer_only_logits) / total_tokens
+                scaler.scale(loss).backward()
+                total += float(loss.detach())
+            scaler.unscale_(optimizer)
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(self.params.values(), 1.0))
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
         return total, grad_norm
 
     def _validate(self, val: list[Example]) -> float | None:
         if not val:
             return None
-        model, peft = self.engine.model, self.engine.peft
-        device = next(model.parameters()).device
         pad_id = self.engine.tokenizer.pad_token_id or 0
         loss, tokens = 0.0, 0
         grouped = self.config.model_copy(update={"group_by_length": True, "pad_to_max_length": False})
-        for batch in loop.micro_batches(list(range(len(val))), [len(e) for e in val], grouped):
-            examples = [val[i] for i in batch]
-            with self.engine.lock.hold(self.cancel), torch.no_grad(), loop.autocast_for(model):
-                peft.set_adapter(self.name)
-                model.eval()
-                loss += float(loop.loss_sum(model, loop.collate(examples, pad_id, None, device), True))
+        for indices in loop.micro_batches(list(range(len(val))), [len(e) for e in val], grouped):
+            examples = [val[i] for i in indices]
+            with self.engine.evaluation(self.name, self.cancel) as model, torch.no_grad(), loop.autocast_for(model):
+                batch = loop.collate(examples, pad_id, None, next(model.parameters()).device)
+                loss += float(loop.loss_sum(model, batch, True))
             tokens += loop.answer_tokens(examples)
         return loss / max(1, tokens)
 
     def run(self) -> None:
         engine, ctx, cfg = self.engine, self.ctx, self.config
         expected = ctx.job.params.get("base_fingerprint")
-        if expected and expected != fingerprint(engine.model.config):
+        if expected and expected != fingerprint(engine.base_config):
             raise UserError("errors.train.loaded_model_one_job")
         ctx.report(0.0, msg("job.train.preparing_dataset"))
         data = self._load_data()
@@ -207,10 +194,10 @@ class TrainingRun:
         params = self._add_adapter()
         cuda = params[0].device.type == "cuda"
         if cuda:
-            engine.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            engine.gradient_checkpointing(True)
         optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=0.0)
         scheduler = loop.linear_schedule(optimizer, int(total * cfg.warmup_ratio), total)
-        fp16 = cuda and next(engine.model.parameters()).dtype == torch.float16
+        fp16 = cuda and next(engine.base_model().parameters()).dtype == torch.float16
         scaler = torch.amp.GradScaler("cuda", enabled=fp16)
         start_step, elapsed_before = self._load_checkpoint(optimizer, scheduler)
         ctx.report(
@@ -262,15 +249,12 @@ class TrainingRun:
             self._remove_adapter()
             raise
         finally:
-            if cuda and engine.model is not None:
-                with engine.lock.hold():
-                    engine.model.gradient_checkpointing_disable()
+            if cuda:
+                engine.gradient_checkpointing(False)
 
     def _remove_adapter(self) -> None:
         try:
-            with self.engine.lock.hold():
-                if self.engine.peft is not None and self.name in self.engine.peft.peft_config:
-                    self.engine.peft.delete_adapter(self.name)
+            self.engine.remove_adapter(self.name)
         except Exception:  # noqa: BLE001 - freeing memory must not hide the real error
             log.exception("could not remove adapter %s after a stopped run", self.name)
 
@@ -299,24 +283,18 @@ class TrainingRun:
 
     def _write_adapter(self, name: str, data: Prepared, steps: int, duration: float, extra: dict) -> AdapterCard:
         """The training adapter's weights and card as adapter `name`: staged, then one rename."""
-        from peft.utils import get_peft_model_state_dict
-        from safetensors.torch import save_file
-
         engine = self.engine
         staging = self.store.folder / f".{name}.partial"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
-        with engine.lock.hold():
-            state = get_peft_model_state_dict(engine.peft, adapter_name=self.name)
-            save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(staging / "adapter_model.safetensors"))
-            engine.peft.peft_config[self.name].save_pretrained(str(staging))
+        engine.save_adapter(self.name, staging)
         metrics = [m for m in self.ctx.job.metrics if m.get("step", 0) <= steps]
         losses = [m["loss"] for m in metrics if "loss" in m]
         vals = [m["val_loss"] for m in metrics if m.get("val_loss") is not None]
         card = AdapterCard(
             name=name,
             base_model=engine.info.source or engine.info.name,
-            base_fingerprint=fingerprint(engine.model.config),
+            base_fingerprint=fingerprint(engine.base_config),
             system_prompt=self.config.system_prompt,
             chat_template=engine.tokenizer.chat_template or "",
             dataset=data.dataset.card_info() | {"train_records": len(data.train), "val_records": len(data.val)},
