@@ -23,7 +23,7 @@ def ratings_chart(board: Board) -> alt.Chart:
     """One row per variant, best on top: the rating as a dot, its bootstrap interval as a bar."""
     data = pd.DataFrame([{"variant": variant_label(r.variant), "rating": r.rating, "lo": r.low, "hi": r.high, "n": r.votes}
                          for r in board.ratings])
-    y = alt.Y("variant:N", sort=None, title=t("compare.lb.variant"))
+    y = alt.Y("variant:N", sort=None, title=t("compare.lb.variant"), axis=alt.Axis(labelOverlap=False, labelLimit=300))
     scale = alt.Scale(zero=False)
     bar = alt.Chart(data).mark_rule(strokeWidth=3).encode(x=alt.X("lo:Q", scale=scale, title=t("compare.lb.rating")), x2="hi:Q", y=y)
     dot = alt.Chart(data).mark_circle(size=120).encode(
@@ -34,16 +34,10 @@ def ratings_chart(board: Board) -> alt.Chart:
     return (bar + dot).properties(height=max(80, 45 * len(data)))
 
 
-def matrix_chart(board: Board) -> alt.Chart:
-    """Row variant's observed share of votes won against the column variant (ties count half)."""
+def matrix_frame(board: Board) -> pd.DataFrame:
+    """Row variant's observed share of votes won against the column variant (ties count half); "—" if they never met."""
     m = board.matrix.rename(index=variant_label, columns=variant_label)
-    data = m.reset_index(names="row").melt(id_vars="row", var_name="col", value_name="rate").dropna()
-    order = list(m.index)
-    base = alt.Chart(data).encode(x=alt.X("col:N", sort=order, title=t("compare.lb.against")),
-                                  y=alt.Y("row:N", sort=order, title=t("compare.lb.variant")))
-    cells = base.mark_rect().encode(color=alt.Color("rate:Q", scale=alt.Scale(domain=[0, 1], scheme="redblue"), title=t("compare.lb.won")))
-    text = base.mark_text().encode(text=alt.Text("rate:Q", format=".0%", title=t("compare.lb.won")))
-    return (cells + text).properties(height=max(80, 45 * len(order)))
+    return m.map(lambda x: "—" if pd.isna(x) else f"{x:.0%}").rename_axis(t("compare.lb.variant"))
 
 
 def show_leaderboard(votes: list[Vote], cap: int) -> None:
@@ -63,6 +57,6 @@ def show_leaderboard(votes: list[Vote], cap: int) -> None:
                           for i, r in enumerate(board.ratings, 1)])
     st.dataframe(table, hide_index=True, width="stretch")
     st.markdown(f"**{t('compare.lb.matrix')}**")
-    st.altair_chart(matrix_chart(board), width="stretch")
+    st.dataframe(matrix_frame(board), width="stretch")
     st.caption(t("compare.lb.note", used=board.votes, capped=board.capped, cap=cap))
     st.download_button(t("compare.lb.export"), to_csv(board), "leaderboard.csv", "text/csv", key="lb-csv")

@@ -94,8 +94,6 @@ STRINGS = {
     "compare.lb.rating": ("评分", "Rating"),
     "compare.lb.rank": ("名次", "Rank"),
     "compare.lb.votes": ("票数", "Votes"),
-    "compare.lb.against": ("对手", "Against"),
-    "compare.lb.won": ("得票率", "Share won"),
     "compare.lb.matrix": ("胜率矩阵（行对列，平局各算半票）", "Win-rate matrix (row against column, ties count half)"),
     "compare.lb.note": (
         "计入 {used} 票；每位投票者最多计 {cap} 票，超出的 {capped} 票未计入。平局和“都不好”各算半票胜。区间为 95% bootstrap 区间（固定种子）。",

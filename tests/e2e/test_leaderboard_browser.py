@@ -57,11 +57,12 @@ def test_leaderboard_after_votes_and_an_ollama_export_with_the_persona(liandan_a
     ranked = [r["variant"] for r in rows]
     assert {"base", ADAPTER, CHECKPOINT} <= set(ranked) and ranked.index(ADAPTER) < ranked.index(CHECKPOINT)
     assert all(float(r["low_95"]) <= float(r["rating"]) <= float(r["high_95"]) for r in rows)
-    page.get_by_test_id("stSelectbox").filter(has_text=zh("compare.lb.all_tags")).click()
+    page.get_by_test_id("stSelectbox").filter(has_text=zh("compare.lb.tag")).click()
     page.get_by_role("option", name="persona", exact=True).click()
     page.get_by_text(zh("compare.lb.note", used=6, capped=0, cap=200)).wait_for(timeout=60_000)  # only the tagged round
 
     go_to(page, zh("nav.finetune"))
+    page.get_by_role("tab", name=zh("ft.tab.adapters")).click()
     card = page.get_by_test_id("stExpander").filter(has_text=f"{ADAPTER} ·").first
     card.locator("summary").click()
     card.get_by_role("button", name=zh("ft.ad.ollama")).click()
