@@ -6,10 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from components import errors
-from components.i18n import in_ui_language, t
+from components.i18n import in_ui_language, lang, t
 from components.job_panel import job_panel
 from components.kb_admin import info_line
 from components.uploads import uploader
+from core.i18n import Message
 from core.jobs import Job
 from core.kb.loaders import ARCHIVE_SUFFIXES, SUFFIXES
 from core.kb.manager import INDEX_JOB, KnowledgeBaseManager
@@ -79,8 +80,14 @@ def file_table(rows: list[dict]) -> None:
             t("kb.col.file"): [r["source"] for r in rows],
             t("kb.col.status"): [t(f"kb.status.{r['status']}") for r in rows],
             t("kb.col.chunks"): [r["chunks"] for r in rows],
-            t("kb.col.reason"): [in_ui_language(r["reason"], r.get("reason_zh", "")) for r in rows],
+            t("kb.col.reason"): [_reason(r) for r in rows],
         }
     )
     failed_first = frame.iloc[sorted(range(len(rows)), key=lambda i: rows[i]["status"] != "failed")]
     st.dataframe(failed_first, hide_index=True, width="stretch")
+
+
+def _reason(row: dict) -> str:
+    """The failure reason, or what the reader noticed ("12 pages, 9 by OCR"; a scanned page left unread)."""
+    notes = [Message.from_json(n).render(lang()) for n in row.get("notes", [])]
+    return " · ".join(filter(None, [in_ui_language(row["reason"], row.get("reason_zh", "")), *notes]))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from core import i18n
 from core.errors import InputError, ModelNotLoaded, UserError
 from core.jobs import Job, JobRegistry
 from core.kb.manager import INDEX_JOB, KnowledgeBaseManager
@@ -70,6 +71,12 @@ def untranslated(tree: ast.Module, classes: set[str]) -> list[str]:
         name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
         if name not in classes or name in FIXED_TEXT:
             continue
+        first = node.args[0] if node.args else None
+        if isinstance(first, ast.Call) and getattr(first.func, "id", "") == "msg":
+            key = first.args[0].value if first.args and isinstance(first.args[0], ast.Constant) else None
+            if key is None or key not in i18n.keys() or not CJK.search(i18n.t(key, "zh")):
+                found.append(f"{node.lineno}: {name}(msg({key!r})) has no Chinese in the tables")
+            continue
         zh = next((k.value for k in node.keywords if k.arg == "zh"), None)
         if zh is None:
             found.append(f"{node.lineno}: {name}(...) has no zh=")
@@ -86,10 +93,13 @@ def test_checker_flags_an_untranslated_raise():
         "raise MyError('x')\n"
         "raise errors.UserError('x', zh='not chinese')\n"
         "raise UserError('x', zh=f'坏了 {y}')\n"
+        "raise LoadError(msg('no.such.key'))\n"
+        "raise LoadError(msg('errors.no_model'))\n"
     )
     classes = error_classes({"a": tree, "b": ast.parse("class LoadError(UserError): pass")})
     assert {"UserError", "LoadError", "MyError"} <= classes
-    assert untranslated(tree, classes) == ["2: MyError(...) has no zh=", "3: UserError(...) zh= has no Chinese"]
+    assert untranslated(tree, classes) == [
+        "2: MyError(...) has no zh=", "3: UserError(...) zh= has no Chinese", "5: LoadError(msg('no.such.key')) has no Chinese in the tables"]
 
 
 def test_every_user_error_raised_in_core_has_chinese():
