@@ -20,6 +20,7 @@ STRINGS = {
     "errors.kb_image_damaged": ("无法读取该图片（{detail}）。", "The image cannot be read ({detail})."),
     "errors.kb_image_damaged.hint": ("请重新导出为 PNG 或 JPEG。", "Export it again as PNG or JPEG."),
     "errors.kb_image_too_large": ("已拒绝：图片为 {width}×{height} 像素，过大（可能是解压炸弹）。", "Refused: the image is {width}×{height} pixels, too large (a decompression bomb?)."),
+    "errors.kb_image_bomb": ("已拒绝：图片过大（可能是解压炸弹）。", "Refused: the image is too large (a decompression bomb?)."),
     "errors.kb_image_no_text": ("OCR 未在该图片中识别出文字。", "OCR found no text in the image."),
     "errors.kb_package_damaged": ("该 {what} 文件已损坏或格式不符。", "The {what} file is damaged or not in that format."),
     "errors.kb_package_damaged.hint": ("请打开后重新保存。", "Open and save it again."),

@@ -4,6 +4,8 @@ zipfile and lxml directly (EbookLib, the usual parser, is AGPL); one section per
 from __future__ import annotations
 
 import posixpath
+import zipfile
+import zlib
 from urllib.parse import unquote
 
 from core.i18n import msg
@@ -49,7 +51,7 @@ def parse(data: bytes) -> Parsed:
                 sections.append(Section(text, heading=title))
     except LoadError:
         raise
-    except (KeyError, AttributeError, ValueError, etree.XMLSyntaxError, OSError) as exc:
+    except (KeyError, AttributeError, ValueError, etree.XMLSyntaxError, OSError, zipfile.BadZipFile, zlib.error) as exc:
         raise LoadError(msg("errors.kb_package_damaged", what=".epub"), msg("errors.kb_package_damaged.hint")) from exc
     finally:
         package.close()

@@ -29,7 +29,9 @@ def parse(data: bytes, options: LoadOptions) -> Parsed:
             rgb = image.convert("RGB")
     except LoadError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, for headers past twice its pixel cap
+        raise LoadError(msg("errors.kb_image_bomb")) from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise LoadError(msg("errors.kb_image_damaged", detail=type(exc).__name__), msg("errors.kb_image_damaged.hint")) from exc
     if max(rgb.size) > MAX_SIDE_PX:
         rgb.thumbnail((MAX_SIDE_PX, MAX_SIDE_PX))
