@@ -69,19 +69,20 @@ def _fpdf():
     return pdf
 
 
-def table_pdf(rows: list[list[str]] = TABLE_ROWS, intro: str = TABLE_INTRO, after: str = "以上价格含税。") -> bytes:
-    """A text PDF with a ruled table (header row first) between two paragraphs."""
+def table_pdf(rows: list[list[str]] = TABLE_ROWS, intro: str = TABLE_INTRO, after: str = "以上价格含税。", pages: int = 1) -> bytes:
+    """A text PDF with a ruled table (header row first) between two paragraphs, on each of `pages`."""
     pdf = _fpdf()
-    pdf.add_page()
-    pdf.multi_cell(0, 8, intro)
-    pdf.ln(4)
-    with pdf.table(col_widths=(60, 40, 40), text_align="LEFT") as table:
-        for row in [TABLE_HEADER, *rows]:
-            cells = table.row()
-            for value in row:
-                cells.cell(value)
-    pdf.ln(4)
-    pdf.multi_cell(0, 8, after)
+    for _ in range(pages):
+        pdf.add_page()
+        pdf.multi_cell(0, 8, intro)
+        pdf.ln(4)
+        with pdf.table(col_widths=(60, 40, 40), text_align="LEFT") as table:
+            for row in [TABLE_HEADER, *rows]:
+                cells = table.row()
+                for value in row:
+                    cells.cell(value)
+        pdf.ln(4)
+        pdf.multi_cell(0, 8, after)
     return bytes(pdf.output())
 
 

@@ -219,3 +219,17 @@ def test_search_finds_words_only_the_ocr_or_the_table_holds(tmp_path):
     stored = kbs.get("formats").collection.get(include=["metadatas"])["metadatas"]
     assert {m["page"] for m in stored if m["source"] == "混合.pdf"} == {1, 2}
     assert {m["slide"] for m in stored if m["source"] == "启动会.pptx"} == {1, 2}
+
+
+def test_liandan_kb_ocr_off_through_the_cli_names_the_scanned_page(tmp_path):
+    from tests.security.cli import run_index
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "混合.pdf").write_bytes(corpus.mixed_pdf(["第一页：采购流程需要两级审批。"]))
+    (folder / "扫描件.pdf").write_bytes(corpus.scanned_pdf())
+    proc, _ = run_index(tmp_path / "data", "kb", folder, LIANDAN_KB_OCR="false")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "1 indexed" in proc.stdout and "1 failed" in proc.stdout, proc.stdout
+    assert "docs/混合.pdf: 2 pages; page 2 looks scanned: no text found (OCR is off)" in proc.stdout, proc.stdout
+    assert "failed: docs/扫描件.pdf: The PDF's 1 page(s) look scanned: no text found (OCR is off)." in proc.stdout, proc.stdout
