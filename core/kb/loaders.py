@@ -155,7 +155,8 @@ def _docx_blocks(document) -> Iterator[str]:
 def _html(data: bytes) -> str:
     from core.kb.formats.markup import html_text
 
-    return html_text(decode(data)[0])[1]
+    title, text = html_text(decode(data)[0])
+    return f"{title}\n{text}" if title else text
 
 
 def _csv(data: bytes) -> str:

@@ -82,4 +82,4 @@ def test_scans_tables_slides_and_sheets_become_findable_chunks(liandan_app, page
     search(page, corpus.TABLE_ONLY_WORD, "显卡.pdf")
     hit = page.get_by_test_id("stExpander").filter(has_text=corpus.TABLE_ONLY_WORD).first
     hit.locator("summary").click()
-    expect(hit.get_by_text(re.compile(r"\| 型号 \| 显存 \| 价格 \|"))).to_be_visible()  # the table came back as a table
+    expect(hit.get_by_test_id("stExpanderDetails").get_by_text(re.compile(r"\| 型号 \| 显存 \| 价格 \|"))).to_be_visible()  # the table came back as a table
