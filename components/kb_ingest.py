@@ -10,6 +10,7 @@ from components.i18n import lang, t
 from components.job_panel import job_panel
 from components.kb_admin import info_line
 from components.uploads import uploader
+from core.i18n import Message
 from core.jobs import Job
 from core.kb.loaders import ARCHIVE_SUFFIXES, SUFFIXES
 from core.kb.indexer import reason_of
@@ -94,5 +95,7 @@ def file_table(rows: list[dict]) -> None:
 
 
 def _reason(row: dict) -> str:
+    """The failure reason, or what the reader noticed ("12 pages, 9 by OCR"; a scanned page left unread)."""
     reason = reason_of(row)
-    return reason.render(lang()) if reason else ""
+    notes = [Message.from_json(n).render(lang()) for n in row.get("notes", [])]
+    return " · ".join(filter(None, [reason.render(lang()) if reason else "", *notes]))

@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     kb_dense_weight: float = Field(0.4, ge=0.0, le=1.0, description="Share of dense similarity in the hybrid score (the rest is BM25); chosen on the dev split of bench/data/datawhale_dev.jsonl.")
     kb_dense_weight_en: float = Field(0.7, ge=0.0, le=1.0, description="With kb_fusion 'language': the dense share for Latin-script questions (BM25 cannot match them to Chinese text).")
     kb_fusion: Literal["weighted", "rrf", "language"] = Field("weighted", description="How dense and BM25 combine (core.kb.fusion); a calibrated knowledge base keeps its own.")
+    kb_ocr: bool = Field(True, description="Read scanned PDF pages and images (.png/.jpg) with the bundled offline OCR (PP-OCRv4 Chinese+English, CPU); off = they are only named in the report.")
     kb_embed_batch: int = Field(0, ge=0, le=4096, description="Chunks per embedding batch while indexing; 0 = auto (16 on CPU, 128 on CUDA).")
     max_batch: int = Field(
         8, ge=1, le=256, description="Answers generated together in one batch (continuous batching); more wait in a queue."

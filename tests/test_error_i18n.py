@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from core import i18n
 from core.errors import InputError, ModelNotLoaded, UserError
 from core.i18n import keys, msg
 from core.jobs import Job, JobRegistry

@@ -252,3 +252,42 @@ def test_a_nameless_zip_member_is_skipped_not_a_crash():
         archive.writestr(zipfile.ZipInfo(""), b"no name")
         archive.writestr("good.md", "# 标题\n正文")
     assert [name for name, _ in loaders.iter_zip(buffer.getvalue(), LIMIT)] == ["good.md"]
+
+
+# --- the formats of issue 15: slides, sheets, e-books, RTF, images --------------------------------
+from tests import kb_corpus  # noqa: E402 - the new formats' seeds, kept beside their tests
+
+PPTX = kb_corpus.pptx_deck()
+XLSX = kb_corpus.xlsx_book()
+EPUB = kb_corpus.epub_book({"第一章": "正文 fuzz", "二": "<table><tr><td>x</td></tr></table>"})
+
+
+def _tiny_png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 16), "white").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@FUZZ
+@given(st.sampled_from([("s.pptx", PPTX), ("b.xlsx", XLSX), ("e.epub", EPUB)]).flatmap(lambda seed: st.tuples(st.just(seed[0]), mutated(seed[1]))))
+def test_office_packages_and_epub(case):
+    name, data = case
+    outcome(name, data, own_parser=False)
+
+
+rtf_parts = st.sampled_from(["{\\rtf1", "{", "}", "\\par ", "\\u20013?", "\\'d6\\'d0", "\\ansicpg936", "\\ansicpg99999", "text 文字",
+                             "\\bin5 ", "{\\*\\destination x}", "\\", "\\uc0", "\\'zz"])
+
+
+@FUZZ
+@given(st.lists(rtf_parts, max_size=60).map(lambda p: "{\\rtf1 " + "".join(p)).map(lambda s: s.encode("utf-8")) | st.binary(max_size=300))
+def test_rtf(data):
+    outcome("r.rtf", data, own_parser=False)
+
+
+@FUZZ
+@given(mutated(_tiny_png()))
+def test_images(data):
+    outcome("i.png", data, own_parser=False)

@@ -15,6 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from core.cli.common import load_engine, runtime_for
+from core.i18n import Message
 
 MODES = ("hybrid", "dense", "bm25")  # core.kb.retrieval.MODES, without importing numpy/chroma for --help
 
@@ -78,6 +79,8 @@ def run_index(args) -> int:
     for report in result.reports:
         if report.status == "failed":
             print(f"  failed: {report.source}: {report.reason}")
+        elif any(note["key"] != "kb.report.pages" for note in report.notes):  # OCR used, or scanned pages left unread
+            print(f"  {report.source}: " + "; ".join(str(Message.from_json(note)) for note in report.notes))
     return 0
 
 

@@ -47,6 +47,7 @@ class FileReport:
     status: str  # indexed | unchanged | duplicate | failed | removed
     chunks: int = 0
     reason_message: Message | None = None  # why it failed or was skipped, rendered where it is shown
+    notes: list[dict] = field(default_factory=list)  # Message.to_json() of what the reader noticed ("12 pages, 9 by OCR")
 
     @property
     def reason(self) -> str:
@@ -84,7 +85,7 @@ class IndexResult:
 class IndexProgress:
     """Where a run is: `done`/`total` count files while reading, chunks while embedding."""
 
-    phase: str  # reading | embedding | done
+    phase: str  # reading | page (of a long file being read) | embedding | done
     done: int
     total: int
     source: str = ""
@@ -228,20 +229,23 @@ class _Pending:
     size: int
     encoding: str
     chunks: list[chunking.Chunk]
+    notes: list[dict] = field(default_factory=list)
 
 
 class Indexer:
     def __init__(
         self, kb: KnowledgeBase, embedder: Embeddings, max_bytes: int, batch_size: int = 0,
-        policy: PathPolicy | None = None, zip_limits: ZipLimits | None = None,
+        policy: PathPolicy | None = None, zip_limits: ZipLimits | None = None, ocr: bool = True,
     ) -> None:
         """`batch_size` 0 takes the embedder's own (small on CPU, large on CUDA). `policy` says
-        which paths may be read (the manager forbids the data folder but for the base's uploads)."""
+        which paths may be read (the manager forbids the data folder but for the base's uploads).
+        `ocr` False leaves scanned pages and images unread (each is named in the report)."""
         self.kb = kb
         self.embedder = embedder
         self.max_bytes = max_bytes
         self.policy = policy or PathPolicy(allowed=(kb.files_dir,))
         self.zip_limits = zip_limits or ZipLimits(max_bytes)
+        self.ocr = ocr
         self.batch_size = batch_size or getattr(embedder, "batch_size", 64)
         self.write_batch = min(WRITE_BATCH, 32 * self.batch_size)
 
@@ -289,15 +293,18 @@ class Indexer:
                     raise Cancelled()
                 item = items[next_item]
                 next_item += 1
-                found = self._process(item, known, result)
+                found = self._process(item, known, result, should_stop, meter)
                 if found is not None:
                     pending.append(found)
                     chunks += len(found.chunks)
                 meter.read(item.source)
             self._write(pending, result, should_stop, meter)
 
-    def _process(self, item: Item, known: dict[str, str], result: IndexResult) -> _Pending | None:
-        """Read, compare and load one item; returns what to embed, or None (reported here)."""
+    def _process(
+        self, item: Item, known: dict[str, str], result: IndexResult, should_stop: Callable[[], bool], meter: "_Meter"
+    ) -> _Pending | None:
+        """Read, compare and load one item; returns what to embed, or None (reported here). A long
+        file (a PDF being OCR'd) reports its pages and stops between them on Cancel."""
         manifest = self.kb.manifest
         try:
             data = item.read()
@@ -315,8 +322,9 @@ class Indexer:
                 manifest.files[item.source] = FileEntry(hash=digest, chunk_ids=[], size=len(data), duplicate_of=twin)
                 result.reports.append(_duplicate(item.source, twin))
                 return None
-            loaded = loaders.load_bytes(item.source, data, self.max_bytes)
-            chunks = chunking.split(loaded.text, loaded.kind, self.kb.config.chunk_size, self.kb.config.chunk_overlap)
+            options = loaders.LoadOptions(self.ocr, lambda done, total: meter.page(item.source, done, total), should_stop)
+            loaded = loaders.load_bytes(item.source, data, self.max_bytes, options)
+            chunks = chunking.split_loaded(loaded, self.kb.config.chunk_size, self.kb.config.chunk_overlap)
         except Cancelled:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure of one file is that file's, never the run's
@@ -324,7 +332,7 @@ class Indexer:
             result.reports.append(failure(item.source, exc))
             return None
         known[digest] = item.source
-        return _Pending(item.source, digest, len(data), loaded.encoding, chunks)
+        return _Pending(item.source, digest, len(data), loaded.encoding, chunks, [n.to_json() for n in loaded.notes])
 
     def _forget(self, source: str) -> None:
         entry = self.kb.manifest.files.pop(source, None)
@@ -359,7 +367,7 @@ class Indexer:
                 texts=texts,
                 embeddings=[found[t] for t in texts],
                 metadatas=[
-                    {"source": p.source, "chunk": c.index, "heading": c.heading, "tokens": " ".join(tokens(c.text))}
+                    {"source": p.source, "chunk": c.index, "heading": c.heading, "tokens": " ".join(tokens(c.text)), **c.meta}
                     for p, c in batch
                 ],
             )
@@ -374,7 +382,7 @@ class Indexer:
     def _record(self, p: _Pending, result: IndexResult) -> None:
         ids = [chunk_id(p.source, p.digest, c.index) for c in p.chunks]
         self.kb.manifest.files[p.source] = FileEntry(hash=p.digest, chunk_ids=ids, size=p.size, encoding=p.encoding)
-        result.reports.append(FileReport(p.source, "indexed", len(ids)))
+        result.reports.append(FileReport(p.source, "indexed", len(ids), notes=p.notes))
 
 
 class _Meter:
@@ -401,6 +409,11 @@ class _Meter:
         self.in_round += 1
         done = self.closed + self.READ_SHARE * self.in_round
         self._emit(done, IndexProgress("reading", self.closed + self.in_round, self.files, source))
+
+    def page(self, source: str, done: int, total: int) -> None:
+        """Page `done` of `total` of the file being read (counted as part of reading it)."""
+        progress = self.closed + self.READ_SHARE * (self.in_round + done / max(1, total))
+        self._emit(progress, IndexProgress("page", done, total, source))
 
     def embedded(self, chunks: int, total: int) -> None:
         share = self.READ_SHARE + (1 - self.READ_SHARE) * chunks / max(1, total)

@@ -8,27 +8,28 @@ so one broken file is reported by name and never stops the others.
 from __future__ import annotations
 
 import codecs
-import csv
 import io
 import json
 import logging
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import numpy as np
 from charset_normalizer import from_bytes
 
-from core.errors import UserError
+from core.errors import Cancelled, UserError
 from core.i18n import Message, msg
+from core.kb.formats.base import LoadOptions, Parsed, Section
 
-logging.getLogger("pypdf").setLevel(logging.ERROR)  # it logs every repair it attempts; we report one reason
 log = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
-SUFFIXES = TEXT_SUFFIXES | {".pdf", ".docx", ".html", ".htm", ".csv", ".json", ".ipynb"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+SUFFIXES = TEXT_SUFFIXES | IMAGE_SUFFIXES | {
+    ".pdf", ".docx", ".html", ".htm", ".csv", ".json", ".ipynb", ".pptx", ".xlsx", ".epub", ".rtf"}
 ARCHIVE_SUFFIXES = {".zip"}
 MARKDOWN_KINDS = {".md", ".markdown", ".ipynb"}
 MAX_DEPTH = 200  # JSON / notebook nesting; real documents stay under ~30, parsers recurse per level
@@ -52,6 +53,8 @@ class Loaded:
     text: str
     kind: str  # "markdown" or "text": decides how it is chunked
     encoding: str = ""
+    sections: tuple[Section, ...] = ()  # pages, slides, sheets: chunked one by one with their heading and metadata
+    notes: tuple[Message, ...] = ()  # for the file's row in the index report ("12 pages, 9 by OCR")
 
 
 def is_supported(name: str) -> bool:
@@ -92,25 +95,6 @@ def _binary() -> LoadError:
     return LoadError("errors.loaders.text_file_binary_content")
 
 
-def _pdf(data: bytes) -> str:
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise LoadError("errors.loaders.pdf_password_protected")
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except LoadError:
-        raise
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError, AssertionError) as exc:
-        raise LoadError("errors.loaders.pdf_damaged_truncated", error_type=type(exc).__name__) from exc
-    text = "\n\n".join(p.strip() for p in pages if p.strip())
-    if not text:
-        raise LoadError("errors.loaders.pdf_extractable_text_scanned")
-    return text
-
-
 def _check_docx_size(data: bytes) -> None:
     """python-docx inflates every part into memory: refuse one whose parts declare more than
     DOCX_EXPANSION times the file (zipfile never returns more than the declared size)."""
@@ -131,40 +115,44 @@ def _docx(data: bytes) -> str:
         raise
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise LoadError("errors.loaders.word_file_damaged_docx") from exc
-    parts = [p.text for p in document.paragraphs if p.text.strip()]
-    for table in document.tables:
-        for row in table.rows:
-            parts.append(" | ".join(cell.text.strip() for cell in row.cells))
-    return "\n\n".join(parts)
+    return "\n\n".join(_docx_blocks(document))
+
+
+def _docx_blocks(document) -> Iterator[str]:
+    """Paragraphs and tables in document order, tables as Markdown (cells of merged spans once)."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    from core.kb.formats.tables import markdown_table
+
+    for child in document.element.body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            text = Paragraph(child, document).text
+            if text.strip():
+                yield text
+        elif tag == "tbl":
+            rows = []
+            for row in Table(child, document).rows:
+                cells = [cell._tc for cell in row.cells]
+                rows.append([cell.text for i, cell in enumerate(row.cells) if cells[i] not in cells[:i]])
+            table = markdown_table(rows)
+            if table:
+                yield table
 
 
 def _html(data: bytes) -> str:
-    from bs4 import BeautifulSoup
+    from core.kb.formats.markup import html_text
 
-    text, _ = decode(data)
-    soup = BeautifulSoup(text, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template"]):
-        tag.decompose()
-    lines = (line.strip() for line in soup.get_text("\n").splitlines())
-    return "\n".join(line for line in lines if line)
+    title, text = html_text(decode(data)[0])
+    return f"{title}\n{text}" if title else text
 
 
 def _csv(data: bytes) -> str:
-    """One line per row, `column: value`, so a chunk keeps the meaning of each cell."""
-    text, _ = decode(data)
-    try:
-        rows = list(csv.reader(io.StringIO(text)))
-    except csv.Error as exc:
-        raise LoadError("errors.loaders.csv_parsed", exc=exc) from exc
-    if not rows:
-        return ""
-    header, body = rows[0], rows[1:]
-    if not body:
-        return ", ".join(header)
-    return "\n".join(
-        "; ".join(f"{h.strip() or i + 1}: {v.strip()}" for i, (h, v) in enumerate(zip(header, row)) if v.strip())
-        for row in body
-    )
+    """One Markdown table: the chunker cuts it into blocks of rows, each under the header row."""
+    from core.kb.formats.sheets import parse_csv
+
+    return parse_csv(decode(data)[0])
 
 
 def too_deep(what: Message) -> LoadError:
@@ -224,7 +212,18 @@ def _ipynb(data: bytes) -> str:
     return "\n\n".join(parts)
 
 
-_BINARY_LOADERS = {".pdf": _pdf, ".docx": _docx, ".html": _html, ".htm": _html, ".csv": _csv, ".json": _json, ".ipynb": _ipynb}
+def _format_loaders() -> dict[str, Callable[[bytes, LoadOptions], str | Parsed]]:
+    """The parsers of core.kb.formats, imported when first needed (they import this module)."""
+    from core.kb.formats import epub, images, pdf, rtf, sheets, slides
+
+    return {
+        ".pdf": pdf.parse, ".png": images.parse, ".jpg": images.parse, ".jpeg": images.parse,
+        ".pptx": lambda data, _: slides.parse(data), ".xlsx": lambda data, _: sheets.parse_xlsx(data),
+        ".epub": lambda data, _: epub.parse(data), ".rtf": lambda data, _: rtf.parse(data),
+    }
+
+
+_BINARY_LOADERS = {".docx": _docx, ".html": _html, ".htm": _html, ".csv": _csv, ".json": _json, ".ipynb": _ipynb}
 
 
 def too_large(size: int, max_bytes: int) -> LoadError:
@@ -236,8 +235,9 @@ def cannot_parse(suffix: str, exc: BaseException) -> LoadError:
     return LoadError("errors.loaders.file_read", suffix=suffix, detail=detail)
 
 
-def load_bytes(name: str, data: bytes, max_bytes: int) -> Loaded:
-    """Read one file's bytes by its extension; raises `LoadError` with the reason."""
+def load_bytes(name: str, data: bytes, max_bytes: int, options: LoadOptions | None = None) -> Loaded:
+    """Read one file's bytes by its extension; raises `LoadError` with the reason. `options` turn
+    OCR off and carry the page progress and Cancel of long PDFs."""
     suffix = PurePosixPath(name.replace("\\", "/")).suffix.lower()
     if suffix not in SUFFIXES:
         supported = ", ".join(sorted(SUFFIXES | ARCHIVE_SUFFIXES))
@@ -249,21 +249,28 @@ def load_bytes(name: str, data: bytes, max_bytes: int) -> Loaded:
         raise too_large(len(data), max_bytes)
     if not data.strip():
         raise LoadError("errors.loaders.file_empty")
+    parsed: str | Parsed
     try:
         if suffix in TEXT_SUFFIXES:
-            text, encoding = decode(data)
+            parsed, encoding = decode(data)
+        elif suffix in _BINARY_LOADERS:
+            parsed, encoding = _BINARY_LOADERS[suffix](data), ""
         else:
-            text, encoding = _BINARY_LOADERS[suffix](data), ""
-    except LoadError:
+            parsed, encoding = _format_loaders()[suffix](data, options or LoadOptions()), ""
+    except (LoadError, Cancelled):
         raise
     except RecursionError as exc:
         raise too_deep(msg("errors.loaders.what.file", suffix=suffix)) from exc
     except Exception as exc:  # noqa: BLE001 - third-party parsers raise anything on hostile bytes
         log.warning("unexpected error reading %s", name, exc_info=True)
         raise cannot_parse(suffix, exc) from exc
+    sections = parsed.sections if isinstance(parsed, Parsed) else ()
+    text = "\n\n".join(s.text for s in sections) if isinstance(parsed, Parsed) else parsed
     if not text.strip():
         raise LoadError("errors.loaders.file_text")
-    return Loaded(text=text, kind="markdown" if suffix in MARKDOWN_KINDS else "text", encoding=encoding)
+    notes = parsed.notes if isinstance(parsed, Parsed) else ()
+    kind = "markdown" if suffix in MARKDOWN_KINDS else "text"
+    return Loaded(text=text, kind=kind, encoding=encoding, sections=sections, notes=notes)
 
 
 def unsafe_member(member: str) -> bool:

@@ -284,7 +284,7 @@ class KnowledgeBaseManager:
         with self._write(kb):
             indexer = Indexer(
                 kb, self.embedder(kb), self.settings.max_file_mb * 1_000_000, self.settings.kb_embed_batch,
-                self.policy(kb), self.zip_limits(),
+                self.policy(kb), self.zip_limits(), ocr=self.settings.kb_ocr,
             )
             return indexer.run(paths, progress, should_stop)
 

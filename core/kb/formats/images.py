@@ -1,0 +1,43 @@
+"""Photos and screenshots of text (.png/.jpg): the same OCR as scanned PDF pages."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from core.i18n import msg
+from core.kb.formats import ocr
+from core.kb.formats.base import LoadOptions, Parsed, Section
+
+MAX_PIXELS = 60_000_000  # a 60-megapixel photo is ~180 MB decoded; a larger "image" is a decompression bomb
+MAX_SIDE_PX = 4000  # larger images are scaled down before OCR (detection works on ~1000 px anyway)
+
+
+def parse(data: bytes, options: LoadOptions) -> Parsed:
+    from PIL import Image, UnidentifiedImageError
+
+    from core.kb.loaders import LoadError
+
+    if not options.ocr:
+        raise LoadError(msg("errors.kb_image_ocr_off"), msg("errors.kb_image_ocr_off.hint"))
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise LoadError(msg("errors.kb_image_too_large", width=image.width, height=image.height))
+            image.draft("RGB", (MAX_SIDE_PX, MAX_SIDE_PX))  # JPEG decodes at a reduced size directly
+            rgb = image.convert("RGB")
+    except LoadError:
+        raise
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, for headers past twice its pixel cap
+        raise LoadError(msg("errors.kb_image_bomb")) from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise LoadError(msg("errors.kb_image_damaged", detail=type(exc).__name__), msg("errors.kb_image_damaged.hint")) from exc
+    if max(rgb.size) > MAX_SIDE_PX:
+        rgb.thumbnail((MAX_SIDE_PX, MAX_SIDE_PX))
+    text = ocr.recognize(np.asarray(rgb))
+    if options.on_page is not None:
+        options.on_page(1, 1)
+    if not text.strip():
+        raise LoadError(msg("errors.kb_image_no_text"))
+    return Parsed((Section(text),), (msg("kb.report.image_ocr"),))
