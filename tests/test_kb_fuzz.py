@@ -182,7 +182,8 @@ def test_docx(data):
 
 
 member_names = st.one_of(
-    st.text(max_size=30).map(lambda t: t + ".md"),
+    # zipfile's own writer cuts a name at NUL and then fails on what is left; raw name bytes are `forged`'s job
+    st.text(max_size=30).map(lambda t: t.split("\x00")[0] + ".md"),
     st.sampled_from(["../up.md", "/abs.md", "C:/x.md", "a\\..\\b.md", "__MACOSX/._a.md", "in.zip", "dir/", "深/层.txt"]),
 )
 members = st.lists(st.tuples(member_names, st.binary(max_size=200), st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])), max_size=6)

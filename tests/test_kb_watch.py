@@ -16,6 +16,7 @@ import pytest
 
 from core.errors import UserError
 from core.jobs import JobRegistry
+from core.kb.indexer import reason_of
 from core.kb.manager import INDEX_JOB, KnowledgeBaseManager
 from core.kb.watch import WATCH_FILE
 from tests.test_kb_store import kb_settings
@@ -229,7 +230,7 @@ def test_links_out_of_the_watched_folder_are_never_read(kbs, folder, tmp_path):
     kbs.watch("watched", str(folder))
     runs = settled(kbs, runs=1)
     reports = {f["source"]: f for f in runs[0].details["files"]}
-    assert reports["笔记/key.md"]["status"] == "failed" and "link" in reports["笔记/key.md"]["reason"]
+    assert reports["笔记/key.md"]["status"] == "failed" and "link" in str(reason_of(reports["笔记/key.md"]))
     (outside / "key.md").write_text("SECRET-API-KEY-43 changed", encoding="utf-8")
     (outside / "more.md").write_text("SECRET-API-KEY-44", encoding="utf-8")
     (folder / "plain.md").write_text("# 普通\n\n普通文件。", encoding="utf-8")

@@ -67,7 +67,7 @@ def test_each_hostile_file_is_named_and_the_good_one_is_indexed(tmp_path):
         if not english:
             continue
         report = reports[name]
-        assert report.status == "failed" and english in report.reason and chinese in report.reason_zh, (name, report)
+        assert report.status == "failed" and english in report.reason and chinese in report.reason_message.render("zh"), (name, report)
     # An external entity in the EPUB package is never resolved: the book reads, /etc/passwd does not.
     assert reports["entities.epub"].status == "indexed", reports["entities.epub"]
     stored = kbs.get("kb").collection.get(include=["documents"])["documents"]
