@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.errors import UserError
 from core.jobs import Job, JobContext
-from core.tuning import datasets
+from core.tuning import datasets, dpo
 from core.tuning.adapters import fingerprint
 from core.tuning.merge import MERGE_JOB, run_merge
 from core.tuning.presets import TrainConfig
@@ -141,12 +141,16 @@ class FineTuner:
                 zh=f"有一个未完成的任务正在训练“{name}”。",
                 zh_hint="请在任务列表中继续该任务，或先删除它。",
             )
-        dataset = datasets.parse(dataset_name or dataset_path.name, dataset_path.read_bytes())
-        prepare(engine, dataset, config)  # refuses bad files and impossible settings before the job starts
-        params = {"name": name, "dataset": str(dataset_path), "dataset_name": dataset.name,
+        dataset_name = dataset_name or dataset_path.name
+        # Both refuse bad files and impossible settings before the job starts.
+        if config.preset == "dpo":
+            config = dpo.check(engine, self.runtime.adapters, dataset_path, dataset_name, config)
+        else:
+            prepare(engine, datasets.parse(dataset_name, dataset_path.read_bytes()), config)
+        params = {"name": name, "dataset": str(dataset_path), "dataset_name": dataset_name,
                   "config": config.model_dump(), "base_fingerprint": fingerprint(engine.model.config),
                   "base_model": engine.info.name}
-        return self.runtime.jobs.start(JOB_KIND, f"LoRA · {name}", params)
+        return self.runtime.jobs.start(JOB_KIND, f"{'DPO' if config.preset == 'dpo' else 'LoRA'} · {name}", params)
 
     def resume(self, job_id: str) -> Job:
         if self.active() is not None:
@@ -173,4 +177,5 @@ class FineTuner:
         engine = self.runtime.models.require()
         run_dir = self.run_dir(ctx.job.id)
         run_dir.mkdir(parents=True, exist_ok=True)
-        TrainingRun(engine, self.runtime.adapters, ctx, run_dir).run()
+        kind = dpo.DpoRun if ctx.job.params.get("config", {}).get("preset") == "dpo" else TrainingRun
+        kind(engine, self.runtime.adapters, ctx, run_dir).run()

@@ -40,6 +40,7 @@ class Vote:
     answer_b: str = ""
     run_id: str = ""
     model: str = ""
+    settings: dict = field(default_factory=dict)  # generation options and each variant's system prompt
     time: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
 
     def __post_init__(self) -> None:
