@@ -7,6 +7,7 @@ from components.compare_setup import pick_variants, prompt_input
 from components.compare_tally import show_tally
 from components.generation_options import generation_options
 from components.i18n import t
+from components.recompare import show_verdict
 from core.tuning.compare import RunStore, new_run
 from core.tuning.votes import VoteStore
 
@@ -45,5 +46,6 @@ with errors.guard():
 
 if blind:
     with errors.guard():
+        show_verdict(votes)
         model = pool.engine().info.name
         show_tally([v for v in votes.all() if v.model == model])

@@ -6,9 +6,11 @@ from components import errors
 from components.finetune_adapters import adapters_section
 from components.finetune_dataset import STATE, dataset_section, stats_section
 from components.finetune_jobs import job_view, jobs_section
+from components.finetune_preferences import PAIRS_STATE, dpo_settings, export_section, pairs_section
 from components.finetune_settings import memory_warning, settings_section
 from components.finetune_start import JOB, remember, restore, start_section
 from components.i18n import t
+from components.recompare import recompare_button
 from components.resources import runtime
 
 st.title(t("ft.title"))
@@ -26,18 +28,27 @@ ft = rt.finetune
 restore(ft)
 train_tab, jobs_tab, adapters_tab = st.tabs([t("ft.tab.train"), t("ft.tab.jobs"), t("ft.tab.adapters")])
 with train_tab:
-    dataset = dataset_section(rt)
+    export_section(rt)
+    preference = st.session_state.get("ft-preset") == "dpo"  # DPO trains on pairs, not on answers
+    dataset = pairs_section(rt) if preference else dataset_section(rt)
     config = settings_section(engine)
+    if config.preset == "dpo":
+        config = config.model_copy(update=dpo_settings(rt))
     if dataset is not None:
         with errors.guard():
-            longest = stats_section(engine, st.session_state[STATE], config.system_prompt, config.max_length, config.max_records)
-            memory_warning(engine, config, longest)
-    start_section(ft, dataset, config)
+            if config.preset == "dpo":  # each pair is two rows (chosen, rejected) in one forward pass
+                memory_warning(engine, config.model_copy(update={"batch_size": 2 * config.batch_size}), config.max_length)
+            else:
+                longest = stats_section(engine, st.session_state[STATE], config.system_prompt, config.max_length, config.max_records)
+                memory_warning(engine, config, longest)
+    start_section(ft, dataset, config, chosen_key=PAIRS_STATE if preference else STATE)
     remember(ft)
     active = ft.active()
     shown = active.id if active is not None else st.session_state.get(JOB)
-    if shown and rt.jobs.get(shown) is not None:
+    if shown and (job := rt.jobs.get(shown)) is not None:
         job_view(ft, shown, key="train")
+        if job.status == "done" and job.result.get("adapter") and rt.adapters.exists(job.result["adapter"]):
+            recompare_button(rt, job.result["adapter"], key="train")
 with jobs_tab:
     jobs_section(ft)
 with adapters_tab:
