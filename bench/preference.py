@@ -95,14 +95,16 @@ def rate(run: CompareRun, variant: str) -> tuple[int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--persona-records", type=int, default=96)
+    parser.add_argument("--persona-records", type=int, default=48)
     parser.add_argument("--persona-epochs", type=int, default=2)
-    parser.add_argument("--vote-prompts", type=int, default=100)
-    parser.add_argument("--eval-prompts", type=int, default=60)
-    parser.add_argument("--max-new-tokens", type=int, default=10, help="the rule is about the first words")
+    parser.add_argument("--vote-prompts", type=int, default=60)
+    parser.add_argument("--eval-prompts", type=int, default=40)
+    parser.add_argument("--max-new-tokens", type=int, default=6, help="the rule is about the first words")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is steadiest on a shared CPU)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--model-cache", type=Path, default=None, help="a folder with the converted embedded model")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     records = json.loads(DATA.read_text(encoding="utf-8"))
@@ -120,7 +122,7 @@ def main() -> None:
     rng.shuffle(free)
     vote_prompts, eval_prompts = free[: args.vote_prompts], free[args.vote_prompts: args.vote_prompts + args.eval_prompts]
     assert not set(vote_prompts) & set(eval_prompts)
-    sft = preset("quick", system_prompt=PERSONA, max_length=128, epochs=args.persona_epochs, learning_rate=1e-3,
+    sft = preset("quick", system_prompt=PERSONA, max_length=96, epochs=args.persona_epochs, learning_rate=1e-3,
                  save_every=1000).model_copy(update={"max_records": None})
     path = rt.finetune.save_dataset("huanhuan.json", json.dumps(persona, ensure_ascii=False).encode("utf-8"))
     info = train(rt, "huanhuan", path, sft, "huanhuan.json")
@@ -139,7 +141,7 @@ def main() -> None:
           f"base {rate(run, 'base')[0]}/{len(vote_prompts)}, huanhuan {rate(run, 'huanhuan')[0]}/{len(vote_prompts)}",
           flush=True)
 
-    # 3. export → DPO on top of huanhuan-a.
+    # 3. export → DPO on top of the persona adapter.
     exported = preferences.export(rt.finetune.save_dataset, votes.all(), [])
     if exported.pairs_path is None:
         raise SystemExit("no decisive vote: nothing to train on (the persona adapters never follow the rule)")
