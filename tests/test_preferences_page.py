@@ -77,3 +77,14 @@ def test_nothing_to_export_says_where_votes_come_from(app_runtime):
     button(at, "导出为训练数据").click().run()
     assert not at.exception
     assert any("还没有可导出的数据" in i.value for i in at.info)
+
+
+def test_a_chat_answer_rated_up_then_down_is_stored_once_with_its_question(app_runtime):
+    at = app_test("pages/chat.py").run()
+    at.chat_input[0].set_value("你好").run()
+    assert not at.exception
+    next(b for b in at.button if b.key == "chat-rate-up").click().run()
+    next(b for b in at.button if b.key == "chat-rate-down").click().run()
+    assert not at.exception
+    [rated] = FeedbackStore(app_runtime.settings.compare_dir / "feedback.jsonl").all()
+    assert rated.rating == "down" and rated.prompt == "你好" and rated.answer.strip() and rated.variant == "base"
