@@ -1,4 +1,4 @@
-"""Regenerate, Edit (with Cancel) and Clear under the last answer.
+"""Regenerate, Edit (with Cancel), Clear and 👍/👎 under the last answer.
 
 The buttons act in callbacks, which run before the page is drawn again: the conversation
 is already changed when the page draws it, so the old answer (or the edit box) is gone
@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.chat_modes import render_turn
+from components.chat_rating import rating_buttons
 from components.i18n import t
 from core.conversations import Conversation, ConversationStore, Turn
 
@@ -81,12 +82,13 @@ def render_history(conv: Conversation, store: ConversationStore, busy: bool) -> 
             render_turn(turn)
     if busy or not conv.turns or edit_at is not None:
         return
-    c1, c2, c3, _ = st.columns([1, 1, 1, 3])
+    c1, c2, c3, c4, c5, _ = st.columns([1, 1, 1, 0.5, 0.5, 2])
     c1.button(t("chat.regenerate"), key="chat-regenerate", on_click=_regenerate, args=(store, conv.id),
               disabled=last_user_index(conv) is None)
     c2.button(t("chat.edit_last"), key="chat-edit", on_click=_start_edit, args=(conv.id,),
               disabled=last_user_index(conv) is None)
     c3.button(t("chat.clear"), key="chat-clear", on_click=_clear, args=(store, conv.id))
+    rating_buttons(conv, (c4, c5))
 
 
 def _edit_box(conv: Conversation, store: ConversationStore, turn: Turn) -> None:

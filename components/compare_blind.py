@@ -16,7 +16,7 @@ from components.i18n import t
 from core.errors import InputError
 from core.models.options import GenerationOptions
 from core.tuning.adapter_pool import AdapterPool
-from core.tuning.compare import RunStore, new_run, stream_cells
+from core.tuning.compare import RunStore, new_run, stream_cells, vote_settings
 from core.tuning.votes import CHOICES, Vote, VoteStore, blind_sides
 
 STATE = "compare-blind"
@@ -70,6 +70,7 @@ def blind_round(pool: AdapterPool, runs: RunStore, votes: VoteStore) -> None:
             a, b = (run.variants[v] for v in order)
             answers = [run.answers[i][v].text for v in order]
             votes.add(Vote(a=a, b=b, choice=choice, prompt=run.prompts[i], answer_a=answers[0], answer_b=answers[1],
-                           run_id=run.id, model=run.model, voter=voter_id(), tag=state.get("tag", "")))
+                           run_id=run.id, model=run.model, voter=voter_id(), tag=state.get("tag", ""),
+                           settings=vote_settings(run, a, b)))
             state.update(index=i + 1, last=(a, b, choice))
             st.rerun()

@@ -67,7 +67,8 @@ def _blocked(ft, dataset, name: str, active) -> str | None:
     return None
 
 
-def start_section(ft, dataset, config: TrainConfig | None) -> None:
+def start_section(ft, dataset, config: TrainConfig | None, chosen_key: str = STATE) -> None:
+    """`chosen_key`: the session key of the file to train on (the DPO preset's pairs live apart)."""
     st.subheader(t("ft.start.header"))
     _suggest(ft)
     name = st.text_input(t("ft.start.name"), key=NAME, help=t("ft.start.name_help")).strip()
@@ -77,7 +78,7 @@ def start_section(ft, dataset, config: TrainConfig | None) -> None:
         st.success(t("ft.start.started"))
     if st.button(t("ft.start.button"), type="primary", disabled=reason is not None, key="ft-start"):
         with errors.guard() as outcome:
-            chosen = st.session_state[STATE]
+            chosen = st.session_state[chosen_key]
             job = ft.start(Path(chosen["path"]), name, config, dataset_name=chosen["name"])
         if not outcome.failed:
             st.session_state[STARTED] = True

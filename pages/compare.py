@@ -8,6 +8,7 @@ from components.compare_leaderboard import show_leaderboard
 from components.compare_tally import show_tally
 from components.generation_options import generation_options
 from components.i18n import t
+from components.recompare import show_verdict
 from core.tuning.compare import RunStore, new_run
 from core.tuning.votes import VoteStore
 
@@ -47,6 +48,7 @@ with errors.guard():
 
 if blind:
     with errors.guard():
+        show_verdict(votes)
         model = pool.engine().info.name
         mine = [v for v in votes.all() if v.model == model]
         show_tally(mine)

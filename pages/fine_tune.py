@@ -6,9 +6,11 @@ from components import errors
 from components.finetune_adapters import adapters_section
 from components.finetune_dataset import STATE, dataset_section, stats_section
 from components.finetune_jobs import job_view, jobs_section
+from components.finetune_preferences import PAIRS_STATE, dpo_settings, export_section, pairs_section
 from components.finetune_settings import memory_warning, settings_section
 from components.finetune_start import JOB, remember, restore, start_section
 from components.i18n import t
+from components.recompare import recompare_button
 from components.resources import runtime
 from core.models.capabilities import Trainable
 
@@ -24,22 +26,32 @@ ft = rt.finetune
 restore(ft)
 train_tab, jobs_tab, adapters_tab = st.tabs([t("ft.tab.train"), t("ft.tab.jobs"), t("ft.tab.adapters")])
 with train_tab:
+    export_section(rt)  # votes and ratings become datasets whatever the engine
+    preference = False
     if isinstance(engine, Trainable):
-        dataset = dataset_section(rt)
+        preference = st.session_state.get("ft-preset") == "dpo"  # DPO trains on pairs, not on answers
+        dataset = pairs_section(rt) if preference else dataset_section(rt)
         config = settings_section(engine)
+        if config.preset == "dpo":
+            config = config.model_copy(update=dpo_settings(rt))
         if dataset is not None:
             with errors.guard():
-                longest = stats_section(engine, st.session_state[STATE], config.system_prompt, config.max_length, config.max_records)
-                memory_warning(engine, config, longest)
+                if config.preset == "dpo":  # each pair is two rows (chosen, rejected) in one forward pass
+                    memory_warning(engine, config.model_copy(update={"batch_size": 2 * config.batch_size}), config.max_length)
+                else:
+                    longest = stats_section(engine, st.session_state[STATE], config.system_prompt, config.max_length, config.max_records)
+                    memory_warning(engine, config, longest)
     else:  # a remote server or the echo demo only answers: say so here, not deep inside a job
         st.warning(t("ft.no_training", engine=engine.info.name))
         dataset, config = None, None
-    start_section(ft, dataset, config)
+    start_section(ft, dataset, config, chosen_key=PAIRS_STATE if preference else STATE)
     remember(ft)
     active = ft.active()
     shown = active.id if active is not None else st.session_state.get(JOB)
-    if shown and rt.jobs.get(shown) is not None:
+    if shown and (job := rt.jobs.get(shown)) is not None:
         job_view(ft, shown, key="train")
+        if job.status == "done" and job.result.get("adapter") and rt.adapters.exists(job.result["adapter"]):
+            recompare_button(rt, job.result["adapter"], key="train")
 with jobs_tab:
     jobs_section(ft)
 with adapters_tab:

@@ -52,8 +52,14 @@ class Trainable(Protocol):
     def training_step(self, name: str, cancel: threading.Event | None = None) -> AbstractContextManager[Any]:
         """Hold the weights exclusively with `name` active in train mode; yields the module to run."""
 
-    def evaluation(self, name: str, cancel: threading.Event | None = None) -> AbstractContextManager[Any]:
-        """Hold the weights with `name` active in eval mode; yields the module to run."""
+    def evaluation(
+        self, name: str, cancel: threading.Event | None = None, *, adapter_off: bool = False
+    ) -> AbstractContextManager[Any]:
+        """Hold the weights with `name` active in eval mode (or, `adapter_off`, the bare base: a
+        preference run's reference); yields the module to run."""
+
+    def load_adapter_state(self, name: str, state: dict[str, Any]) -> list[str]:
+        """Copy saved LoRA weights into adapter `name` (a run that starts from a parent); the keys that fit nothing."""
 
     def gradient_checkpointing(self, enabled: bool) -> None:
         """Trade compute for activation memory while training (used on CUDA)."""

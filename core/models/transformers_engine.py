@@ -215,13 +215,24 @@ class TransformersEngine(Engine):
                 model.eval()
 
     @contextmanager
-    def evaluation(self, name: str, cancel=None) -> Iterator[torch.nn.Module]:
+    def evaluation(self, name: str, cancel=None, *, adapter_off: bool = False) -> Iterator[torch.nn.Module]:
         with self.lock.hold(cancel):
             if self.model is None:
                 raise ModelNotLoaded()
             self.peft.set_adapter(name)
             self.model.eval()
-            yield self.model
+            if adapter_off:
+                with self.peft.disable_adapter():
+                    yield self.model
+            else:
+                yield self.model
+
+    def load_adapter_state(self, name: str, state: dict[str, torch.Tensor]) -> list[str]:
+        from peft.utils import set_peft_model_state_dict
+
+        with self.lock.hold():
+            result = set_peft_model_state_dict(self.peft, state, adapter_name=name)
+        return list(getattr(result, "unexpected_keys", None) or [])
 
     def gradient_checkpointing(self, enabled: bool) -> None:
         if self.model is None:

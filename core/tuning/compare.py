@@ -153,6 +153,11 @@ def stream_cells(
                         gen.stop()
 
 
+def vote_settings(run: CompareRun, a: str, b: str) -> dict:
+    """What a vote on this run keeps of how its answers were made: the options and each side's system prompt."""
+    return {"options": dict(run.options), "system_prompts": {v: run.system_prompts.get(v, "") for v in (a, b)}}
+
+
 def run_all(pool: AdapterPool, run: CompareRun) -> CompareRun:
     """Generate every cell without a UI (CLI, tests)."""
     for _ in stream_cells(pool, run):

@@ -16,7 +16,7 @@ from pathlib import Path
 from core.errors import UserError
 from core.jobs import Job, JobContext
 from core.models.capabilities import require_mergeable, require_trainable
-from core.tuning import datasets
+from core.tuning import datasets, dpo
 from core.tuning.adapters import fingerprint
 from core.tuning.merge import MERGE_JOB, run_merge
 from core.tuning.presets import TrainConfig
@@ -124,12 +124,16 @@ class FineTuner:
             raise UserError("errors.finetuner.training_job_already_running")
         if any(j.params.get("name") == name and j.status in ("interrupted", "cancelled") for j in self.jobs()):
             raise UserError("errors.finetuner.unfinished_job_training", name=name)
-        dataset = datasets.parse(dataset_name or dataset_path.name, dataset_path.read_bytes())
-        prepare(engine, dataset, config)  # refuses bad files and impossible settings before the job starts
-        params = {"name": name, "dataset": str(dataset_path), "dataset_name": dataset.name,
+        dataset_name = dataset_name or dataset_path.name
+        # Both refuse bad files and impossible settings before the job starts.
+        if config.preset == "dpo":
+            config = dpo.check(engine, self.runtime.adapters, dataset_path, dataset_name, config)
+        else:
+            prepare(engine, datasets.parse(dataset_name, dataset_path.read_bytes()), config)
+        params = {"name": name, "dataset": str(dataset_path), "dataset_name": dataset_name,
                   "config": config.model_dump(), "base_fingerprint": fingerprint(engine.base_config),
                   "base_model": engine.info.name}
-        return self.runtime.jobs.start(JOB_KIND, f"LoRA · {name}", params)
+        return self.runtime.jobs.start(JOB_KIND, f"{'DPO' if config.preset == 'dpo' else 'LoRA'} · {name}", params)
 
     def resume(self, job_id: str) -> Job:
         if self.active() is not None:
@@ -153,4 +157,5 @@ class FineTuner:
         engine = self.runtime.models.require()
         run_dir = self.run_dir(ctx.job.id)
         run_dir.mkdir(parents=True, exist_ok=True)
-        TrainingRun(engine, self.runtime.adapters, ctx, run_dir).run()
+        kind = dpo.DpoRun if ctx.job.params.get("config", {}).get("preset") == "dpo" else TrainingRun
+        kind(engine, self.runtime.adapters, ctx, run_dir).run()

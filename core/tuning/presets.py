@@ -1,7 +1,8 @@
 """Training settings, validated once, and the presets users start from.
 
 "Tutorial recipe" is the values of the ChatGLM3 huanhuan tutorial; "Quick demo" finishes
-in minutes on CPU with the embedded model; "Custom" starts from the tutorial values.
+in minutes on CPU with the embedded model; "Custom" starts from the tutorial values;
+"DPO" trains on preference pairs (votes) instead of answers, see `core.tuning.dpo`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    preset: Literal["quick", "tutorial", "custom"] = "tutorial"
+    preset: Literal["quick", "tutorial", "custom", "dpo"] = "tutorial"
     rank: int = Field(16, ge=1, le=256)
     alpha: int = Field(32, ge=1, le=1024)
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
@@ -42,6 +43,9 @@ class TrainConfig(BaseModel):
     group_by_length: bool = Field(True, description="Batch examples of similar length (less padding).")
     pad_to_max_length: bool = Field(False, description="Pad every example to max_length (the tutorial's way).")
     answer_only_logits: bool = Field(True, description="Compute the vocabulary projection only where the loss needs it.")
+    # Preference training (preset "dpo"): the adapter it starts from and is kept close to ("" = the base).
+    parent: str = Field("", description="DPO: adapter the new one starts from and is measured against; empty = base.")
+    beta: float = Field(0.1, gt=0.0, le=10.0, description="DPO: how strongly the new adapter is held near its parent.")
 
     @property
     def samples_per_step(self) -> int:
@@ -58,6 +62,9 @@ PRESETS: dict[str, TrainConfig] = {
     # The tutorial's values (batch 1 × accumulation 8); padding stays dynamic, never to 512.
     "tutorial": TrainConfig(preset="tutorial"),
     "custom": TrainConfig(preset="custom"),
+    # Preference pairs from votes (DPO); a few minutes on CPU with the embedded model.
+    "dpo": TrainConfig(preset="dpo", rank=8, alpha=16, dropout=0.0, max_length=256, epochs=3, learning_rate=2e-4,
+                       batch_size=4, grad_accum=2, warmup_ratio=0.0, save_every=8, beta=0.1),
 }
 
 

@@ -259,6 +259,10 @@ class TrainingRun:
             log.exception("could not remove adapter %s after a stopped run", self.name)
 
     # --- result ------------------------------------------------------------------
+    def _card_extra(self, data: Prepared) -> dict:
+        """What a kind of run adds to its card (a DPO run: its parent and vote set)."""
+        return {}
+
     def _finish(self, data: Prepared, steps: int, duration: float) -> None:
         engine = self.engine
         if self.store.exists(self.name):
@@ -303,7 +307,8 @@ class TrainingRun:
             train_loss=round(sum(losses[-LOSS_WINDOW:]) / len(losses[-LOSS_WINDOW:]), 5) if losses else None,
             val_loss=vals[-1] if vals else None,
             duration_seconds=round(duration, 1),
-            extra={"base_name": engine.info.name, "job": self.ctx.job.id, "metrics": thin(metrics, CARD_METRICS)} | extra,
+            extra={"base_name": engine.info.name, "job": self.ctx.job.id, "metrics": thin(metrics, CARD_METRICS)}
+            | self._card_extra(data) | extra,
         )
         (staging / "adapter.json").write_text(json.dumps(asdict(card), ensure_ascii=False, indent=1), encoding="utf-8")
         target = self.store.path(name)

@@ -43,6 +43,7 @@ class Vote:
     model: str = ""
     voter: str = ""  # an anonymous id of the browser that voted (the leaderboard caps votes per voter)
     tag: str = ""  # the round's tag, chosen by the user (the leaderboard filters by it)
+    settings: dict = field(default_factory=dict)  # generation options and each variant's system prompt
     time: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
 
     def __post_init__(self) -> None:
