@@ -277,7 +277,8 @@ class KnowledgeBaseManager:
                 return
             last = now
             step = None if status.phase == "done" else {
-                "key": f"kb.step.{status.phase}", "done": status.done, "total": status.total, "source": status.source}
+                "key": f"kb.step.{status.phase}", "done": status.done, "total": status.total, "source": status.source,
+                "files": status.files}
             ctx.report(status.fraction, status.text(), files=[r.__dict__ for r in status.reports], step=step)
 
         params = ctx.job.params
