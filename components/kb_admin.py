@@ -84,7 +84,8 @@ def info_line(kbs: KnowledgeBaseManager, name: str, job: Job | None) -> None:
         text = t("kb.info", model=c.embedding_model, size=c.chunk_size, overlap=c.chunk_overlap,
                  files=files, chunks=kb.manifest.chunk_count())
         if current is not None and current.active:
-            text += " · " + t("kb.info_indexing", step=step_text(current))
+            doing = step_text(current)  # empty until the job's first report
+            text += " · " + (t("kb.info_indexing", step=doing) if doing else t("kb.info_starting"))
         st.caption(text)
 
     _line()
