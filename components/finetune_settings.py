@@ -13,14 +13,15 @@ from core.tuning.presets import PRESETS, TrainConfig
 def settings_section(engine: Trainable) -> TrainConfig:
     st.subheader(t("ft.set.header"))
     labels = {k: t(f"ft.preset.{k}") for k in PRESETS}
-    name = st.radio(t("ft.set.preset"), list(labels), format_func=labels.get, horizontal=True, key="ft-preset")
+    name = st.radio(t("ft.set.preset"), list(labels), format_func=labels.get, horizontal=True, key="ft-preset",
+                    help=t("help.preset"))
     p = PRESETS[name]
     k = f"ft-{name}"  # widgets keyed per preset, so switching presets shows that preset's values
     system_prompt = st.text_area(t("ft.set.persona"), help=t("ft.set.persona_help"), key="ft-persona", height=68)
-    c1, c2 = st.columns(2)
-    epochs = c1.number_input(t("ft.set.epochs"), 1, 100, p.epochs, help=t("help.epochs"), key=f"{k}-epochs")
-    lr = c2.number_input(t("ft.set.lr"), 1e-6, 1.0, p.learning_rate, format="%.0e", help=t("help.lr"), key=f"{k}-lr")
-    with st.expander(t("ft.set.advanced"), expanded=name == "custom"):
+    with st.expander(t("ft.set.advanced"), expanded=name == "custom"):  # the preset's values suit a first try
+        c1, c2 = st.columns(2)
+        epochs = c1.number_input(t("ft.set.epochs"), 1, 100, p.epochs, help=t("help.epochs"), key=f"{k}-epochs")
+        lr = c2.number_input(t("ft.set.lr"), 1e-6, 1.0, p.learning_rate, format="%.0e", help=t("help.lr"), key=f"{k}-lr")
         a1, a2, a3 = st.columns(3)
         rank = a1.number_input(t("ft.set.rank"), 1, 256, p.rank, help=t("help.rank"), key=f"{k}-rank")
         alpha = a2.number_input(t("ft.set.alpha"), 1, 1024, p.alpha, help=t("help.alpha"), key=f"{k}-alpha")

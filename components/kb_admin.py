@@ -35,13 +35,12 @@ def create_form(kbs: KnowledgeBaseManager, expanded: bool) -> None:
     settings = kbs.settings
     with st.expander(t("kb.create"), expanded=expanded), st.form("kb-create", clear_on_submit=True):
         name = st.text_input(t("common.name"), key="kb-new-name")
-        # Model and chunking are advanced, but a form cannot hold an expander or popover that
-        # Streamlit draws reliably: they stay here, each with a plain-language tooltip.
-        model = st.text_input(t("kb.embedding_model"), settings.embedding_model, help=t("help.embedding_model"), key="kb-new-model")
-        c1, c2 = st.columns(2)
-        size = c1.number_input(t("kb.chunk_size"), 50, 8000, settings.kb_chunk_size, step=50, help=t("help.chunk_size"), key="kb-new-size")
-        overlap = c2.number_input(t("kb.chunk_overlap"), 0, 4000, settings.kb_chunk_overlap, step=10,
-                                  help=t("help.chunk_overlap"), key="kb-new-overlap")
+        with st.expander(t("help.advanced")):  # the defaults suit most documents
+            model = st.text_input(t("kb.embedding_model"), settings.embedding_model, help=t("help.embedding_model"), key="kb-new-model")
+            c1, c2 = st.columns(2)
+            size = c1.number_input(t("kb.chunk_size"), 50, 8000, settings.kb_chunk_size, step=50, help=t("help.chunk_size"), key="kb-new-size")
+            overlap = c2.number_input(t("kb.chunk_overlap"), 0, 4000, settings.kb_chunk_overlap, step=10,
+                                      help=t("help.chunk_overlap"), key="kb-new-overlap")
         if st.form_submit_button(t("kb.create_button"), type="primary"):
             # The first base on a machine also prepares the embedding model (~25 s, once).
             with errors.guard() as outcome, st.spinner(t("kb.preparing_model"), show_time=True):
@@ -69,18 +68,24 @@ def manage(kbs: KnowledgeBaseManager, name: str) -> None:
 
 def info_line(kbs: KnowledgeBaseManager, name: str, job: Job | None) -> None:
     """Model, chunking and counts; while `job` indexes, it redraws every second and says how far
-    the job is (files enter the count only once all their chunks are written, near the end,
-    because chunks are embedded in batches sorted by length across files)."""
+    the job is. Its file count grows as files are read: a round's files enter the manifest only
+    once their chunks are written (embedded in batches sorted by length across files), so the
+    job's own count (`files_read`) leads until then."""
 
     @st.fragment(run_every=1.0 if job is not None and job.active else None)
     def _line() -> None:
         kb = kbs.get(name)
         c = kb.config
-        text = t("kb.info", model=c.embedding_model, size=c.chunk_size, overlap=c.chunk_overlap,
-                 files=len(kb.manifest.files), chunks=kb.manifest.chunk_count())
         current = kbs.jobs.get(job.id) if job is not None else None
+        files = len(kb.manifest.files)
+        read = current.details.get("files_read") if current is not None and current.active else None
+        if isinstance(read, int):
+            files = max(files, read)
+        text = t("kb.info", model=c.embedding_model, size=c.chunk_size, overlap=c.chunk_overlap,
+                 files=files, chunks=kb.manifest.chunk_count())
         if current is not None and current.active:
-            text += " · " + t("kb.info_indexing", step=job_message(current))
+            doing = job_message(current)  # empty until the job's first report
+            text += " · " + (t("kb.info_indexing", step=doing) if doing else t("kb.info_starting"))
         st.caption(text)
 
     _line()

@@ -71,7 +71,8 @@ def model_picker(rt: Runtime, info: system_info.SystemInfo) -> None:
     precision = options[0]
     if len(options) > 1:  # only on CUDA with bitsandbytes
         precision = st.radio(t("picker.precision"), options, index=options.index(fit.best or options[-1]),
-                             format_func=lambda p: t(f"picker.precision.{p}"), horizontal=True, key="picker-precision")
+                             format_func=lambda p: t(f"picker.precision.{p}"), horizontal=True, key="picker-precision",
+                             help=t("help.precision"))
     if not fit.fits[precision]:
         st.warning(t("picker.wont_fit", name=fit.entry.name, where=where))
     quant = precision if precision in ("8bit", "4bit") else None

@@ -260,3 +260,28 @@ def test_progress_is_one_rising_fraction_over_reading_then_embedding(tmp_path, m
     assert all(0 < d <= t for d, t in embedding) and any(d == t for d, t in embedding)
     assert result.count("indexed") == 12
     assert chunk_set(kbs, "c") == chunk_set(one_round, "c")
+
+
+def test_the_file_count_grows_while_files_are_read_not_only_at_the_end(kbs, tmp_path):
+    """The header's count: files read this run count before their chunks are written (one round
+    writes all of them together at its end), a refused file never counts, and a re-run does not
+    count a base's files twice."""
+    corpus = tmp_path / "count"
+    _corpus(corpus, 4)
+    (corpus / "setup.exe").write_bytes(b"MZ" + bytes(64))
+    (corpus / "empty.md").write_bytes(b"")
+    kbs.create("n")
+    seen: list[tuple[str, int, int]] = []
+
+    def watch(status) -> None:
+        seen.append((status.phase, status.files, len(kbs.get("n").manifest.files)))
+
+    kbs.index("n", [corpus], watch)
+    reading = [files for phase, files, _ in seen if phase == "reading"]
+    assert reading[-1] == 4 and reading == sorted(reading) and len(set(reading)) > 1, seen
+    assert any(files > in_manifest for _, files, in_manifest in seen), "the count only moved at the end"
+    assert all(files <= 4 for _, files, _ in seen)  # the empty file and the .exe never count
+    (corpus / "doc000.md").write_text("# changed\n\nNew words.", encoding="utf-8")
+    seen.clear()
+    kbs.index("n", [corpus], watch)
+    assert {files for _, files, _ in seen} == {4}, seen  # the changed file was already counted

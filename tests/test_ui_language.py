@@ -179,7 +179,7 @@ JARGON = {
     "pages/chat.py": ["chat-max", "chat-temp", "chat-top-p", "chat-top-k", "chat-rep", "chat-seed"],
     "pages/chat.py#kb": ["chat-kb-k", "chat-kb-threshold"],
     "pages/knowledge_base.py": ["kb-search-k", "kb-search-mode", "kb-new-model", "kb-new-size", "kb-new-overlap"],
-    "pages/fine_tune.py": ["ft-quick-epochs", "ft-quick-lr", "ft-quick-rank", "ft-quick-alpha", "ft-quick-dropout",
+    "pages/fine_tune.py": ["ft-preset", "ft-quick-epochs", "ft-quick-lr", "ft-quick-rank", "ft-quick-alpha", "ft-quick-dropout",
                            "ft-quick-len", "ft-quick-batch", "ft-quick-accum", "ft-quick-val", "ft-quick-targets"],
     "pages/compare.py": ["compare-variants"],
 }
@@ -200,3 +200,47 @@ def test_the_jargon_explains_itself_in_both_languages(journey, lang):
     at.radio(key="compare-mode").set_value("blind").run()
     tally = next(s for s in at.subheader if s.proto.help)
     assert "Wilson" in tally.proto.help and bool(CJK.search(tally.proto.help)) == (lang == "zh")
+
+
+def keys_in(node) -> set[str]:
+    """The widget keys drawn inside `node`, at any depth."""
+    found = {node.key} if isinstance(getattr(node, "key", None), str) else set()
+    for child in getattr(node, "children", {}).values():
+        found |= keys_in(child)
+    return found
+
+
+def advanced_keys(at, label: str) -> set[str]:
+    """The keys inside every expander titled `label` (the page's "高级设置 / Advanced settings")."""
+    def walk(node):
+        if getattr(node, "type", None) == "expander" and node.label == label:
+            yield node
+        for child in getattr(node, "children", {}).values():
+            yield from walk(child)
+
+    return set().union(*(keys_in(e) for e in walk(at._tree)))
+
+
+# page: (knobs behind 高级设置, everyday controls that stay in front)
+ADVANCED = {
+    "pages/chat.py": (["chat-top-p", "chat-top-k", "chat-rep", "chat-seed"], ["chat-max", "chat-temp"]),
+    "pages/knowledge_base.py": (["kb-new-model", "kb-new-size", "kb-new-overlap"], ["kb-new-name"]),
+    "pages/fine_tune.py": (["ft-quick-epochs", "ft-quick-lr", "ft-quick-rank", "ft-quick-alpha", "ft-quick-dropout",
+                            "ft-quick-len", "ft-quick-batch", "ft-quick-accum", "ft-quick-val", "ft-quick-records",
+                            "ft-quick-targets"], ["ft-preset", "ft-persona"]),
+}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_advanced_knobs_sit_behind_advanced_settings(journey, lang):
+    """A first-time user sees the everyday controls; the jargon waits, folded, under one title."""
+    label = {"zh": "高级设置", "en": "Advanced settings"}[lang]
+    for page, (inside, outside) in ADVANCED.items():
+        at = app_test(page, lang=lang).run()
+        assert not at.exception, (page, at.exception)
+        behind = advanced_keys(at, label)
+        missing = [k for k in inside if k not in behind]
+        assert not missing, f"{page}: {missing} not under {label}"
+        assert not behind & set(outside), f"{page}: everyday controls folded away: {behind & set(outside)}"
+        drawn = keys_in(at._tree)
+        assert set(outside) <= drawn, f"{page}: {set(outside) - drawn} not drawn"

@@ -66,6 +66,16 @@ STRINGS = {
         "Characters two neighbouring chunks share, so a sentence cut in two can still be found. Usually 10–30% of the chunk size.",
     ),
     # fine-tune
+    "help.preset": (
+        "一组事先配好的训练参数。第一次试用选“快速演示”：几分钟就能看到效果；效果不够再换更完整的方案，或在“高级设置”里自己调。",
+        "A ready-made set of training values. For a first try pick the quick demo, which shows a result in minutes; "
+        "switch to a fuller preset, or tune the advanced settings yourself, when it is not enough.",
+    ),
+    "help.precision": (
+        "模型权重用几位数字保存。位数越少越省显存、质量略降；4 位 NF4 能让大模型放进小显卡，还能做 QLoRA 训练。能放下就选完整精度。",
+        "How many bits each of the model's weights is stored in. Fewer bits need less GPU memory at a small cost in quality; "
+        "4-bit NF4 fits big models on small GPUs and can still be trained (QLoRA). Pick full precision when it fits.",
+    ),
     "help.epochs": (
         "把整个数据集从头到尾学几遍。遍数多记得牢，但太多会死记硬背（过拟合）。",
         "How many times training goes through the whole dataset. More remembers better; too many learns it by rote (overfitting).",

@@ -20,6 +20,7 @@ STRINGS = {
     ),
     "chat.cancel_edit": ("取消", "Cancel"),
     "kb.info_indexing": ("索引中：{step}", "indexing: {step}"),
+    "kb.info_starting": ("索引中：准备读取文件…", "indexing: getting ready to read the files…"),
     "app.starting": ("炼丹正在启动，请稍候…", "Liandan is starting, one moment…"),
     "variant.base": ("基座模型", "base"),
     "compare.pair_sep": (" 对 ", " vs "),

@@ -91,6 +91,9 @@ class IndexProgress:
     source: str = ""
     fraction: float = 0.0  # of the whole run, 0-1
     reports: list[FileReport] = field(default_factory=list)
+    # Files the base holds counting this run's accepted ones whose chunks are not written yet: a
+    # round's files enter the manifest together near its end, and a count stuck at 0 looked dead.
+    files: int = 0
 
     def message(self) -> Message:
         """Where the run is, as a stored text: the job panel and CLI render it in their language."""
@@ -260,7 +263,7 @@ class Indexer:
         result = IndexResult()
         manifest = self.kb.manifest
         known = manifest.by_hash()
-        meter = _Meter(len(items), result, progress)
+        meter = _Meter(len(items), result, progress, lambda: len(manifest.files))
         self._index(items, known, result, should_stop, meter)
         seen = {item.source for item in items}
         removed = [s for s in manifest.files if any(s.startswith(p) for p in prefixes) and s not in seen]
@@ -296,6 +299,8 @@ class Indexer:
                 found = self._process(item, known, result, should_stop, meter)
                 if found is not None:
                     pending.append(found)
+                    if found.source not in self.kb.manifest.files:
+                        meter.adding.add(found.source)
                     chunks += len(found.chunks)
                 meter.read(item.source)
             self._write(pending, result, should_stop, meter)
@@ -373,10 +378,12 @@ class Indexer:
             )
             while recorded < len(pending) and ends[recorded] <= start + len(batch):
                 self._record(pending[recorded], result)
+                meter.adding.discard(pending[recorded].source)
                 recorded += 1
             self.kb.manifest.save()
         for p in pending[recorded:]:  # files whose text gave no chunks
             self._record(p, result)
+            meter.adding.discard(p.source)
         self.kb.manifest.save()
 
     def _record(self, p: _Pending, result: IndexResult) -> None:
@@ -391,8 +398,10 @@ class _Meter:
 
     READ_SHARE = 0.1
 
-    def __init__(self, files: int, result: IndexResult, callback: Progress | None) -> None:
+    def __init__(self, files: int, result: IndexResult, callback: Progress | None, in_base: Callable[[], int] = lambda: 0) -> None:
         self.files = files
+        self.in_base = in_base  # files in the manifest now
+        self.adding: set[str] = set()  # read this run, new to the base, chunks not written yet
         self.result = result
         self.callback = callback
         self.closed = 0  # files of finished rounds
@@ -427,4 +436,5 @@ class _Meter:
         if self.callback is not None:
             status.fraction = min(1.0, done / self.files) if self.files else 1.0
             status.reports = self.result.reports
+            status.files = self.in_base() + len(self.adding)
             self.callback(status)

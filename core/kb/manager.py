@@ -310,7 +310,8 @@ class KnowledgeBaseManager:
             if now - last < REPORT_EVERY_S and status.phase != "done":
                 return
             last = now
-            ctx.report(status.fraction, status.message(), files=[r.to_json() for r in status.reports])
+            ctx.report(status.fraction, status.message(), files=[r.to_json() for r in status.reports],
+                       files_read=status.files)
 
         params = ctx.job.params
         renamed = self._bases.get(params.get("kb_id", ""))  # the base may have been renamed since

@@ -175,6 +175,17 @@ def go_to(page, title: str) -> None:
     wait_idle(page)
 
 
+def open_expander(page, title: str, root=None):
+    """Open the innermost expander titled `title` in the main area (or in `root`) and return it;
+    a no-op when it is already open (a click would close it)."""
+    scope = root if root is not None else page.get_by_test_id("stMain")
+    box = scope.get_by_test_id("stExpander").filter(has=page.locator("summary", has_text=title)).last
+    if box.locator("details").first.get_attribute("open") is None:
+        box.locator("summary").filter(has_text=title).last.click()
+        wait_idle(page)
+    return box
+
+
 def wait_model_loaded(page, app, path: str = "", timeout_s: float = 180) -> None:
     """Wait until the sidebar says 🧠 "模型：…/Model: …" (the shared model is ready).
 

@@ -18,7 +18,7 @@ import pytest
 
 from core.i18n import t
 from tests.conftest import SHARED
-from tests.e2e.conftest import go_to, wait_idle, wait_model_loaded
+from tests.e2e.conftest import go_to, open_expander, wait_idle, wait_model_loaded
 
 RECORDS = 32
 EPOCHS = 3  # 12 optimizer steps with the Quick preset: long enough that a few seconds of noise do not decide it
@@ -56,6 +56,7 @@ def prepare_form(page, dataset: Path) -> None:
     wait_idle(page)
     page.get_by_test_id("stRadio").get_by_text(zh("ft.preset.quick"), exact=True).click()
     wait_idle(page)
+    open_expander(page, zh("ft.set.advanced"))  # epochs sit with the other knobs beyond the preset
     epochs = page.get_by_role("spinbutton", name=zh("ft.set.epochs"))
     epochs.fill(str(EPOCHS))
     epochs.press("Enter")

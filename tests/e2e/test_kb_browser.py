@@ -115,7 +115,7 @@ def create_base(page) -> None:
     """Through the form, which is open only while there is no base at all."""
     name_box = page.get_by_role("textbox", name="名称", exact=True)
     if not name_box.is_visible():
-        page.get_by_test_id("stExpander").filter(has_text="➕ 新建知识库").locator("summary").click()
+        page.get_by_test_id("stExpander").filter(has_text="➕ 新建知识库").locator("summary").first.click()
     name_box.fill(KB_NAME)
     page.get_by_role("button", name="创建", exact=True).click()
     wait_idle(page)
