@@ -98,7 +98,7 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     funcargs = getattr(item, "funcargs", {})
-    app, page = funcargs.get("liandan_app"), funcargs.get("page")
+    app, page = funcargs.get("liandan_app") or funcargs.get("own_app"), funcargs.get("page")
     if report.failed and app is not None:
         report.sections.append(("liandan app log (last lines)", app.log_tail()))
     if report.failed and app is not None and page is not None:
@@ -116,6 +116,15 @@ def liandan_app(tmp_path_factory):
     (root / "server").mkdir()  # the server folders the Knowledge Base page may index (server_root)
     roots = json.dumps([str(root / "server")])
     with run_app(root / "data", model="embedded", model_cache=MODEL_CACHE, LIANDAN_MAX_NEW_TOKENS="64", LIANDAN_KB_ROOTS=roots) as app:
+        yield app
+
+
+@pytest.fixture
+def own_app(tmp_path):
+    """An app of the test's own, on an empty data folder, set up like `liandan_app`: for flows
+    that count what is stored (votes, bases, adapters), which the shared app collects from
+    every earlier test."""
+    with run_app(tmp_path / "data", model="embedded", model_cache=MODEL_CACHE, LIANDAN_MAX_NEW_TOKENS="64") as app:
         yield app
 
 

@@ -275,13 +275,13 @@ def system_step(page, not_a_model: Path) -> None:
     assert_clean(page, "System after a bad model folder")
 
 
-def test_the_new_users_journey(liandan_app, page, huanhuan, tmp_path):
-    wait_model_loaded(page, liandan_app)
+def test_the_new_users_journey(own_app, page, huanhuan, tmp_path):
+    wait_model_loaded(page, own_app)
     assert_clean(page, "Home")
     chat_step(page)
     kb_step(page, tmp_path / "动物资料", f"旅程-{uuid.uuid4().hex[:6]}")
-    adapter = finetune_step(page, liandan_app, huanhuan)
-    compare_step(page, liandan_app, adapter)
+    adapter = finetune_step(page, own_app, huanhuan)
+    compare_step(page, own_app, adapter)
     system_step(page, tmp_path / "不是模型")
-    open_page(page, liandan_app)
+    open_page(page, own_app)
     assert_clean(page, "Home at the end")

@@ -54,7 +54,7 @@ def test_scans_tables_slides_and_sheets_become_findable_chunks(liandan_app, page
     go_to(page, "知识库")
     name_box = page.get_by_role("textbox", name="名称", exact=True)
     if not name_box.is_visible():  # other tests made a base: the form is folded
-        page.get_by_test_id("stExpander").filter(has_text="➕ 新建知识库").locator("summary").click()
+        page.get_by_test_id("stExpander").filter(has_text="➕ 新建知识库").locator("summary").first.click()
     name_box.fill(KB_NAME)
     page.get_by_role("button", name="创建", exact=True).click()
     wait_idle(page)

@@ -28,7 +28,7 @@ FACT = "朱雀桥的桥名牌编号是 ZQ-7319"
 def create_base(page) -> None:
     name_box = page.get_by_role("textbox", name="名称", exact=True)
     if not name_box.is_visible():  # other tests made a base: the form is folded
-        page.get_by_test_id("stExpander").filter(has_text="➕ 新建知识库").locator("summary").click()
+        page.get_by_test_id("stExpander").filter(has_text="➕ 新建知识库").locator("summary").first.click()
     name_box.fill(KB_NAME)
     page.get_by_role("button", name="创建", exact=True).click()
     wait_idle(page)

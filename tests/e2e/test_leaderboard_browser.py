@@ -33,21 +33,21 @@ def smol_dir():
     return sources.convert_embedded(MODEL_CACHE)
 
 
-def test_leaderboard_after_votes_and_an_ollama_export_with_the_persona(liandan_app, page):
-    store = AdapterStore(liandan_app.data_dir / "adapters")
+def test_leaderboard_after_votes_and_an_ollama_export_with_the_persona(own_app, page):
+    store = AdapterStore(own_app.data_dir / "adapters")
     for name, seed in ((ADAPTER, 5), (CHECKPOINT, 6)):
         if not store.exists(name):
             build_lora_adapter(smol_dir(), store, name, seed=seed, system_prompt=PERSONA, scale=0.05)
-    wait_model_loaded(page, liandan_app)
+    wait_model_loaded(page, own_app)
     # Votes as earlier blind rounds left them (a real UI vote is covered by test_compare_browser and the
     # AppTest test_leaderboard_page; answering on the embedded model takes minutes under load).
     sidebar = page.get_by_test_id("stSidebar").get_by_test_id("stAlertContentSuccess").first.inner_text()
     model = sidebar.split("：", 1)[1].strip()
-    votes = VoteStore(liandan_app.data_dir / "compare" / "votes.jsonl")
+    votes = VoteStore(own_app.data_dir / "compare" / "votes.jsonl")
     for i in range(6):  # the checkpoint loses to the final adapter; base loses to both
         votes.add(Vote(a=ADAPTER, b=CHECKPOINT, choice="A" if i < 5 else "tie", model=model, voter=f"v{i}", tag="persona"))
     votes.add(Vote(a="base", b=ADAPTER, choice="B", model=model, voter="v0", tag="facts"))
-    open_page(page, liandan_app, "compare")
+    open_page(page, own_app, "compare")
     page.get_by_text(zh("compare.mode.blind"), exact=True).click()
     page.get_by_role("heading", name=zh("compare.lb.title")).wait_for(timeout=60_000)
     page.get_by_text(re.compile(r"计入 \d+ 票")).wait_for(timeout=60_000)

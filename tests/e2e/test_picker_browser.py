@@ -35,8 +35,16 @@ def test_pick_download_and_load_a_model_without_typing_an_id(tiny_model_dir, tmp
             table = page.get_by_test_id("stTable").filter(has_text="下载大小")
             expect(table).to_contain_text("未下载", timeout=60_000)
             expect(table).to_contain_text("GiB")
-            page.get_by_test_id("stSelectbox").filter(has_text="要使用的模型").click()
-            page.get_by_role("option", name="Qwen2.5-0.5B-Instruct · Qwen/Qwen2.5-0.5B-Instruct").click()
+            option = page.get_by_role("option", name="Qwen2.5-0.5B-Instruct · Qwen/Qwen2.5-0.5B-Instruct")
+            for _ in range(5):  # a rerun that lands just after the click closes the list: open it again
+                wait_idle(page)
+                page.get_by_role("combobox", name="要使用的模型").click()
+                try:
+                    option.wait_for(timeout=5_000)
+                    break
+                except Exception:
+                    continue
+            option.click()
             wait_idle(page)
             page.get_by_role("button", name="从 ModelScope 下载并加载").click()
             page.get_by_text("⬇ Qwen/Qwen2.5-0.5B-Instruct").first.wait_for(timeout=30_000)

@@ -17,7 +17,7 @@ import pytest
 from core.i18n import t
 from core.tuning.adapters import AdapterStore
 from core.tuning.votes import VoteStore
-from tests.e2e.conftest import go_to, wait_idle, wait_model_loaded
+from tests.e2e.conftest import go_to, open_expander, wait_idle, wait_model_loaded
 from tests.e2e.test_compare_browser import ADAPTER, smol_dir
 from tests.factories import build_lora_adapter
 
@@ -40,11 +40,11 @@ def wait_job(app, name: str, timeout_s: float) -> dict:
     raise AssertionError(f"DPO job {name} did not finish within {timeout_s:.0f} s\n{app.log_tail()}")
 
 
-def test_vote_export_train_dpo_and_re_compare(liandan_app, page):
-    store = AdapterStore(liandan_app.data_dir / "adapters")
+def test_vote_export_train_dpo_and_re_compare(own_app, page):
+    store = AdapterStore(own_app.data_dir / "adapters")
     if not store.exists(ADAPTER):
         build_lora_adapter(smol_dir(), store, ADAPTER, seed=3, system_prompt="You are a pirate.", scale=0.05)
-    wait_model_loaded(page, liandan_app)
+    wait_model_loaded(page, own_app)
 
     # 1. one blind vote on the Compare page
     go_to(page, zh("nav.compare"))
@@ -55,7 +55,7 @@ def test_vote_export_train_dpo_and_re_compare(liandan_app, page):
     page.get_by_role("button", name=zh("compare.vote_a")).wait_for(timeout=600_000)
     page.get_by_role("button", name=zh("compare.vote_a")).click()
     page.get_by_text(zh("compare.blind_done", n=1)).wait_for(timeout=60_000)
-    voted = [v for v in VoteStore(liandan_app.data_dir / "compare" / "votes.jsonl").all() if v.prompt == PROMPT]
+    voted = [v for v in VoteStore(own_app.data_dir / "compare" / "votes.jsonl").all() if v.prompt == PROMPT]
     assert voted and voted[-1].choice == "A" and voted[-1].settings["options"]["seed"] is not None
 
     # 2. export on the Fine-tune page and pick the pairs
@@ -72,7 +72,8 @@ def test_vote_export_train_dpo_and_re_compare(liandan_app, page):
     main.get_by_text("训练用的偏好数据").wait_for(timeout=30_000)
     assert page.get_by_test_id("stRadio").get_by_role("radio", name=zh("ft.preset.dpo")).is_checked()
 
-    # 3. a one-epoch DPO job from the base
+    # 3. a one-epoch DPO job from the base (epochs sit with the other knobs beyond the preset)
+    open_expander(page, zh("ft.set.advanced"))
     epochs = page.get_by_role("spinbutton", name=zh("ft.set.epochs"))
     epochs.fill("1")
     epochs.press("Enter")
@@ -84,7 +85,7 @@ def test_vote_export_train_dpo_and_re_compare(liandan_app, page):
     wait_idle(page)
     page.get_by_role("button", name=zh("ft.start.button")).click()
     page.get_by_text(zh("ft.start.started")).wait_for(timeout=60_000)
-    job = wait_job(liandan_app, name, 600)
+    job = wait_job(own_app, name, 600)
     assert job["status"] == "done", job["error"]
     card = store.get(name)
     assert card.extra["method"] == "dpo" and card.extra["parent"] == "base" and card.extra["vote_set_sha256"]
@@ -98,5 +99,5 @@ def test_vote_export_train_dpo_and_re_compare(liandan_app, page):
     page.get_by_role("button", name=zh("compare.vote_a")).click()
     page.get_by_text("次有效投票").wait_for(timeout=60_000)
     page.get_by_text("训练提示：").wait_for()
-    again = [v for v in VoteStore(liandan_app.data_dir / "compare" / "votes.jsonl").all() if {v.a, v.b} == {name, "base"}]
+    again = [v for v in VoteStore(own_app.data_dir / "compare" / "votes.jsonl").all() if {v.a, v.b} == {name, "base"}]
     assert len(again) == 1
