@@ -167,24 +167,11 @@ class DpoRun(TrainingRun):
         refs = torch.tensor([[e.ref_chosen, e.ref_rejected] for e in examples], device=logps.device, dtype=logps.dtype)
         return dpo_loss(logps[:n], logps[n:], refs[:, 0], refs[:, 1], self.config.beta).sum()
 
-    def _step(self, micro: list[list[PairExample]], optimizer, scheduler, scaler) -> tuple[float, float]:
-        """One optimizer step over `micro` batches of pairs, holding the engine exclusively: (loss, gradient norm)."""
-        n_pairs = sum(len(b) for b in micro)
-        total = 0.0
-        with self.engine.training_step(self.name, self.cancel) as model:
-            device = next(model.parameters()).device
-            for examples in micro:
-                with loop.autocast_for(model):
-                    loss = self._pair_loss(model, examples, device) / n_pairs
-                scaler.scale(loss).backward()
-                total += float(loss.detach())
-            scaler.unscale_(optimizer)
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(self.params.values(), 1.0))
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-        return total, grad_norm
+    def _loss_denominator(self, micro: list[list[PairExample]]) -> int:
+        return sum(len(b) for b in micro)  # the step's mean loss per pair
+
+    def _batch_loss(self, model, examples: list[PairExample], device) -> torch.Tensor:
+        return self._pair_loss(model, examples, device)
 
     def _validate(self, val: list[PairExample]) -> float | None:
         if not val:

@@ -146,16 +146,13 @@ class TrainingRun:
     # --- the loop ----------------------------------------------------------------
     def _step(self, micro: list[list[Example]], optimizer, scheduler, scaler) -> tuple[float, float]:
         """One optimizer step over `micro` batches, holding the engine exclusively: (loss, gradient norm before clipping)."""
-        pad_id = self.engine.tokenizer.pad_token_id or 0
-        pad_to = self.config.max_length if self.config.pad_to_max_length else None
-        total_tokens = max(1, sum(loop.answer_tokens(b) for b in micro))
+        denominator = self._loss_denominator(micro)
         total = 0.0
         with self.engine.training_step(self.name, self.cancel) as model:
             device = next(model.parameters()).device
             for examples in micro:
-                batch = loop.collate(examples, pad_id, pad_to, device)
                 with loop.autocast_for(model):
-                    loss = loop.loss_sum(model, batch, self.config.answer_only_logits) / total_tokens
+                    loss = self._batch_loss(model, examples, device) / denominator
                 scaler.scale(loss).backward()
                 total += float(loss.detach())
             scaler.unscale_(optimizer)
@@ -165,6 +162,17 @@ class TrainingRun:
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
         return total, grad_norm
+
+    def _loss_denominator(self, micro: list[list[Example]]) -> int:
+        """What the step's summed loss is divided by: the answer tokens of all its micro-batches."""
+        return max(1, sum(loop.answer_tokens(b) for b in micro))
+
+    def _batch_loss(self, model, examples: list[Example], device) -> torch.Tensor:
+        """The summed loss of one micro-batch (a preference run overrides this with its pair loss)."""
+        pad_id = self.engine.tokenizer.pad_token_id or 0
+        pad_to = self.config.max_length if self.config.pad_to_max_length else None
+        batch = loop.collate(examples, pad_id, pad_to, device)
+        return loop.loss_sum(model, batch, self.config.answer_only_logits)
 
     def _validate(self, val: list[Example]) -> float | None:
         if not val:
