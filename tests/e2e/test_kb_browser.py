@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import go_to, wait_idle, wait_model_loaded
+from tests.e2e.conftest import go_to, open_expander, wait_idle, wait_model_loaded
 from tests.e2e.test_chat_browser import messages, send
 
 pytestmark = pytest.mark.browser
@@ -111,15 +111,30 @@ def assert_statuses(rows: dict[str, list[str]], good_status: str) -> None:
         assert "失败" in status and reason.search(reason_text), f"{name} should fail with a reason: {rows[name]}"
 
 
-def create_base(page) -> None:
-    """Through the form, which is open only while there is no base at all."""
-    name_box = page.get_by_role("textbox", name="名称", exact=True)
-    if not name_box.is_visible():
-        page.get_by_test_id("stExpander").filter(has_text="➕ 新建知识库").locator("summary").first.click()
-    name_box.fill(KB_NAME)
+def create_base(page, name: str) -> None:
+    """Through the form (open by itself only while there is no base), then check it is the one selected."""
+    open_expander(page, "➕ 新建知识库")
+    page.get_by_role("textbox", name="名称", exact=True).fill(name)
     page.get_by_role("button", name="创建", exact=True).click()
     wait_idle(page)
-    expect(page.get_by_role("combobox", name="知识库", exact=True)).to_have_value(KB_NAME)
+    expect(page.get_by_role("combobox", name="知识库", exact=True)).to_have_value(name)
+
+
+def report_rows(page, expected: int, scroll: bool = False) -> dict[str, list[str]]:
+    """The per-file table, source -> [status, chunks, reason], once it shows `expected` rows.
+    The grid fills its accessibility table a moment after drawing, and only for the rows in
+    view: `scroll` scrolls a long table while reading it."""
+    grid = page.get_by_test_id("stDataFrame").filter(has=page.locator("table[role=grid]")).first
+    found: dict[str, list[str]] = {}
+    for _ in range(60):
+        found.update({r[0]: r[1:] for r in grid.evaluate(TABLE_ROWS) if r})
+        if len(found) >= expected:
+            break
+        if scroll:
+            grid.hover()
+            page.mouse.wheel(0, 200)
+        page.wait_for_timeout(250)
+    return found
 
 
 @pytest.mark.smollm
@@ -129,7 +144,7 @@ def test_kb_journey_from_upload_to_a_cited_answer(liandan_app, page, tmp_path):
     go_to(page, "知识库")
 
     # 1. Create the base.
-    create_base(page)
+    create_base(page, KB_NAME)
 
     # 2. Drop the files into the real uploader, index them, watch the job.
     uploader = page.get_by_test_id("stFileUploader").filter(has_text="上传文件（可多选")
@@ -195,7 +210,7 @@ def test_kb_journey_from_upload_to_a_cited_answer(liandan_app, page, tmp_path):
     wait_idle(page)
     page.get_by_role("button", name="删除", exact=True).click()
     wait_idle(page)
-    create_base(page)
+    create_base(page, KB_NAME)
     expect(page.get_by_text(re.compile(r"· 0 个文件 · 0 个分块$"))).to_be_visible()
     expect(page.get_by_text(re.compile(rf"^{KB_NAME}: .+ · "))).to_have_count(0)
     expect(page.get_by_text(re.compile(r"已索引 \d+ · 未变化"))).to_have_count(0)

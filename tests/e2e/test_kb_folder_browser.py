@@ -14,7 +14,7 @@ import re
 import pytest
 
 from tests.e2e.conftest import go_to, server_root, wait_idle, wait_model_loaded
-from tests.e2e.test_kb_browser import TABLE_ROWS, expect
+from tests.e2e.test_kb_browser import create_base, expect, report_rows
 
 pytestmark = pytest.mark.browser
 
@@ -31,18 +31,6 @@ FILES = {
 BROKEN = {"第一章/空白.md", "notes/截图.md"}
 
 
-def rows(page, expected: int) -> dict[str, list[str]]:
-    """The per-file table: source (folder name included) -> [status, chunks, reason]."""
-    grid = page.get_by_test_id("stDataFrame").filter(has=page.locator("table[role=grid]")).first
-    found: dict[str, list[str]] = {}
-    for _ in range(50):  # the grid fills its accessibility table a moment after drawing
-        found = {r[0]: r[1:] for r in grid.evaluate(TABLE_ROWS) if r}
-        if len(found) >= expected:
-            break
-        page.wait_for_timeout(300)
-    return found
-
-
 def test_a_server_folder_is_indexed_then_reindexed_incrementally(liandan_app, page):
     folder = server_root(liandan_app) / FOLDER
     for name, data in FILES.items():
@@ -50,13 +38,7 @@ def test_a_server_folder_is_indexed_then_reindexed_incrementally(liandan_app, pa
         (folder / name).write_bytes(data)
     wait_model_loaded(page, liandan_app)  # opens the app
     go_to(page, "知识库")
-    name_box = page.get_by_role("textbox", name="名称", exact=True)
-    if not name_box.is_visible():  # other tests made a base: the form is folded
-        page.get_by_test_id("stExpander").filter(has_text="➕ 新建知识库").locator("summary").first.click()
-    name_box.fill(KB_NAME)
-    page.get_by_role("button", name="创建", exact=True).click()
-    wait_idle(page)
-    expect(page.get_by_role("combobox", name="知识库", exact=True)).to_have_value(KB_NAME)
+    create_base(page, KB_NAME)
 
     # Outside the allowed roots: refused, said in Chinese, nothing started.
     box = page.get_by_role("textbox", name="服务器文件夹")
@@ -74,7 +56,7 @@ def test_a_server_folder_is_indexed_then_reindexed_incrementally(liandan_app, pa
     wait_idle(page)
     page.get_by_role("button", name="索引该文件夹").click()
     expect(page.get_by_text(re.compile(r"已索引 4 · 未变化 0 · 重复 0 · 已移除 0 · 失败 2"))).to_be_visible(timeout=60_000)
-    table = rows(page, len(FILES))
+    table = report_rows(page, len(FILES))
     assert set(table) == {f"{FOLDER}/{name}" for name in FILES}, table
     for name in FILES:
         status = table[f"{FOLDER}/{name}"][0]
@@ -87,5 +69,5 @@ def test_a_server_folder_is_indexed_then_reindexed_incrementally(liandan_app, pa
     wait_idle(page)
     page.get_by_role("button", name="索引该文件夹").click()
     expect(page.get_by_text(re.compile(r"已索引 1 · 未变化 2 · 重复 0 · 已移除 1 · 失败 2"))).to_be_visible(timeout=60_000)
-    table = rows(page, len(FILES))
+    table = report_rows(page, len(FILES))
     assert "已索引" in table[f"{FOLDER}/README.md"][0] and "未变化" in table[f"{FOLDER}/第一章/注意力 & 位置编码.md"][0], table

@@ -11,7 +11,7 @@ import pytest
 
 from tests import kb_corpus as corpus
 from tests.e2e.conftest import go_to, wait_idle, wait_model_loaded
-from tests.e2e.test_kb_browser import TABLE_ROWS, expect
+from tests.e2e.test_kb_browser import create_base, expect, report_rows
 
 pytestmark = pytest.mark.browser
 
@@ -22,18 +22,6 @@ FILES = {
     "启动会.pptx": corpus.pptx_deck,
     "销售.xlsx": corpus.xlsx_book,
 }
-
-
-def report_rows(page, expected: int) -> dict[str, list[str]]:
-    """The per-file table: file -> [status, chunks, reason]."""
-    grid = page.get_by_test_id("stDataFrame").filter(has=page.locator("table[role=grid]")).first
-    found: dict[str, list[str]] = {}
-    for _ in range(50):  # the grid fills its accessibility table a moment after drawing
-        found = {r[0]: r[1:] for r in grid.evaluate(TABLE_ROWS) if r}
-        if len(found) >= expected:
-            break
-        page.wait_for_timeout(300)
-    return found
 
 
 def search(page, query: str, source: str) -> None:
@@ -52,13 +40,7 @@ def test_scans_tables_slides_and_sheets_become_findable_chunks(liandan_app, page
         paths.append(tmp_path / name)
     wait_model_loaded(page, liandan_app)  # opens the app
     go_to(page, "知识库")
-    name_box = page.get_by_role("textbox", name="名称", exact=True)
-    if not name_box.is_visible():  # other tests made a base: the form is folded
-        page.get_by_test_id("stExpander").filter(has_text="➕ 新建知识库").locator("summary").first.click()
-    name_box.fill(KB_NAME)
-    page.get_by_role("button", name="创建", exact=True).click()
-    wait_idle(page)
-    expect(page.get_by_role("combobox", name="知识库", exact=True)).to_have_value(KB_NAME)
+    create_base(page, KB_NAME)
 
     uploader = page.get_by_test_id("stFileUploader").filter(has_text="上传文件（可多选")
     uploader.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(paths)

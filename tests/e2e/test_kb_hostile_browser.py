@@ -15,7 +15,7 @@ import re
 import pytest
 
 from tests.e2e.conftest import go_to, server_root, wait_idle, wait_model_loaded
-from tests.e2e.test_kb_browser import TABLE_ROWS, expect
+from tests.e2e.test_kb_browser import create_base, expect, report_rows
 from tests.security.hostile import hostile_folder, hostile_reasons
 
 pytestmark = pytest.mark.browser
@@ -31,33 +31,13 @@ def peak_rss_mb(pid: int) -> int:
         return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) // 1024
 
 
-def all_rows(page, expected: int) -> dict[str, list[str]]:
-    """Every row of the per-file table, scrolling the grid (it draws only the rows in view)."""
-    grid = page.get_by_test_id("stDataFrame").filter(has=page.locator("table[role=grid]")).first
-    found: dict[str, list[str]] = {}
-    for _ in range(60):
-        found.update({r[0]: r[1:] for r in grid.evaluate(TABLE_ROWS) if r})
-        if len(found) >= expected:
-            break
-        grid.hover()
-        page.mouse.wheel(0, 200)
-        page.wait_for_timeout(250)
-    return found
-
-
 def test_a_hostile_server_folder_indexes_the_good_files_and_names_the_bad(liandan_app, page):
     folder = server_root(liandan_app) / FOLDER
     good = hostile_folder(folder, liandan_app.data_dir / "kb", BOMB_MEMBERS)
     bad = hostile_reasons(BOMB_MEMBERS)
     wait_model_loaded(page, liandan_app)
     go_to(page, "知识库")
-    name_box = page.get_by_role("textbox", name="名称", exact=True)
-    if not name_box.is_visible():  # other tests made a base: the form is folded
-        page.get_by_test_id("stExpander").filter(has_text="➕ 新建知识库").locator("summary").first.click()
-    name_box.fill(KB_NAME)
-    page.get_by_role("button", name="创建", exact=True).click()
-    wait_idle(page)
-    expect(page.get_by_role("combobox", name="知识库", exact=True)).to_have_value(KB_NAME)
+    create_base(page, KB_NAME)
 
     before = peak_rss_mb(liandan_app.process.pid)
     box = page.get_by_role("textbox", name="服务器文件夹")
@@ -69,7 +49,7 @@ def test_a_hostile_server_folder_indexes_the_good_files_and_names_the_bad(lianda
     expect(page.get_by_text(re.compile(summary))).to_be_visible(timeout=120_000)
     after = peak_rss_mb(liandan_app.process.pid)
 
-    table = all_rows(page, len(good) + len(bad))
+    table = report_rows(page, len(good) + len(bad), scroll=True)
     assert set(table) == {f"{FOLDER}/{name}" for name in good | set(bad)}, sorted(set(table) ^ {f"{FOLDER}/{n}" for n in good | set(bad)})
     for name in good:
         assert "已索引" in table[f"{FOLDER}/{name}"][0], (name, table[f"{FOLDER}/{name}"])

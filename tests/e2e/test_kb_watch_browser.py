@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.conftest import go_to, server_root, wait_idle, wait_model_loaded
 from tests.e2e.test_chat_browser import messages, send
-from tests.e2e.test_kb_browser import expect
+from tests.e2e.test_kb_browser import create_base, expect
 
 pytestmark = pytest.mark.browser
 
@@ -23,16 +23,6 @@ KB_NAME = "监视库-e2e"
 FOLDER = "会同步的笔记"
 NEW_FILE = "新来的.md"
 FACT = "朱雀桥的桥名牌编号是 ZQ-7319"
-
-
-def create_base(page) -> None:
-    name_box = page.get_by_role("textbox", name="名称", exact=True)
-    if not name_box.is_visible():  # other tests made a base: the form is folded
-        page.get_by_test_id("stExpander").filter(has_text="➕ 新建知识库").locator("summary").first.click()
-    name_box.fill(KB_NAME)
-    page.get_by_role("button", name="创建", exact=True).click()
-    wait_idle(page)
-    expect(page.get_by_role("combobox", name="知识库", exact=True)).to_have_value(KB_NAME)
 
 
 def search_until_found(page, query: str, source: str, timeout_s: float = 120) -> None:
@@ -59,7 +49,7 @@ def test_a_watched_folder_follows_an_edit_and_citations_open_at_the_passage(lian
     (folder / "旧笔记.md").write_text("# 旧笔记\n\n秦淮河边的乌衣巷，夕阳斜照。\n", encoding="utf-8")
     wait_model_loaded(page, liandan_app)
     go_to(page, "知识库")
-    create_base(page)
+    create_base(page, KB_NAME)
 
     box = page.get_by_role("textbox", name="服务器文件夹")
     box.fill(str(folder))

@@ -17,6 +17,7 @@ import pytest
 
 from tests.e2e.conftest import go_to, open_page, wait_idle, wait_model_loaded
 from tests.e2e.test_chat_browser import messages, send
+from tests.e2e.test_kb_browser import create_base
 
 pytestmark = pytest.mark.browser
 
@@ -151,15 +152,7 @@ def test_kb_indexing_is_in_view_and_counts_files_as_it_goes(liandan_app, page, t
     bad.write_bytes(b"MZ\x90\x00" + bytes(200))
 
     open_page(page, liandan_app, "knowledge_base")
-    name_box = page.get_by_role("textbox", name="名称", exact=True)
-    try:  # the form is open while there is no base; its widgets may take a moment to draw
-        name_box.wait_for(timeout=15_000)
-    except Exception:  # noqa: BLE001 - other tests made a base: open the form
-        page.get_by_test_id("stExpander").filter(has_text="➕ 新建知识库").locator("summary").first.click()
-    name_box.fill("进度测试")
-    page.get_by_role("button", name="创建", exact=True).click()
-    wait_idle(page)
-    expect(page.get_by_role("combobox", name="知识库", exact=True)).to_have_value("进度测试")
+    create_base(page, "进度测试")
 
     uploader = page.get_by_test_id("stFileUploader").filter(has_text="上传文件（可多选")
     # The uploader's own words are Chinese: Streamlit's English is hidden, ours drawn instead.
