@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import UserError
-from core.models import catalog, loader, sources
+from core.models import loader, sources
 from core.models.catalog import GIB, CATALOG, cpu_recommendation, entry, fits
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from core import i18n
 from core.errors import InputError, ModelNotLoaded, UserError
 from core.i18n import keys, msg
 from core.jobs import Job, JobRegistry

@@ -34,7 +34,6 @@ from core.errors import UserError
 from core.interpreter import kernel_files
 from core.interpreter.launcher import end_descendants
 from core.interpreter.results import ExecResult, OutputCollector
-from core.i18n import msg
 
 log = logging.getLogger(__name__)
 

@@ -82,7 +82,7 @@ def read_model(path: Path) -> tuple[dict, dict[str, np.ndarray], dict]:
     scores = np.frombuffer(r.raw(4 * n_pieces), dtype="<f4")
     blob = r.raw(blob_len)
     pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8", errors="replace") for i in range(n_pieces)]
-    n_norm, norm_bytes = r.take("i"), r.take("I")
+    _n_norm, norm_bytes = r.take("i"), r.take("I")
     r.raw(norm_bytes)  # per-codepoint normalisation map: NFKC below covers it
     tensors: dict[str, np.ndarray] = {}
     for _ in range(r.take("i")):

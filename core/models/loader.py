@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from core.errors import PreflightError, UserError
+from core.errors import UserError
 from core.i18n import msg
 from core.models import chatglm3_tokenizer, preflight
 from core.models.engine import ModelInfo
