@@ -7,11 +7,7 @@ from components import errors
 from components.i18n import t
 from components.resources import runtime
 from core.conversations import Conversation
-from core.tuning.feedback import Feedback, FeedbackStore
-
-
-def _store() -> FeedbackStore:
-    return FeedbackStore(runtime().settings.compare_dir / "feedback.jsonl")
+from core.tuning.feedback import Feedback
 
 
 def _asked(conv: Conversation, index: int) -> list[dict]:
@@ -25,7 +21,7 @@ def _rate(conv: Conversation, index: int, rating: str) -> None:
     turn = conv.turns[index]
     engine = runtime().models.engine
     with errors.guard():
-        _store().add(Feedback(rating=rating, messages=_asked(conv, index), answer=turn.content,
+        runtime().feedback.add(Feedback(rating=rating, messages=_asked(conv, index), answer=turn.content,
                               variant=turn.variant or "base", conversation=conv.id, turn=index,
                               model=engine.info.name if engine is not None else "", settings=dict(turn.meta)))
 
@@ -35,7 +31,7 @@ def rating_buttons(conv: Conversation, columns) -> None:
     index = len(conv.turns) - 1
     if index < 0 or conv.turns[index].role != "assistant" or not conv.turns[index].content.strip():
         return
-    current = _store().rating_of(conv.id, index, conv.turns[index].content)
+    current = runtime().feedback.rating_of(conv.id, index, conv.turns[index].content)
     for column, rating in zip(columns, ("up", "down")):
         column.button(t(f"pref.chat.{rating}"), key=f"chat-rate-{rating}", help=t(f"pref.chat.{rating}_help"),
                       type="primary" if current == rating else "secondary", on_click=_rate, args=(conv, index, rating))

@@ -14,17 +14,10 @@ from components.finetune_dataset import STATE
 from components.i18n import t
 from core.models.engine import BASE
 from core.tuning import pairs, preferences
-from core.tuning.feedback import FeedbackStore
-from core.tuning.votes import VoteStore
 
 PAIRS_STATE = "ft-dpo-dataset"  # {"path", "name"} of the preference pairs DPO trains on
 PRESET = "ft-preset"
 PREVIEW_ROWS = 20
-
-
-def stores(rt) -> tuple[VoteStore, FeedbackStore]:
-    """The blind votes (Compare page) and the Chat ratings, both under the data folder."""
-    return VoteStore(rt.settings.compare_dir / "votes.jsonl"), FeedbackStore(rt.settings.compare_dir / "feedback.jsonl")
 
 
 def _use(path: Path) -> None:
@@ -52,7 +45,7 @@ def _rows(path: Path) -> list[dict]:
 
 def export_section(rt) -> None:
     """Counts of what was voted and rated, the export button, and every exported dataset."""
-    votes, feedback = stores(rt)
+    votes, feedback = rt.votes, rt.feedback
     all_votes, ratings = votes.all(), feedback.all()
     with st.expander(t("pref.header"), expanded=st.session_state.get(PRESET) == "dpo"):
         st.caption(t("pref.counts", votes=len(all_votes), decisive=sum(v.winner is not None for v in all_votes),

@@ -9,16 +9,11 @@ from components.chat_view import variant_label
 from components.i18n import t
 from core.models.options import GenerationOptions
 from core.tuning import recompare
-from core.tuning.compare import RunStore
 from core.tuning.votes import VoteStore
 
 STATE = "compare-recompare"  # {"run", "new", "parent", "heldout"} of the re-compare being voted on
 MODE = "compare-mode"
 ROUND_PROMPTS = 20  # a blind round is voted prompt by prompt: enough for an interval, few enough to finish
-
-
-def runs_and_votes(rt) -> tuple[RunStore, VoteStore]:
-    return RunStore(rt.settings.compare_dir / "runs"), VoteStore(rt.settings.compare_dir / "votes.jsonl")
 
 
 def recompare_button(rt, adapter: str, key: str) -> None:
@@ -31,7 +26,7 @@ def recompare_button(rt, adapter: str, key: str) -> None:
     st.caption(t("pref.recompare_caption", train=len(train), heldout=len(held), name=new, parent=variant_label(parent)))
     if st.button(t("pref.recompare"), key=f"recompare-{key}-{adapter}", type="primary", icon="⚖️"):
         with errors.guard() as outcome:
-            runs, _ = runs_and_votes(rt)
+            runs = rt.runs
             options = GenerationOptions(max_new_tokens=min(rt.settings.max_new_tokens, 256))
             compare_blind.start(rt.adapter_pool, runs, [new, parent], train + held, options)
         if not outcome.failed:

@@ -18,6 +18,9 @@ from core.logging_setup import setup_logging
 from core.models.manager import ModelManager
 
 if TYPE_CHECKING:
+    from core.tuning.compare import RunStore
+    from core.tuning.feedback import FeedbackStore
+    from core.tuning.votes import VoteStore
     from core.tuning.adapter_pool import AdapterPool
     from core.tuning.adapters import AdapterStore
     from core.interpreter.kernel import KernelPool
@@ -52,6 +55,27 @@ class Runtime:
         from core.tuning.finetuner import FineTuner
 
         return FineTuner(self)
+
+    @cached_property
+    def runs(self) -> "RunStore":
+        """Comparison runs (Compare page, re-compare)."""
+        from core.tuning.compare import RunStore
+
+        return RunStore(self.settings.compare_dir / "runs")
+
+    @cached_property
+    def votes(self) -> "VoteStore":
+        """Blind votes; one store per process, so its lock serialises every session's appends."""
+        from core.tuning.votes import VoteStore
+
+        return VoteStore(self.settings.compare_dir / "votes.jsonl")
+
+    @cached_property
+    def feedback(self) -> "FeedbackStore":
+        """Chat's 👍/👎 ratings; one store per process, like the votes."""
+        from core.tuning.feedback import FeedbackStore
+
+        return FeedbackStore(self.settings.compare_dir / "feedback.jsonl")
 
     @cached_property
     def kernels(self) -> "KernelPool":

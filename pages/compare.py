@@ -9,8 +9,7 @@ from components.compare_tally import show_tally
 from components.generation_options import generation_options
 from components.i18n import t
 from components.recompare import show_verdict
-from core.tuning.compare import RunStore, new_run
-from core.tuning.votes import VoteStore
+from core.tuning.compare import new_run
 
 st.title(t("compare.title"))
 st.caption(t("compare.intro"))
@@ -19,8 +18,7 @@ if resources.engine() is None:
     st.warning(t("compare.no_model"), icon="⏳")
     st.stop()
 pool = resources.runtime().adapter_pool
-runs = RunStore(settings.compare_dir / "runs")
-votes = VoteStore(settings.compare_dir / "votes.jsonl")
+runs, votes = resources.runtime().runs, resources.runtime().votes
 options = generation_options("compare", min(settings.max_new_tokens, 256))
 
 modes = {"side": t("compare.mode.side"), "blind": t("compare.mode.blind")}
