@@ -184,6 +184,22 @@ def go_to(page, title: str) -> None:
     wait_idle(page)
 
 
+def choose(page, combobox, option: str) -> None:
+    """Select `option` in a Streamlit selectbox as a user with many options does: type to filter, click it.
+
+    Clicking the open list alone fails once the shared app holds enough bases or adapters: the list is
+    virtualised, so an option below its fold is not in the page at all."""
+    from playwright.sync_api import expect  # here: without playwright the browser tests skip, not fail to import
+
+    if combobox.input_value() == option:
+        return
+    combobox.click()
+    combobox.fill(option)
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_idle(page)
+    expect(combobox).to_have_value(option)
+
+
 def open_expander(page, title: str, root=None):
     """Open the innermost expander titled `title` in the main area (or in `root`) and return it;
     a no-op when it is already open (a click would close it)."""

@@ -25,7 +25,7 @@ import pytest
 from core.i18n import t
 from core.tuning.votes import VoteStore
 from tests.conftest import SHARED
-from tests.e2e.conftest import go_to, open_expander, open_page, wait_idle, wait_model_loaded
+from tests.e2e.conftest import choose, go_to, open_expander, open_page, wait_idle, wait_model_loaded
 from tests.e2e.test_chat_browser import STREAMING_LONGER_THAN, messages, send
 from tests.e2e.test_finetune_browser import wait_done
 from tests.e2e.test_kb_browser import TABLE_ROWS
@@ -177,11 +177,7 @@ def kb_step(page, folder: Path, base: str) -> None:
     sidebar.get_by_test_id("stRadio").filter(has_text=zh("chat.mode")).get_by_text(zh("chat.mode.kb"), exact=True).click()
     wait_idle(page)
     picker = sidebar.get_by_role("combobox", name=zh("kb.chat.pick"))
-    if picker.input_value() != base:
-        picker.click()
-        page.get_by_role("option", name=base).click()
-        wait_idle(page)
-    expect(picker).to_have_value(base)
+    choose(page, picker, base)
     send(page, "大熊猫吃什么？")
     answer = messages(page, "assistant").last
     answer.get_by_text("token/秒").wait_for(timeout=180_000)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import go_to, open_expander, wait_idle, wait_model_loaded
+from tests.e2e.conftest import choose, go_to, open_expander, wait_idle, wait_model_loaded
 from tests.e2e.test_chat_browser import messages, send
 
 pytestmark = pytest.mark.browser
@@ -179,11 +179,7 @@ def test_kb_journey_from_upload_to_a_cited_answer(liandan_app, page, tmp_path):
     sidebar.get_by_test_id("stRadio").filter(has_text="模式").get_by_text("知识库", exact=True).click()
     wait_idle(page)
     picker = sidebar.get_by_role("combobox", name="使用的知识库")
-    if picker.input_value() != KB_NAME:  # only when other tests made bases too
-        picker.click()
-        page.get_by_role("option", name=KB_NAME).click()
-        wait_idle(page)
-    expect(picker).to_have_value(KB_NAME)
+    choose(page, picker, KB_NAME)
 
     page.evaluate(WATCH_STREAM)
     question = "青木川大桥的桥墩编号是多少？"
