@@ -40,6 +40,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -182,6 +183,12 @@ def go_to(page, title: str) -> None:
     page.get_by_test_id("stSidebar").get_by_test_id("stSidebarNavLink").filter(has_text=title).click()
     page.get_by_test_id("stSidebarNavLink").filter(has_text=title).and_(page.locator("[aria-current=page]")).wait_for()
     wait_idle(page)
+
+
+def unique(name: str) -> str:
+    """`name` plus a short random suffix: a base or folder of this attempt's own. The shared app keeps
+    what an earlier test, or this test's failed first attempt, created (the retry would meet "exists")."""
+    return f"{name}-{uuid.uuid4().hex[:4]}"
 
 
 def choose(page, combobox, option: str) -> None:

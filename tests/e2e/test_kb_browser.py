@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import choose, go_to, open_expander, wait_idle, wait_model_loaded
+from tests.e2e.conftest import choose, go_to, open_expander, unique, wait_idle, wait_model_loaded
 from tests.e2e.test_chat_browser import messages, send
 
 pytestmark = pytest.mark.browser
@@ -139,12 +139,13 @@ def report_rows(page, expected: int, scroll: bool = False) -> dict[str, list[str
 
 @pytest.mark.smollm
 def test_kb_journey_from_upload_to_a_cited_answer(liandan_app, page, tmp_path):
+    kb_name = unique(KB_NAME)
     files = write_files(tmp_path / "我的资料")
     wait_model_loaded(page, liandan_app)
     go_to(page, "知识库")
 
     # 1. Create the base.
-    create_base(page, KB_NAME)
+    create_base(page, kb_name)
 
     # 2. Drop the files into the real uploader, index them, watch the job.
     uploader = page.get_by_test_id("stFileUploader").filter(has_text="上传文件（可多选")
@@ -160,7 +161,7 @@ def test_kb_journey_from_upload_to_a_cited_answer(liandan_app, page, tmp_path):
     assert_statuses(status_rows(page), "已索引")
     # The job panel: its title (base: files), its state, a bar that only went forward to full.
     # (A small job may finish between two polls, so no intermediate value is required.)
-    expect(page.get_by_text(re.compile(rf"^{KB_NAME}: .+ · 已完成$"))).to_be_visible()
+    expect(page.get_by_text(re.compile(rf"^{kb_name}: .+ · 已完成$"))).to_be_visible()
     expect(page.get_by_test_id("stProgress").first.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
     seen = page.evaluate("window.__progress")
     assert seen and seen == sorted(seen, key=float) and seen[-1] == "100", f"progress values shown: {seen}"
@@ -179,7 +180,7 @@ def test_kb_journey_from_upload_to_a_cited_answer(liandan_app, page, tmp_path):
     sidebar.get_by_test_id("stRadio").filter(has_text="模式").get_by_text("知识库", exact=True).click()
     wait_idle(page)
     picker = sidebar.get_by_role("combobox", name="使用的知识库")
-    choose(page, picker, KB_NAME)
+    choose(page, picker, kb_name)
 
     page.evaluate(WATCH_STREAM)
     question = "青木川大桥的桥墩编号是多少？"
@@ -190,7 +191,7 @@ def test_kb_journey_from_upload_to_a_cited_answer(liandan_app, page, tmp_path):
     streamed = page.evaluate("window.__streamed")
     assert len(streamed) >= 3, f"the answer did not stream (lengths seen: {streamed})"
 
-    expect(answer.get_by_text(f"出处 · {KB_NAME}")).to_be_visible()
+    expect(answer.get_by_text(f"出处 · {kb_name}")).to_be_visible()
     cited = answer.get_by_test_id("stExpander").filter(has_text=re.compile(rf"\[\d+\] {re.escape(FACT_FILE)} · "))
     expect(cited.first).to_be_visible()
     snippet = cited.first.get_by_test_id("stExpanderDetails").get_by_text(re.compile(f"QMC-{FACT_NUMBER}"))
@@ -202,11 +203,11 @@ def test_kb_journey_from_upload_to_a_cited_answer(liandan_app, page, tmp_path):
     #    of the old base's indexing job (its table once showed under the new base).
     go_to(page, "知识库")
     page.get_by_test_id("stExpander").filter(has_text="⚙️ 重命名 / 删除").locator("summary").click()
-    page.get_by_text(f"我确认删除“{KB_NAME}”及其全部内容").click()
+    page.get_by_text(f"我确认删除“{kb_name}”及其全部内容").click()
     wait_idle(page)
     page.get_by_role("button", name="删除", exact=True).click()
     wait_idle(page)
-    create_base(page, KB_NAME)
+    create_base(page, kb_name)
     expect(page.get_by_text(re.compile(r"· 0 个文件 · 0 个分块$"))).to_be_visible()
-    expect(page.get_by_text(re.compile(rf"^{KB_NAME}: .+ · "))).to_have_count(0)
+    expect(page.get_by_text(re.compile(rf"^{kb_name}: .+ · "))).to_have_count(0)
     expect(page.get_by_text(re.compile(r"已索引 \d+ · 未变化"))).to_have_count(0)

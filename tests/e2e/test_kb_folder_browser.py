@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import go_to, server_root, wait_idle, wait_model_loaded
+from tests.e2e.conftest import go_to, server_root, unique, wait_idle, wait_model_loaded
 from tests.e2e.test_kb_browser import create_base, expect, report_rows
 
 pytestmark = pytest.mark.browser
@@ -32,13 +32,15 @@ BROKEN = {"第一章/空白.md", "notes/截图.md"}
 
 
 def test_a_server_folder_is_indexed_then_reindexed_incrementally(liandan_app, page):
-    folder = server_root(liandan_app) / FOLDER
+    kb_name = unique(KB_NAME)
+    folder_name = unique(FOLDER)
+    folder = server_root(liandan_app) / folder_name
     for name, data in FILES.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(data)
     wait_model_loaded(page, liandan_app)  # opens the app
     go_to(page, "知识库")
-    create_base(page, KB_NAME)
+    create_base(page, kb_name)
 
     # Outside the allowed roots: refused, said in Chinese, nothing started.
     box = page.get_by_role("textbox", name="服务器文件夹")
@@ -57,11 +59,11 @@ def test_a_server_folder_is_indexed_then_reindexed_incrementally(liandan_app, pa
     page.get_by_role("button", name="索引该文件夹").click()
     expect(page.get_by_text(re.compile(r"已索引 4 · 未变化 0 · 重复 0 · 已移除 0 · 失败 2"))).to_be_visible(timeout=60_000)
     table = report_rows(page, len(FILES))
-    assert set(table) == {f"{FOLDER}/{name}" for name in FILES}, table
+    assert set(table) == {f"{folder_name}/{name}" for name in FILES}, table
     for name in FILES:
-        status = table[f"{FOLDER}/{name}"][0]
-        assert ("失败" if name in BROKEN else "已索引") in status, (name, table[f"{FOLDER}/{name}"])
-    assert re.search(r"空|empty", table[f"{FOLDER}/第一章/空白.md"][-1])
+        status = table[f"{folder_name}/{name}"][0]
+        assert ("失败" if name in BROKEN else "已索引") in status, (name, table[f"{folder_name}/{name}"])
+    assert re.search(r"空|empty", table[f"{folder_name}/第一章/空白.md"][-1])
 
     # Change one file, delete another, index the same folder: only the difference is redone.
     (folder / "README.md").write_text("# 克隆的仓库\n\n笔记已更新：新增第二章。\n", encoding="utf-8")
@@ -70,4 +72,4 @@ def test_a_server_folder_is_indexed_then_reindexed_incrementally(liandan_app, pa
     page.get_by_role("button", name="索引该文件夹").click()
     expect(page.get_by_text(re.compile(r"已索引 1 · 未变化 2 · 重复 0 · 已移除 1 · 失败 2"))).to_be_visible(timeout=60_000)
     table = report_rows(page, len(FILES))
-    assert "已索引" in table[f"{FOLDER}/README.md"][0] and "未变化" in table[f"{FOLDER}/第一章/注意力 & 位置编码.md"][0], table
+    assert "已索引" in table[f"{folder_name}/README.md"][0] and "未变化" in table[f"{folder_name}/第一章/注意力 & 位置编码.md"][0], table

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests import kb_corpus as corpus
-from tests.e2e.conftest import go_to, wait_idle, wait_model_loaded
+from tests.e2e.conftest import go_to, unique, wait_idle, wait_model_loaded
 from tests.e2e.test_kb_browser import create_base, expect, report_rows
 
 pytestmark = pytest.mark.browser
@@ -34,13 +34,14 @@ def search(page, query: str, source: str) -> None:
 
 
 def test_scans_tables_slides_and_sheets_become_findable_chunks(liandan_app, page, tmp_path):
+    kb_name = unique(KB_NAME)
     paths = []
     for name, make in FILES.items():
         (tmp_path / name).write_bytes(make())
         paths.append(tmp_path / name)
     wait_model_loaded(page, liandan_app)  # opens the app
     go_to(page, "知识库")
-    create_base(page, KB_NAME)
+    create_base(page, kb_name)
 
     uploader = page.get_by_test_id("stFileUploader").filter(has_text="上传文件（可多选")
     uploader.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(paths)

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import go_to, server_root, wait_idle, wait_model_loaded
+from tests.e2e.conftest import go_to, server_root, unique, wait_idle, wait_model_loaded
 from tests.e2e.test_kb_browser import create_base, expect, report_rows
 from tests.security.hostile import hostile_folder, hostile_reasons
 
@@ -32,12 +32,14 @@ def peak_rss_mb(pid: int) -> int:
 
 
 def test_a_hostile_server_folder_indexes_the_good_files_and_names_the_bad(liandan_app, page):
-    folder = server_root(liandan_app) / FOLDER
+    kb_name = unique(KB_NAME)
+    folder_name = unique(FOLDER)
+    folder = server_root(liandan_app) / folder_name
     good = hostile_folder(folder, liandan_app.data_dir / "kb", BOMB_MEMBERS)
     bad = hostile_reasons(BOMB_MEMBERS)
     wait_model_loaded(page, liandan_app)
     go_to(page, "知识库")
-    create_base(page, KB_NAME)
+    create_base(page, kb_name)
 
     before = peak_rss_mb(liandan_app.process.pid)
     box = page.get_by_role("textbox", name="服务器文件夹")
@@ -50,11 +52,11 @@ def test_a_hostile_server_folder_indexes_the_good_files_and_names_the_bad(lianda
     after = peak_rss_mb(liandan_app.process.pid)
 
     table = report_rows(page, len(good) + len(bad), scroll=True)
-    assert set(table) == {f"{FOLDER}/{name}" for name in good | set(bad)}, sorted(set(table) ^ {f"{FOLDER}/{n}" for n in good | set(bad)})
+    assert set(table) == {f"{folder_name}/{name}" for name in good | set(bad)}, sorted(set(table) ^ {f"{folder_name}/{n}" for n in good | set(bad)})
     for name in good:
-        assert "已索引" in table[f"{FOLDER}/{name}"][0], (name, table[f"{FOLDER}/{name}"])
+        assert "已索引" in table[f"{folder_name}/{name}"][0], (name, table[f"{folder_name}/{name}"])
     for name, (_, reason_zh) in bad.items():
-        status, *_, reason = table[f"{FOLDER}/{name}"]
+        status, *_, reason = table[f"{folder_name}/{name}"]
         assert "失败" in status and reason_zh in reason, (name, status, reason)
     expect(page.get_by_text("Traceback")).to_have_count(0)
     assert after - before < 150, f"the app's peak memory rose from {before} MB to {after} MB"
