@@ -6,19 +6,29 @@ in blind rounds by that rule alone. Everything goes through the app's own code:
    with 臣妾, so it sometimes follows the rule; the base model never does);
 2. blind rounds between the base and that adapter on VOTE prompts; the user votes (rule
    followed by one side: that side; by both: tie; by neither: both bad);
-3. the votes are exported as preference pairs and a DPO adapter is trained on top of the
-   persona adapter (its parent) with the DPO preset, unchanged;
-4. a blind re-compare of the DPO adapter against its parent on EVAL prompts, which are
-   disjoint from the vote prompts and from the persona training records.
-Prints the rule-following rate of both on the eval prompts (sampled, the same seed per
-prompt for both) and the win rate of the DPO adapter with its 95% Wilson interval.
+3. the votes are exported as preference pairs (the export holds 20 % of the vote prompts
+   out) and a DPO adapter is trained on top of the persona adapter (its parent) with the
+   DPO preset, unchanged;
+4. a blind re-compare of the DPO adapter against its parent on the TRAIN prompts (those in
+   the pairs file) and on HELD-OUT prompts: the export's held-out vote prompts plus EVAL
+   prompts that were never voted on; neither kind was trained on.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/preference.py [--vote-prompts 120] [--eval-prompts 60]
+Every prompt has its own sampling seed (sha256 of the round's seed and the prompt), printed
+beside it, so answers to different prompts are independent draws and a re-run with the same
+seeds gives the same answers (checked: the first re-compare is generated twice). Both sides
+of a prompt share its seed, so parent vs DPO is a paired comparison. `--repeat N` re-runs the
+re-compare N more times with fresh seeds to show how much the figures move between samples.
+Printed for train and held-out prompts apart: the rule-following rate of both (95 % Wilson),
+the DPO adapter's decisive win rate (Wilson) and its Bradley–Terry rating gap over the
+parent with the gap's 95 % bootstrap interval.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/preference.py [--eval-prompts 40] [--repeat 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -38,6 +48,7 @@ from core.models.options import GenerationOptions  # noqa: E402
 from core.runtime import create_runtime  # noqa: E402
 from core.tuning import preferences, recompare  # noqa: E402
 from core.tuning.compare import CompareRun, new_run, run_all, vote_settings  # noqa: E402
+from core.tuning.leaderboard import rating_gap  # noqa: E402
 from core.tuning.presets import preset  # noqa: E402
 from core.tuning.votes import Vote, VoteStore, blind_sides, wilson  # noqa: E402
 
@@ -65,17 +76,27 @@ def persona_records(records: list[dict], n: int, rng: random.Random) -> list[dic
     return picked
 
 
-def blind_votes(rt, run: CompareRun, votes: VoteStore, rng: random.Random) -> list[Vote]:
-    """The scripted user's votes on a finished run, sides shuffled as a blind round does."""
+def prompt_seed(round_seed: int, prompt: str) -> int:
+    """A prompt's own seed, fixed by the round's seed and the prompt text: one shared seed for every
+    prompt (what a comparison run uses) makes answers to different prompts correlated draws."""
+    return int.from_bytes(hashlib.sha256(f"{round_seed}\n{prompt}".encode("utf-8")).digest()[:4], "big")
+
+
+def sample(pool, variants: list[str], prompts: list[str], sampling: GenerationOptions, round_seed: int) -> list[CompareRun]:
+    """One comparison run per prompt, each sampled from that prompt's own seed (both variants share it)."""
+    return [run_all(pool, new_run(pool, variants, [p], sampling.model_copy(update={"seed": prompt_seed(round_seed, p)})))
+            for p in prompts]
+
+
+def blind_votes(runs: list[CompareRun], rng: random.Random) -> list[Vote]:
+    """The scripted user's votes on finished runs, sides shuffled as a blind round does."""
     cast = []
-    for i, (prompt, swapped) in enumerate(zip(run.prompts, blind_sides(len(run.prompts), rng))):
+    for run, swapped in zip(runs, blind_sides(len(runs), rng)):
         order = [1, 0] if swapped else [0, 1]
         a, b = (run.variants[v] for v in order)
-        ans_a, ans_b = (run.answers[i][v].text for v in order)
-        vote = Vote(a=a, b=b, choice=scripted_vote(ans_a, ans_b), prompt=prompt, answer_a=ans_a, answer_b=ans_b,
-                    run_id=run.id, model=run.model, settings=vote_settings(run, a, b))
-        votes.add(vote)
-        cast.append(vote)
+        ans_a, ans_b = (run.answers[0][v].text for v in order)
+        cast.append(Vote(a=a, b=b, choice=scripted_vote(ans_a, ans_b), prompt=run.prompts[0], answer_a=ans_a,
+                         answer_b=ans_b, run_id=run.id, model=run.model, settings=vote_settings(run, a, b)))
     return cast
 
 
@@ -88,9 +109,39 @@ def train(rt, name: str, path: Path, config, dataset_name: str) -> dict:
     return {"steps": len(losses), "first_loss": losses[0], "last_loss": losses[-1], "seconds": time.perf_counter() - started}
 
 
-def rate(run: CompareRun, variant: str) -> tuple[int, int]:
-    v = run.variants.index(variant)
-    return sum(follows(row[v].text) for row in run.answers), len(run.answers)
+def answer(run: CompareRun, variant: str) -> str:
+    return run.answers[0][run.variants.index(variant)].text
+
+
+def rate(runs: list[CompareRun], variant: str) -> tuple[int, int]:
+    return sum(follows(answer(r, variant)) for r in runs), len(runs)
+
+
+def share(k: int, n: int) -> str:
+    lo, hi = wilson(k, n)
+    return f"{k}/{n} = {k / n:.0%} [{lo:.0%}, {hi:.0%}]" if n else "0/0"
+
+
+def judge(runs: list[CompareRun], cast: list[Vote], new: str, parent: str) -> dict:
+    """Rule-following rates, decisive win rate and BT gap (new − parent) of one set of prompts."""
+    judged = recompare.verdict(cast, new, parent)
+    gap = rating_gap(cast, new, parent) if cast else (float("nan"),) * 3
+    return {"parent": rate(runs, parent), "new": rate(runs, new), "verdict": judged, "gap": gap}
+
+
+def report(label: str, figures: dict) -> str:
+    judged, (gap, lo, hi) = figures["verdict"], figures["gap"]
+    win = f"DPO won {share(judged.wins, judged.decisive)} decisive" if judged.decisive else "no decisive vote"
+    return (f"  {label:<9} rule followed: parent {share(*figures['parent'])}  DPO {share(*figures['new'])}\n"
+            f"  {'':<9} {win} ({judged.ties} ties/both bad) -> {judged.outcome}; "
+            f"BT gap DPO − parent {gap:+.0f} Elo, 95% bootstrap [{lo:+.0f}, {hi:+.0f}]")
+
+
+def recompare_round(pool, new: str, parent: str, sets: dict[str, list[str]], sampling: GenerationOptions,
+                    round_seed: int, rng: random.Random) -> tuple[dict[str, list[CompareRun]], dict[str, dict]]:
+    """A blind round new vs parent on every set of prompts, voted by the rule, judged set by set."""
+    runs = {name: sample(pool, [parent, new], prompts, sampling, round_seed) for name, prompts in sets.items()}
+    return runs, {name: judge(r, blind_votes(r, rng), new, parent) for name, r in runs.items()}
 
 
 def main() -> None:
@@ -98,7 +149,8 @@ def main() -> None:
     parser.add_argument("--persona-records", type=int, default=48)
     parser.add_argument("--persona-epochs", type=int, default=2)
     parser.add_argument("--vote-prompts", type=int, default=60)
-    parser.add_argument("--eval-prompts", type=int, default=40)
+    parser.add_argument("--eval-prompts", type=int, default=40, help="held-out prompts never voted on")
+    parser.add_argument("--repeat", type=int, default=2, help="re-compares with fresh seeds after the first")
     parser.add_argument("--max-new-tokens", type=int, default=6, help="the rule is about the first words")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is steadiest on a shared CPU)")
     parser.add_argument("--seed", type=int, default=7)
@@ -129,45 +181,73 @@ def main() -> None:
     print(f"persona adapter huanhuan: {len(persona)} records, {info['steps']} steps, "
           f"loss {info['first_loss']:.3f} -> {info['last_loss']:.3f}, {info['seconds']:.0f} s", flush=True)
 
-    # 2. blind rounds base vs persona, voted by the rule.
+    # 2. blind rounds base vs persona, voted by the rule; each prompt sampled from its own seed.
     pool = rt.adapter_pool
-    sampling = GenerationOptions(temperature=1.0, top_p=0.95, max_new_tokens=args.max_new_tokens, seed=args.seed)
+    sampling = GenerationOptions(temperature=1.0, top_p=0.95, max_new_tokens=args.max_new_tokens)
     votes = VoteStore(rt.settings.compare_dir / "votes.jsonl")
     t0 = time.perf_counter()
-    run = run_all(pool, new_run(pool, ["base", "huanhuan"], vote_prompts, sampling))
-    cast = blind_votes(rt, run, votes, rng)
+    runs = sample(pool, ["base", "huanhuan"], vote_prompts, sampling, args.seed)
+    cast = blind_votes(runs, rng)
+    for vote in cast:
+        votes.add(vote)
     tally = {c: sum(v.choice == c for v in cast) for c in ("A", "B", "tie", "both_bad")}
-    print(f"votes on {len(vote_prompts)} prompts ({time.perf_counter() - t0:.0f} s): {tally}; rule followed by "
-          f"base {rate(run, 'base')[0]}/{len(vote_prompts)}, huanhuan {rate(run, 'huanhuan')[0]}/{len(vote_prompts)}",
-          flush=True)
+    print(f"votes on {len(vote_prompts)} prompts, round seed {args.seed} ({time.perf_counter() - t0:.0f} s): {tally}; "
+          f"rule followed by base {share(*rate(runs, 'base'))}, huanhuan {share(*rate(runs, 'huanhuan'))}", flush=True)
 
     # 3. export → DPO on top of the persona adapter.
     exported = preferences.export(rt.finetune.save_dataset, votes.all(), [])
     if exported.pairs_path is None:
         raise SystemExit("no decisive vote: nothing to train on (the persona adapters never follow the rule)")
-    print(f"exported {exported.pairs} pairs ({len(exported.heldout)} vote prompts held out), vote set {exported.sha256[:12]}")
+    trained = list(dict.fromkeys(json.loads(line)["prompt"] for line in exported.pairs_path.read_text("utf-8").splitlines()))
+    heldout = exported.heldout + eval_prompts
+    assert not set(trained) & set(heldout) and not (set(trained) | set(heldout)) & used
+    print(f"exported {exported.pairs} pairs on {len(trained)} prompts ({len(exported.heldout)} vote prompts held out), "
+          f"vote set {exported.sha256[:12]}")
     info = train(rt, "huanhuan-dpo", exported.pairs_path, preset("dpo", parent="huanhuan"), exported.pairs_path.name)
     card = rt.adapters.get("huanhuan-dpo")
     print(f"DPO adapter: {info['steps']} steps, loss {info['first_loss']:.3f} -> {info['last_loss']:.3f}, "
-          f"{info['seconds']:.0f} s; card parent={card.extra['parent']} vote_set={card.extra['vote_set_sha256'][:12]}")
+          f"{info['seconds']:.0f} s; card parent={card.extra['parent']} vote_set={card.extra['vote_set_sha256'][:12]}",
+          flush=True)
 
-    # 4. blind re-compare on eval prompts (never voted on, never trained on).
+    # 4. blind re-compare on the trained prompts and the held-out ones (voted-but-held-out + never voted).
     new, parent = recompare.contestants(card)
+    sets = {"train": trained, "held-out": heldout}
     t0 = time.perf_counter()
-    again = run_all(pool, new_run(pool, [parent, new], eval_prompts, sampling.model_copy(update={"seed": args.seed + 1})))
-    judged = recompare.verdict(blind_votes(rt, again, votes, rng), new, parent)
-    before, n = rate(again, parent)
-    after, _ = rate(again, new)
-    lo_b, hi_b = wilson(before, n)
-    lo_a, hi_a = wilson(after, n)
-    lo, hi = judged.interval
-    print(f"re-compare on {n} eval prompts ({time.perf_counter() - t0:.0f} s):")
-    print(f"  rule-following rate  parent {before}/{n} = {before / n:.0%} [{lo_b:.0%}, {hi_b:.0%}]"
-          f"   DPO {after}/{n} = {after / n:.0%} [{lo_a:.0%}, {hi_a:.0%}]")
-    rate_text = f"{judged.rate:.0%}" if judged.rate is not None else "n/a"
-    print(f"  DPO win rate {rate_text} over {judged.decisive} decisive votes, 95% Wilson [{lo:.0%}, {hi:.0%}] "
-          f"({judged.ties} ties/both bad) -> {judged.outcome}")
-    print(f"total {time.perf_counter() - started:.0f} s, torch threads {torch.get_num_threads()}")
+    first_runs, first = recompare_round(pool, new, parent, sets, sampling, args.seed + 1, rng)
+    print(f"re-compare, round seed {args.seed + 1} ({time.perf_counter() - t0:.0f} s); per prompt: seed, set, "
+          f"rule followed by parent/DPO, prompt")
+    for name, runs in first_runs.items():
+        for r in runs:
+            print(f"  {r.options['seed']:>10} {name:<8} {'✓' if follows(answer(r, parent)) else '·'}"
+                  f"{'✓' if follows(answer(r, new)) else '·'}  {r.prompts[0]}")
+    for name, figures in first.items():
+        print(report(name, figures))
+
+    # The same seeds again: every answer must come back the same.
+    again = {name: sample(pool, [parent, new], prompts, sampling, args.seed + 1) for name, prompts in sets.items()}
+    pairs = [(answer(a, v), answer(b, v)) for name in sets for a, b in zip(first_runs[name], again[name]) for v in (parent, new)]
+    print(f"re-run with the same seeds: {sum(x == y for x, y in pairs)}/{len(pairs)} answers identical", flush=True)
+
+    # Fresh seeds: how much the figures move from one sample of answers to the next.
+    rounds = [first]
+    for r in range(1, args.repeat + 1):
+        t0 = time.perf_counter()
+        _, figures = recompare_round(pool, new, parent, sets, sampling, args.seed + 1 + r, rng)
+        rounds.append(figures)
+        print(f"repeat {r}, round seed {args.seed + 1 + r} ({time.perf_counter() - t0:.0f} s):")
+        for name, f in figures.items():
+            print(report(name, f), flush=True)
+    if args.repeat:
+        print(f"over {len(rounds)} re-compares (round seeds {args.seed + 1}..{args.seed + 1 + args.repeat}):")
+        for name in sets:
+            rates = [f[name]["new"][0] / max(f[name]["new"][1], 1) - f[name]["parent"][0] / max(f[name]["parent"][1], 1)
+                     for f in rounds]
+            gaps = [f[name]["gap"][0] for f in rounds]
+            print(f"  {name:<9} DPO − parent rule-following {min(rates):+.0%} .. {max(rates):+.0%}; "
+                  f"BT gap {min(gaps):+.0f} .. {max(gaps):+.0f} Elo; lower 95% bound of the gap "
+                  f"{min(f[name]['gap'][1] for f in rounds):+.0f} .. {max(f[name]['gap'][1] for f in rounds):+.0f}")
+    print(f"total {time.perf_counter() - started:.0f} s (under load: 5 engineers share 2 cores), "
+          f"torch threads {torch.get_num_threads()}")
 
 
 if __name__ == "__main__":

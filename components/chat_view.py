@@ -83,20 +83,48 @@ def stats_dict(gen: Generation) -> dict:
     }
 
 
-class _Answer:
-    """What the Stop button needs from the run that is streaming: the handle and when it saved."""
+STOP_WAIT_S = 3.0  # how long Stop waits for the engine to end the cancelled request (its next decode step)
 
-    def __init__(self) -> None:
+
+class StreamedAnswer:
+    """The answer being streamed, saved exactly once: by the run streaming it when the stream ends,
+    or by Stop's callback, whichever comes first.
+
+    Stop's click starts a new script run at once (fast reruns) while the interrupted one is still
+    parked in the stream; that run only notices at its next token and saves in its `finally`. The
+    new run draws the conversation from disk right after the callback, so if the callback merely
+    waited for the old run (as it did, for 3 s), a slow old run — a loaded machine — left the
+    new run, and a reload right after it, reading the conversation without the stopped answer.
+    Saving here from the callback makes the answer be on disk before anything reads it."""
+
+    def __init__(self, ctx: ModeContext, meta_extra: dict[str, Any], clean: Callable[[str], str]) -> None:
+        self.ctx, self.meta_extra, self.clean = ctx, meta_extra, clean
         self.gen: Generation | None = None
-        self.saved = threading.Event()
+        self._lock = threading.Lock()
+        self._saved = False
+
+    def save(self) -> None:
+        """Append the text streamed so far (what the page showed) as a turn, unless already done."""
+        with self._lock:
+            gen = self.gen
+            if self._saved or gen is None:
+                return
+            self._saved = True
+            text = self.clean(gen.text)
+            if text:
+                meta = {"stats": stats_dict(gen), "dropped_turns": gen.stats.dropped_turns, "stopped": gen.cancel.is_set()}
+                self.ctx.conv.turns.append(Turn("assistant", text, variant=self.ctx.adapter or "base",
+                                                meta=meta | self.meta_extra))
+                self.ctx.store.save(self.ctx.conv)
 
 
-def _stop(answer: _Answer) -> None:
-    # Runs at the start of the rerun the click causes: stop the stream, then wait for the
-    # interrupted run to save the partial answer so this run draws it instead of losing it.
+def stop_answer(answer: StreamedAnswer) -> None:
+    # Runs at the start of the rerun the click causes, before the page reads the conversation:
+    # stop the stream, let the engine end it (so its stats say so), and save the partial answer.
     if answer.gen is not None:
         answer.gen.stop()
-    answer.saved.wait(3)
+        answer.gen.finished.wait(STOP_WAIT_S)
+    answer.save()
 
 
 def stream_answer(
@@ -108,10 +136,10 @@ def stream_answer(
     `clean` shapes the raw text (the knowledge-base mode strips an echoed prompt); it runs
     on every streamed piece, so what the user watches is what gets saved.
     """
-    answer = _Answer()
-    st.button(t("chat.stop"), key="stop", on_click=_stop, args=(answer,))
-    answer.gen = gen = ctx.engine.stream(messages, ctx.options, adapter=ctx.adapter)
     meta_extra = extra_meta or {}
+    answer = StreamedAnswer(ctx, meta_extra, clean)
+    st.button(t("chat.stop"), key="stop", on_click=stop_answer, args=(answer,))
+    answer.gen = gen = ctx.engine.stream(messages, ctx.options, adapter=ctx.adapter)
     slot = st.empty()
     raw = ""
     try:
@@ -122,9 +150,4 @@ def stream_answer(
     finally:
         if not gen.finished.is_set():
             gen.stop()
-        text = clean(gen.text)
-        if text:
-            meta = {"stats": stats_dict(gen), "dropped_turns": gen.stats.dropped_turns, "stopped": gen.cancel.is_set()}
-            ctx.conv.turns.append(Turn("assistant", text, variant=ctx.adapter or "base", meta=meta | meta_extra))
-            ctx.store.save(ctx.conv)
-        answer.saved.set()
+        answer.save()

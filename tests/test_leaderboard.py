@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from core.tuning.leaderboard import SCALE, expected_win, leaderboard, to_csv
+from core.tuning.leaderboard import SCALE, expected_win, leaderboard, rating_gap, to_csv
 from core.tuning.votes import Vote
 
 
@@ -44,6 +44,25 @@ def test_a_beating_b_80_percent_gives_the_true_gap_inside_the_interval():
     assert top.low < top.rating < top.high
     assert expected_win(top.rating, bottom.rating) == pytest.approx(board.matrix.loc["A", "B"], abs=0.01)
     assert board.matrix.loc["A", "B"] + board.matrix.loc["B", "A"] == pytest.approx(1.0)
+
+
+def test_rating_gap_interval_covers_the_true_gap_and_ignores_other_pairs():
+    votes = synthetic(0.8, 400)
+    gap, low, high = rating_gap(votes, "A", "B")
+    board = leaderboard(votes)
+    assert gap == pytest.approx(board.ratings[0].rating - board.ratings[1].rating, abs=1e-6)
+    assert low < elo_gap(0.8) < high and low < gap < high
+    assert rating_gap(votes, "B", "A") == pytest.approx((-gap, -high, -low), abs=1e-6)
+    # Votes of another pair do not move it; a pair that never met is an error, not a zero gap.
+    other = [Vote(a="A", b="C", choice="B")] * 50
+    assert rating_gap(votes + other, "A", "B")[0] == pytest.approx(gap, abs=1e-6)
+    with pytest.raises(ValueError):
+        rating_gap(votes, "A", "C")
+    # 20 wins each: the gap is 0 and its interval straddles it, wider with 40 votes than with 400.
+    even = [Vote(a="A", b="B", choice="A"), Vote(a="B", b="A", choice="A")] * 20
+    even_gap, even_low, even_high = rating_gap(even, "A", "B")
+    assert even_gap == pytest.approx(0, abs=1e-6)
+    assert even_low < 0 < even_high and even_high - even_low > high - low
 
 
 def test_three_variants_are_ordered_on_one_scale_from_separate_pairs():

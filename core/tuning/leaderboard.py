@@ -120,6 +120,32 @@ def win_matrix(votes: Sequence[Vote], variants: Sequence[str]) -> pd.DataFrame:
     return won / met.where(met > 0)
 
 
+def _bootstrap(used: Sequence[Vote], variants: Sequence[str], rounds: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The fitted ratings and `rounds` bootstrap refits (one row each), in `variants` order."""
+    distinct, which = _rows(used, {name: i for i, name in enumerate(variants)})
+    point = _fit_counts(distinct, np.bincount(which, minlength=len(distinct)).astype(float), len(variants))
+    rng = np.random.default_rng(seed)
+    samples = np.empty((rounds, len(variants)))
+    for r in range(rounds):
+        pick = rng.integers(0, len(used), len(used))
+        samples[r] = _fit_counts(distinct, np.bincount(which[pick], minlength=len(distinct)).astype(float), len(variants))
+    return point, samples
+
+
+def rating_gap(votes: Iterable[Vote], a: str, b: str, rounds: int = ROUNDS, seed: int = SEED) -> tuple[float, float, float]:
+    """R_a − R_b with the 95% bootstrap interval of the gap itself, from the votes between a and b only.
+
+    The interval of a difference is not the difference of two intervals (the two ratings move
+    together in a resample), so the gap is taken in every bootstrap round. A re-compare judged this
+    way says how much better the new adapter is, not only whether it won."""
+    used = [v for v in votes if {v.a, v.b} == {a, b}]
+    if not used:
+        raise ValueError(f"no votes between {a} and {b}")
+    point, samples = _bootstrap(used, [a, b], rounds, seed)
+    low, high = np.percentile(samples[:, 0] - samples[:, 1], [2.5, 97.5])
+    return float(point[0] - point[1]), float(low), float(high)
+
+
 def leaderboard(votes: Iterable[Vote], cap: int | None = None, tag: str | None = None,
                 rounds: int = ROUNDS, seed: int = SEED) -> Board:
     """The board from `votes`: only those tagged `tag` when given, each voter's first `cap` counted."""
@@ -128,13 +154,7 @@ def leaderboard(votes: Iterable[Vote], cap: int | None = None, tag: str | None =
     variants = sorted({v.a for v in used} | {v.b for v in used})
     if len(variants) < 2:
         return Board([], pd.DataFrame(), len(used), dropped)
-    distinct, which = _rows(used, {name: i for i, name in enumerate(variants)})
-    point = _fit_counts(distinct, np.bincount(which, minlength=len(distinct)).astype(float), len(variants))
-    rng = np.random.default_rng(seed)
-    samples = np.empty((rounds, len(variants)))
-    for r in range(rounds):
-        pick = rng.integers(0, len(used), len(used))
-        samples[r] = _fit_counts(distinct, np.bincount(which[pick], minlength=len(distinct)).astype(float), len(variants))
+    point, samples = _bootstrap(used, variants, rounds, seed)
     low, high = np.percentile(samples, [2.5, 97.5], axis=0)
     taken = {name: 0 for name in variants}
     wins = {name: 0.0 for name in variants}
