@@ -46,8 +46,12 @@ def reference(engine, messages: list[dict], options: GenerationOptions, adapter:
 
 
 def together(engine, requests: list[tuple[str, GenerationOptions, str | None]]) -> list[Generation]:
-    """Submit all requests at once (as concurrent users would) and wait for every answer."""
-    gens = [engine.stream(ask(p), o, adapter=a) for p, o, a in requests]
+    """Submit all requests at once (as concurrent users would) and wait for every answer.
+
+    They arrive while the weights are held, so the scheduler admits them all in one step (without
+    the hold, the first would already be prefilling alone when the others arrive)."""
+    with engine.lock.hold():
+        gens = [engine.stream(ask(p), o, adapter=a) for p, o, a in requests]
     for g in gens:
         assert g.finished.wait(120)
         g.result()
@@ -75,6 +79,46 @@ def test_eight_concurrent_greedy_answers_are_token_identical_to_each_alone(engin
     assert [g.stats.completion_tokens for g in gens] == limits
     assert all(g.stats.finish_reason == "length" for g in gens)
     assert engine.status()["kv_cache_bytes"] == 0, "a finished batch keeps no cache"
+
+
+def prefill_calls(engine) -> tuple[list[tuple[int, int, int]], object]:
+    """(rows, new tokens, cached tokens) of every multi-token forward of the model: the prefills."""
+    calls: list[tuple[int, int, int]] = []
+
+    def record(_module, _args, kwargs):
+        rows, width = kwargs["input_ids"].shape
+        if width > 1:
+            calls.append((rows, width, kwargs["cache"].get_seq_length()))
+
+    return calls, engine.model.register_forward_pre_hook(record, with_kwargs=True)
+
+
+def test_requests_admitted_together_are_prefilled_in_one_forward(engine):
+    requests = [(p, GREEDY, None) for p in PROMPTS[:5]]
+    lengths = [engine.count_tokens(ask(p)) for p, _, _ in requests]
+    assert sum(lengths) <= engine.batcher.prefill_chunk, "all five fit one step's prefill budget"
+    alone = [reference(engine, ask(p), o) for p, o, _ in requests]
+    calls, hook = prefill_calls(engine)
+    try:
+        texts = [g.text for g in together(engine, requests)]
+    finally:
+        hook.remove()
+    assert calls == [(5, max(lengths), 0)], "one forward, left-padded to the longest prompt"
+    assert texts == alone
+
+
+def test_chunked_prompts_at_different_offsets_share_a_prefill_forward(tiny_model_dir):
+    engine = load(tiny_model_dir, prefill_chunk=16)
+    prompts = [" ".join(PROMPTS[i:i + 3]) for i in range(4)]
+    alone = [engine.chat(ask(p), GREEDY) for p in prompts]  # same fixed chunks, one request at a time
+    calls, hook = prefill_calls(engine)
+    try:
+        texts = [g.text for g in together(engine, [(p, GREEDY, None) for p in prompts])]
+    finally:
+        hook.remove()
+    assert any(rows > 1 and cached > 0 for rows, _, cached in calls), calls
+    assert all(width <= 16 for _, width, _ in calls), "a long prompt is still cut into prefill_chunk pieces"
+    assert texts == alone
 
 
 def test_seeded_sampling_in_a_batch_reproduces_itself_alone(engine):
@@ -169,8 +213,13 @@ def test_mixed_adapters_and_the_base_share_a_batch_token_identically(adapter_eng
     alone = [reference(engine, ask(p), o, v) for p, o, v in requests]
     assert len({reference(engine, ask(PROMPTS[0]), GREEDY, v) for v in (None, "alpha", "beta")}) == 3
     engine.batcher.peak_batch = 0
-    gens = together(engine, requests)
+    calls, hook = prefill_calls(engine)
+    try:
+        gens = together(engine, requests)
+    finally:
+        hook.remove()
     assert engine.batcher.peak_batch >= 4
+    assert calls[0][0] >= 4, "base and adapter rows are prefilled in one forward too (adapter_names per row)"
     assert [g.text for g in gens] == alone
 
 

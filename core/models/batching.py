@@ -2,10 +2,11 @@
 
 One scheduler thread owns generation. Requests wait in a FIFO queue until the batch has
 room (`LIANDAN_MAX_BATCH`), are prefilled in fixed-size chunks (so a long prompt never
-freezes the answers already streaming), then join the running batch at the next decode
-step. Every step — one prefill budget plus one decode of the whole batch — holds the
-engine's FairLock on its own, so a training step or an adapter load still gets the
-weights between two decode steps, exactly as it did between two whole answers.
+freezes the answers already streaming; the chunks of all requests admitted together go
+through one batched forward), then join the running batch at the next decode step.
+Every step — one prefill budget plus one decode of the whole batch — holds the engine's
+FairLock on its own, so a training step or an adapter load still gets the weights
+between two decode steps, exactly as it did between two whole answers.
 
 The batch's KV cache is one left-padded `DynamicCache`: a joining request is padded (or
 pads the batch) on the left, a finished one is dropped from the batch dimension and
@@ -233,6 +234,9 @@ class Batcher:
 
     def _step(self) -> None:
         self.steps += 1
+        with self._cond:  # requests that arrived while the scheduler waited for the weights share this step
+            self._drop_cancelled_waiting()
+            self._admit()
         for req in self._prefilling + self._running:
             if req.gen.cancel.is_set():
                 req.done = "cancelled"
@@ -267,34 +271,96 @@ class Batcher:
 
     # --- prefill -------------------------------------------------------------------
     def _prefill(self) -> None:
-        """Up to `prefill_chunk` prompt tokens this step, in fixed chunks so results never depend on timing."""
-        budget = self.prefill_chunk
-        device = self.engine.model.device
-        for req in list(self._prefilling):
-            while budget > 0 and req.length < len(req.prompt) and not req.done:
-                chunk = req.prompt[req.length: req.length + self.prefill_chunk]
-                n = len(chunk)
-                out = self._module()(
-                    input_ids=torch.tensor([chunk], device=device),
-                    attention_mask=torch.ones((1, req.length + n), dtype=torch.long, device=device),
-                    position_ids=torch.arange(req.length, req.length + n, device=device)[None],
-                    cache=req.cache,
-                    use_cache=True,
-                    logits_to_keep=1,
-                    **self._adapter_kwargs([req]),
-                )
-                req.length += n
-                budget -= n
-                if req.length == len(req.prompt):
-                    self._accept(req, self._choose(req, out.logits[:, -1, :]))
-                    with self._cond:
-                        self._prefilling.remove(req)
-                        if not req.done:
-                            self._merge(req)
-                    if req.done:  # its first token already ended it (end of text, a 1-token limit)
-                        self._finish(req)
+        """This step's prompt chunks in ONE forward, so requests admitted together get their first token together.
+
+        Prefilled one after another, the k-th of k requests that arrived at once waited for k forwards
+        (a staircase of time to first token). The step's budget is still `prefill_chunk` prompt tokens, and
+        each request is still cut into chunks at fixed offsets of its own prompt, so what a request
+        computes never depends on timing or on which others share its step.
+        """
+        rows = self._prefill_rows()
+        if not rows:
+            return
+        reqs = [req for req, _ in rows]
+        if len(rows) == 1:  # alone: its own cache, no padding (the same forward as before batching)
+            req, chunk = rows[0]
+            cache, mask = req.cache, torch.ones((1, req.length + len(chunk)), dtype=torch.long, device=self._device())
+            ids, positions = [chunk], [list(range(req.length, req.length + len(chunk)))]
+        else:
+            cache, ids, mask, positions = self._stacked(rows)
+        out = self._module()(
+            input_ids=torch.tensor(ids, device=self._device()),
+            attention_mask=mask,
+            position_ids=torch.tensor(positions, device=self._device()),
+            cache=cache,
+            use_cache=True,
+            logits_to_keep=1,
+            **self._adapter_kwargs(reqs),
+        )
+        logits = out.logits[:, -1, :]  # every row's chunk ends in the last column (left padding)
+        for i, (req, chunk) in enumerate(rows):
+            req.cache = cache if len(rows) == 1 else self._unstack(cache, mask[i], i)
+            req.length += len(chunk)
+            if req.length < len(req.prompt):
+                continue
+            self._accept(req, self._choose(req, logits[i: i + 1]))
+            with self._cond:
+                self._prefilling.remove(req)
+                if not req.done:
+                    self._merge(req)
+            if req.done:  # its first token already ended it (end of text, a 1-token limit)
+                self._finish(req)
+
+    def _prefill_rows(self) -> list[tuple[Request, list[int]]]:
+        """Each prefilling request's next fixed chunk, in admission order, until the step's budget is spent."""
+        rows, budget = [], self.prefill_chunk
+        for req in self._prefilling:
             if budget <= 0:
                 break
+            if req.done or req.length >= len(req.prompt):
+                continue
+            chunk = req.prompt[req.length: req.length + self.prefill_chunk]
+            rows.append((req, chunk))
+            budget -= len(chunk)
+        return rows
+
+    def _stacked(self, rows: list[tuple[Request, list[int]]]) -> tuple[DynamicCache, list, torch.Tensor, list]:
+        """One left-padded batch of several requests' caches and chunks: [padding | cache | padding | chunk].
+
+        The new keys land after every row's cache, so a row whose chunk is shorter than the widest has
+        padding between its cache and its chunk; the mask hides it and each row's position ids continue
+        from its own length, so every row computes what it would alone.
+        """
+        device = self._device()
+        past = max(req.length for req, _ in rows)
+        width = max(len(chunk) for _, chunk in rows)
+        cache = self._new_cache()
+        if past:
+            template = next(req.cache for req, _ in rows if req.length)
+            for index, layer in enumerate(template.layers):
+                parts = [(req.cache.layers[index] if req.length else None) for req, _ in rows]
+                empty_k, empty_v = layer.keys[:, :, :0], layer.values[:, :, :0]
+                keys = torch.cat([_left_pad(p.keys if p else empty_k, past) for p in parts], dim=0)
+                values = torch.cat([_left_pad(p.values if p else empty_v, past) for p in parts], dim=0)
+                cache.update(keys, values, index)
+        ids, mask, positions = [], [], []
+        for req, chunk in rows:
+            pad = width - len(chunk)
+            ids.append([0] * pad + chunk)
+            mask.append([0] * (past - req.length) + [1] * req.length + [0] * pad + [1] * len(chunk))
+            positions.append([0] * pad + list(range(req.length, req.length + len(chunk))))
+        return cache, ids, torch.tensor(mask, dtype=torch.long, device=device), positions
+
+    def _unstack(self, cache: DynamicCache, mask: torch.Tensor, row: int) -> DynamicCache:
+        """Row `row` of a stacked prefill cache as the request's own cache, without its padding columns."""
+        real = mask.nonzero().squeeze(1)
+        own = self._new_cache()
+        for index, layer in enumerate(cache.layers):
+            own.update(layer.keys[row: row + 1, :, real], layer.values[row: row + 1, :, real], index)
+        return own
+
+    def _device(self) -> torch.device:
+        return self.engine.model.device
 
     # --- decode --------------------------------------------------------------------
     def _decode(self) -> None:
