@@ -30,12 +30,12 @@ def test_parse_keeps_one_word_glosses_of_multi_character_words():
     assert "#" not in "".join(table)
 
 
-def test_translations_keep_only_words_of_the_base_most_frequent_first():
+def test_alternatives_keep_only_words_of_the_base_most_frequent_first():
     table = crosslingual.parse_cedict(SAMPLE)
     df = {"危害": 1, "损害": 5}
-    groups = crosslingual.translations(["harms", "templates", "xyz", "模型"], lambda w: df.get(w, 0), table=table)
-    assert groups == [["损害", "危害"]]  # 'templates' -> 模板 is not in this base; the rest has no entry
-    assert crosslingual.translations(["harm"], lambda w: df.get(w, 0), cap=1, table=table) == [["损害"]]
+    groups = crosslingual.alternatives(["harms", "templates", "harms", "模型"], lambda w: df.get(w, 0), table=table)
+    assert groups == [["harms", "损害", "危害"], ["templates"], ["模型"]]  # 模板 is not in this base
+    assert crosslingual.alternatives(["harm"], lambda w: df.get(w, 0), cap=1, table=table) == [["harm", "损害"]]
 
 
 def test_shipped_dictionary_is_read_offline_from_the_wheel():
@@ -50,6 +50,8 @@ def test_alternatives_in_a_group_do_not_inflate_the_score():
     assert grouped[1] == pytest.approx(max(grouped[0], grouped[3]))  # both words: the best one counts
     assert grouped[2] == 0.0
     np.testing.assert_allclose(bm25.grouped_scores([["损害"], ["模型"]]), bm25.normalized_scores(["损害", "模型"]))
+    # An English word absent from the base does not lower the ceiling its translation is scored on:
+    np.testing.assert_allclose(bm25.grouped_scores([["harm", "危害"]]), bm25.normalized_scores(["危害"]))
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@
 Both signals are made absolute, not rank-based, so a threshold means the same thing for
 every question:
 - lexical = BM25 over jieba tokens divided by its ceiling for this query (every query word
-  present, each many times): 1.0 = all the question's words, often; ~0.4 = each once. Two more
-  BM25 terms are added (then clipped to 1): the chunk's file path + heading path as a title field,
-  and for an English question the Chinese dictionary translations of its words (core.kb.crosslingual).
+  present, each many times): 1.0 = all the question's words, often; ~0.4 = each once. The chunk's
+  file path + heading path is a second, title field, added at TITLE_WEIGHT (then clipped to 1), and
+  an English question's words also match their Chinese dictionary translations (core.kb.crosslingual).
   Dense retrieval alone is weak on Chinese with the offline MiniLM (its vocabulary lacks
   many CJK characters); keyword matching is strong there.
 - dense = how far the chunk's cosine stands above this query's median chunk (core.kb.fusion): raw
@@ -34,10 +34,9 @@ from core.kb.store import KnowledgeBase
 from core.kb.tokenize import tokens
 
 MODES = ("hybrid", "dense", "bm25")
-# Chosen on the dev split of bench/data/datawhale_dev.jsonl (bench/retrieval.py); robust there: English
-# hit@5 stayed 0.94-0.97 for every weight 0.5-1.0 and cap 2-5 tried.
+# Chosen on the dev split of bench/data/datawhale_dev.jsonl (bench/retrieval.py); with dense weight 0.5,
+# dev hit@5 was 0.924 for 2, 3 and 5 translations a word.
 TITLE_WEIGHT = 0.5
-TRANSLATION_WEIGHT = 1.0
 TRANSLATIONS_PER_WORD = 3
 
 
@@ -86,12 +85,13 @@ class BM25:
         return len(self.postings[term][0]) if term in self.postings else 0
 
     def grouped_scores(self, groups: list[list[str]]) -> np.ndarray:
-        """BM25 where each group is one query word and its terms are alternatives (translations):
-        a document earns its best term's score per group, and the ceiling counts each group once
-        at its rarest term, so alternatives do not inflate the 0-1 score."""
+        """BM25 where each group is one query word and its terms are alternatives (the word, its
+        translations): a document earns its best term's score per group, and the ceiling counts each
+        group once, at its rarest term found in the base (or the word itself when none is), so
+        alternatives neither add up nor lower the 0-1 score of a plain query."""
         scores = np.zeros(self.n, dtype=np.float32)
         groups = [g for g in groups if g]
-        reference = sum(max(self.idf(t) for t in g) for g in groups)
+        reference = sum(max((self.idf(t) for t in g if t in self.postings), default=self.idf(g[0])) for g in groups)
         if not groups or reference <= 0 or self.n == 0:
             return scores
         for group in groups:
@@ -141,14 +141,13 @@ def build_snapshot(kb: KnowledgeBase) -> Snapshot:
 
 
 def lexical_scores(snap: Snapshot, words: list[str], language: str) -> np.ndarray:
-    """BM25 over the chunk text, plus the title field, plus (for an English question) the Chinese
-    words the dictionary gives for its words, on 0-1."""
-    score = snap.bm25.normalized_scores(words) + TITLE_WEIGHT * snap.titles.normalized_scores(words)
+    """BM25 over the chunk text, where an English question's words also match their Chinese
+    translations, plus the title field, on 0-1."""
     if language == "en":
-        groups = crosslingual.translations(words, snap.bm25.frequency, TRANSLATIONS_PER_WORD)
-        if groups:
-            score += TRANSLATION_WEIGHT * snap.bm25.grouped_scores(groups)
-    return np.minimum(score, 1.0).astype(np.float32)
+        body = snap.bm25.grouped_scores(crosslingual.alternatives(words, snap.bm25.frequency, TRANSLATIONS_PER_WORD))
+    else:
+        body = snap.bm25.normalized_scores(words)
+    return np.minimum(body + TITLE_WEIGHT * snap.titles.normalized_scores(words), 1.0).astype(np.float32)
 
 
 class HybridSearcher:
