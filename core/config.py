@@ -87,14 +87,14 @@ class Settings(BaseSettings):
     kb_chunk_overlap: int = Field(150, ge=0, le=4000, description="Default overlap between chunks (characters).")
     kb_top_k: int = Field(5, ge=1, le=50, description="Chunks retrieved per question by default.")
     kb_threshold: float = Field(
-        0.14, ge=0.0, le=1.0,
-        description="Default minimum relevance (0-1) a chunk needs to be used; with the default embedder 0.14 kept all of the dev split's answerable questions and turned away 47% of off-topic ones in bench/retrieval.py (a calibrated base keeps its own).",
+        0.16, ge=0.0, le=1.0,
+        description="Default minimum relevance (0-1) a chunk needs to be used; with the default embedder 0.16 kept all of the dev split's answerable questions and turned away 47% of off-topic ones in bench/retrieval.py (a calibrated base keeps its own).",
     )
     kb_reranker: str = Field(
         "", description="Cross-encoder that re-orders the top hits (a local folder or ModelScope id, e.g. 'BAAI/bge-reranker-base'); empty = off.",
     )
     kb_rerank_depth: int = Field(20, ge=2, le=200, description="How many hybrid hits the reranker re-orders.")
-    kb_dense_weight: float = Field(0.4, ge=0.0, le=1.0, description="Share of dense similarity in the hybrid score (the rest is BM25); chosen on the dev split of bench/data/datawhale_dev.jsonl.")
+    kb_dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Share of dense similarity in the hybrid score (the rest is BM25); chosen on the dev split of bench/data/datawhale_dev.jsonl.")
     kb_dense_weight_en: float = Field(0.7, ge=0.0, le=1.0, description="With kb_fusion 'language': the dense share for Latin-script questions (BM25 cannot match them to Chinese text).")
     kb_fusion: Literal["weighted", "rrf", "language"] = Field("weighted", description="How dense and BM25 combine (core.kb.fusion); a calibrated knowledge base keeps its own.")
     kb_ocr: bool = Field(True, description="Read scanned PDF pages and images (.png/.jpg) with the bundled offline OCR (PP-OCRv4 Chinese+English, CPU); off = they are only named in the report.")
