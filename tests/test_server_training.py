@@ -111,3 +111,22 @@ def test_a_job_beside_a_server_that_refuses_the_hot_load_keeps_the_adapter_and_s
         card = rt.adapters.get("guide2")  # trained on the base loaded for the job, then freed
         assert card.steps > 0 and card.base_fingerprint == engine_fingerprint(rt.models.engine)
         assert [c.name for c in rt.adapter_pool.compatible()] == ["guide2"]  # the pool offers it: loaded on first use
+
+
+def test_a_hot_loaded_adapter_with_its_bases_template_does_not_send_it_per_request(tiny_model_dir):
+    """vLLM refuses a request's chat_template unless started with --trust-request-chat-template; an adapter
+    trained here carries the base's own template, which the server applies anyway, so it must not be sent."""
+    from core.models.loader import load_tokenizer
+    from core.models.openai_engine import OpenAIEngine
+
+    own = load_tokenizer(tiny_model_dir).chat_template
+    assert own
+    with openai_like_server.running(root=str(tiny_model_dir)) as url:  # lists "guide": no load request needed
+        engine = OpenAIEngine(url)
+        try:
+            engine.load_adapter("guide", tiny_model_dir, chat_template=own)
+            assert "guide" not in engine._templates  # the request goes out without a chat_template
+            engine.load_adapter("guide", tiny_model_dir, chat_template="{{ messages[0]['content'] }}")
+            assert engine._templates["guide"] == "{{ messages[0]['content'] }}"  # its own: sent, as before
+        finally:
+            engine.close()
