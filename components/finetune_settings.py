@@ -8,9 +8,10 @@ from components.i18n import t
 from core.tuning import memory
 from core.models.capabilities import Trainable
 from core.tuning.presets import PRESETS, TrainConfig
+from core.tuning.server_training import LocalBase
 
 
-def settings_section(engine: Trainable) -> TrainConfig:
+def settings_section(engine: Trainable | LocalBase) -> TrainConfig:
     st.subheader(t("ft.set.header"))
     labels = {k: t(f"ft.preset.{k}") for k in PRESETS}
     name = st.radio(t("ft.set.preset"), list(labels), format_func=labels.get, horizontal=True, key="ft-preset",
@@ -42,8 +43,18 @@ def settings_section(engine: Trainable) -> TrainConfig:
         val_fraction=float(val), snapshot_every=int(snapshots), max_records=int(limit) or None, target_modules=list(targets)))
 
 
-def memory_warning(engine: Trainable, config: TrainConfig, longest: int) -> None:
-    """Warn before starting when the estimate does not fit what the device has free."""
+def memory_warning(ft, engine: Trainable | LocalBase, config: TrainConfig, longest: int) -> None:
+    """Warn before starting when the estimate does not fit what the device has free; beside a server,
+    what each side needs (Start refuses a job that will not fit, `FineTuner.start`)."""
+    if isinstance(engine, LocalBase):
+        plan = ft.memory_plan(engine, config, longest)
+        server = t("ft.server.kv", kv=plan.server_kv_cache_gb) if plan.server_kv_cache_gb is not None else t("ft.server.kv_unknown")
+        if plan.server_gpu_share is not None and plan.device.startswith("cuda"):
+            server += " " + t("ft.server.gpu_share", share=plan.server_gpu_share)
+        text = t("ft.server.mem", need=plan.need_gb, weights=plan.weights_gb, training=plan.training_gb, free=plan.available_gb,
+                 device="GPU" if plan.device.startswith("cuda") else "RAM", server=server)
+        (st.caption if plan.fits else st.warning)(text)
+        return
     est = memory.estimate(engine.base_model(), config, longest)
     device = "GPU" if est.device.startswith("cuda") else "RAM"
     text = t("ft.mem.ok" if est.fits else "ft.mem.warn", need=est.need_gb, free=est.available_gb, device=device)

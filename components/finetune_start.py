@@ -14,7 +14,7 @@ import streamlit as st
 from components import errors
 from components.finetune_dataset import STATE
 from components.i18n import t
-from core.models.capabilities import Trainable
+from core.errors import UserError
 from core.tuning.presets import PRESETS, TrainConfig
 
 NAME, PERSONA, PRESET = "ft-name", "ft-persona", "ft-preset"
@@ -54,7 +54,9 @@ def remember(ft) -> None:
 
 def _blocked(ft, dataset, name: str, active) -> str | None:
     """Why Start is off, in the UI language (None: it can start)."""
-    if not isinstance(ft.runtime.models.engine, Trainable):
+    try:
+        ft.trainer()
+    except UserError:  # shown above the settings (the page's warning names the reason)
         return t("ft.start.cannot_train")
     if dataset is None:
         return t("ft.start.need_data")

@@ -16,7 +16,7 @@ from tests.conftest import app_test
 
 
 def test_prometheus_text_is_parsed_summed_over_labels_and_junk_skipped():
-    text = openai_like_server.METRICS.format(running=3, waiting=2, kv=0.25) + (
+    text = openai_like_server.METRICS.format(running=3, waiting=2, kv=0.25, kv_bytes=1) + (
         'vllm:num_requests_running{engine="1",model_name="smol"} 4\n'
         "vllm:num_requests_waiting{engine=\"1\"} not-a-number\n"
         "garbage line without a value\n"
@@ -33,7 +33,22 @@ def test_a_vllm_like_server_reports_health_and_queue():
             health = engine.server_health()
         finally:
             engine.close()
-    assert health == server_health.ServerHealth(reachable=True, healthy=True, running=5, waiting=7, kv_cache_used=0.4)
+    assert health == server_health.ServerHealth(reachable=True, healthy=True, running=5, waiting=7, kv_cache_used=0.4,
+                                                kv_cache_gb=1.0, gpu_memory_utilization=0.3)
+
+
+def test_the_cache_config_info_labels_give_the_servers_memory_and_none_when_unset():
+    text = openai_like_server.METRICS.format(running=0, waiting=0, kv=0, kv_bytes=2**29)
+    labels = server_health.parse_labels(text, server_health.CACHE_CONFIG)
+    assert labels["kv_cache_memory_bytes"] == str(2**29) and labels["gpu_memory_utilization"] == "0.3"
+    assert server_health.parse_labels(text, "vllm:no_such_metric") == {}
+    with openai_like_server.running(kv_bytes="None") as url:  # vLLM on a GPU without --kv-cache-memory
+        engine = OpenAIEngine(url)
+        try:
+            health = engine.server_health()
+        finally:
+            engine.close()
+    assert health.kv_cache_gb is None and health.gpu_memory_utilization == 0.3
 
 
 def test_an_unhealthy_server_or_one_with_unreadable_metrics_says_so():

@@ -568,8 +568,10 @@ STRINGS = {
         "The engine server refused {what} (HTTP {status}): {body}",
     ),
     "errors.openai_engine.engine_server_refused_http.hint": (
-        "请查看服务器日志及其启动参数（例如 --enable-lora、VLLM_ALLOW_RUNTIME_LORA_UPDATING=True）。",
-        "Check the server's log and its options (e.g. --enable-lora, VLLM_ALLOW_RUNTIME_LORA_UPDATING=True).",
+        "请查看服务器日志及其启动参数（例如 --enable-lora、VLLM_ALLOW_RUNTIME_LORA_UPDATING=True；"
+        "自带对话模板的适配器还需要 --trust-request-chat-template）。",
+        "Check the server's log and its options (e.g. --enable-lora, VLLM_ALLOW_RUNTIME_LORA_UPDATING=True; "
+        "--trust-request-chat-template for an adapter with its own chat template).",
     ),
     "errors.openai_engine.liandan_engine_openai_needs": (
         "LIANDAN_ENGINE=openai 需要设置 LIANDAN_ENGINE_URL（例如 http://127.0.0.1:8000/v1）。",

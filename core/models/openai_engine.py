@@ -70,6 +70,7 @@ class OpenAIEngine(Engine):
             architecture="OpenAI-compatible server", path=self.model_root,
         )
         self.base_config = self._local_config()
+        self._base_template: str | None = None  # read from the base's folder on the first adapter load
         for c in cards:
             if c.get("parent") == model:
                 self._adapters[c["id"]] = Path(c.get("root") or c["id"])
@@ -104,6 +105,19 @@ class OpenAIEngine(Engine):
             return AutoConfig.from_pretrained(self.model_root)
         except (OSError, ValueError):
             return None
+
+    def _server_template(self) -> str:
+        """The chat template the server applies by itself: its base's, when the folder is readable here."""
+        if self._base_template is None:
+            self._base_template = ""
+            if self.model_root and (Path(self.model_root) / "config.json").exists():
+                try:
+                    from core.models.loader import load_tokenizer
+
+                    self._base_template = load_tokenizer(Path(self.model_root)).chat_template or ""
+                except (OSError, ValueError):
+                    pass
+        return self._base_template
 
     def refresh_adapters(self) -> list[str]:
         """Adapters the server has now (another client may have loaded some)."""
@@ -222,7 +236,9 @@ class OpenAIEngine(Engine):
             if response.status_code != 200:
                 raise _refused(f"loading adapter '{name}'", response.status_code, response.text)
         self._adapters[name] = path
-        if chat_template:
+        # An adapter trained here carries its base's template, which the server applies anyway; sending it
+        # per request would make vLLM refuse unless started with --trust-request-chat-template.
+        if chat_template and chat_template != self._server_template():
             self._templates[name] = chat_template
 
     def unload_adapter(self, name: str) -> None:

@@ -1,7 +1,8 @@
 """What a remote engine server says about itself: alive, how many requests run and wait.
 
 vLLM answers `GET /health` (200 when its engine is alive) and Prometheus `GET /metrics`
-(`vllm:num_requests_running`, `vllm:num_requests_waiting`, `vllm:kv_cache_usage_perc`).
+(`vllm:num_requests_running`, `vllm:num_requests_waiting`, `vllm:kv_cache_usage_perc`, and the
+labels of `vllm:cache_config_info`: `kv_cache_memory_bytes`, `gpu_memory_utilization`).
 Other OpenAI-compatible servers (Ollama, llama.cpp, LM Studio) may have neither: every value
 is then None ("unknown" on the System page). Nothing here raises: a status view must not crash.
 """
@@ -16,7 +17,9 @@ import httpx
 
 TIMEOUT_S = 2.0  # the System page waits at most this long per endpoint for a busy or dead server
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 RUNNING, WAITING, KV_CACHE = "vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc"
+CACHE_CONFIG = "vllm:cache_config_info"  # an info gauge (value 1): the server's cache settings are its labels
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ class ServerHealth:
     running: int | None = None
     waiting: int | None = None
     kv_cache_used: float | None = None  # fraction 0..1 of the server's KV cache in use
+    kv_cache_gb: float | None = None  # the KV cache's size in GiB (vLLM on CPU: VLLM_CPU_KVCACHE_SPACE)
+    gpu_memory_utilization: float | None = None  # vLLM's share of the GPU (--gpu-memory-utilization)
 
 
 def parse_metrics(text: str) -> dict[str, float]:
@@ -46,6 +51,23 @@ def parse_metrics(text: str) -> dict[str, float]:
     return values
 
 
+def parse_labels(text: str, name: str) -> dict[str, str]:
+    """The labels of metric `name`'s first sample (an info gauge's content); {} when it is absent."""
+    for line in text.splitlines():
+        match = _SAMPLE.match(line.strip())
+        if match and match.group(1) == name:
+            return dict(_LABEL.findall(match.group(2) or ""))
+    return {}
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        number = float(value) if value is not None else None
+    except ValueError:
+        return None  # "None" when the server did not fix it
+    return number if number is not None and math.isfinite(number) and number >= 0 else None
+
+
 def fetch(http: httpx.Client, root: str) -> ServerHealth:
     """Ask the server at `root` (its URL without /v1) for its health and queue."""
     try:
@@ -54,16 +76,20 @@ def fetch(http: httpx.Client, root: str) -> ServerHealth:
         return ServerHealth(reachable=False, healthy=False)
     healthy = True if health.status_code == 200 else None if health.status_code == 404 else False
     metrics: dict[str, float] = {}
+    cache: dict[str, str] = {}
     try:
         response = http.get(f"{root}/metrics", timeout=TIMEOUT_S)
         if response.status_code == 200:
-            metrics = parse_metrics(response.text)
+            metrics, cache = parse_metrics(response.text), parse_labels(response.text, CACHE_CONFIG)
     except httpx.HTTPError:
         pass
+    kv_bytes = _number(cache.get("kv_cache_memory_bytes"))
     running, waiting, kv = metrics.get(RUNNING), metrics.get(WAITING), metrics.get(KV_CACHE)
     return ServerHealth(
         reachable=True, healthy=healthy,
         running=int(running) if running is not None else None,
         waiting=int(waiting) if waiting is not None else None,
         kv_cache_used=min(1.0, max(0.0, kv)) if kv is not None else None,
+        kv_cache_gb=kv_bytes / 2**30 if kv_bytes is not None else None,
+        gpu_memory_utilization=_number(cache.get("gpu_memory_utilization")),
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 from core.errors import UserError
 from core.jobs import Job, JobContext
 from core.models.capabilities import require_mergeable, require_trainable
-from core.tuning import datasets, dpo
+from core.tuning import datasets, dpo, server_training
 from core.tuning.adapters import fingerprint
 from core.tuning.merge import MERGE_JOB, run_merge
 from core.tuning.presets import TrainConfig
@@ -35,6 +35,7 @@ class FineTuner:
         (self.folder / "runs").mkdir(parents=True, exist_ok=True)
         runtime.jobs.register(JOB_KIND, self._run)
         runtime.jobs.register(MERGE_JOB, lambda ctx: run_merge(runtime, ctx))
+        self._local_base: tuple[object, server_training.LocalBase] | None = None  # (server engine, its base here)
 
     # --- datasets ----------------------------------------------------------------
     def save_dataset(self, name: str, data: bytes) -> Path:
@@ -114,11 +115,32 @@ class FineTuner:
     def active(self) -> Job | None:
         return next((j for j in self.jobs() if j.active), None)
 
-    def start(self, dataset_path: Path, name: str, config: TrainConfig, dataset_name: str | None = None) -> Job:
-        """Check everything a user can fix now, then train in the background."""
-        engine = require_trainable(self.runtime.models.require())
+    # --- what trains -------------------------------------------------------------
+    def trainer(self):
+        """What a job trains on: the loaded engine itself, or for a server engine its base opened here
+        (a `LocalBase`: weights loaded only while the job runs). Raises why neither is possible."""
+        engine = self.runtime.models.require()
+        if not server_training.is_server(engine):
+            return require_trainable(engine)
+        if self._local_base is None or self._local_base[0] is not engine:  # opened once per server engine
+            self._local_base = (engine, server_training.local_base(engine, self.runtime.settings.trust_remote_code))
+        return self._local_base[1]
+
+    def memory_plan(self, base: server_training.LocalBase, config: TrainConfig, longest: int,
+                    available_bytes: int | None = None) -> server_training.MemoryPlan:
+        """Memory the job needs here (the base's copy + training) against what is free beside the server."""
+        device, dtype = server_training.job_device(self.runtime.settings)
+        health = self.runtime.models.require().server_health()
+        return server_training.plan(base, config, longest, device, dtype, health, available_bytes)
+
+    def start(self, dataset_path: Path, name: str, config: TrainConfig, dataset_name: str | None = None,
+              available_bytes: int | None = None) -> Job:
+        """Check everything a user can fix now, then train in the background.
+
+        `available_bytes` (a server engine only): the memory to plan against instead of what is free now."""
+        engine = self.trainer()
         name = check_name(name)
-        if self.runtime.adapters.exists(name) or name in engine.adapter_names():
+        if self.runtime.adapters.exists(name) or name in self.runtime.models.require().adapter_names():  # the server's too
             raise UserError("errors.finetuner.adapter_named_already_exists", name=name)
         if self.active() is not None:
             raise UserError("errors.finetuner.training_job_already_running")
@@ -128,11 +150,18 @@ class FineTuner:
         # Both refuse bad files and impossible settings before the job starts.
         if config.preset == "dpo":
             config = dpo.check(engine, self.runtime.adapters, dataset_path, dataset_name, config)
+            longest = config.max_length
         else:
-            prepare(engine, datasets.parse(dataset_name, dataset_path.read_bytes()), config)
+            prepared = prepare(engine, datasets.parse(dataset_name, dataset_path.read_bytes()), config)
+            longest = max(len(e.input_ids) for e in prepared.train + prepared.val)
         params = {"name": name, "dataset": str(dataset_path), "dataset_name": dataset_name,
                   "config": config.model_dump(), "base_fingerprint": fingerprint(engine.base_config),
                   "base_model": engine.info.name}
+        if isinstance(engine, server_training.LocalBase):
+            rows = 2 if config.preset == "dpo" else 1  # each pair is two rows (chosen, rejected) in one forward pass
+            server_training.require_fits(self.memory_plan(
+                engine, config.model_copy(update={"batch_size": rows * config.batch_size}), longest, available_bytes))
+            params["local_base"] = str(engine.folder)  # the job loads it here, then hot-loads the adapter into the server
         return self.runtime.jobs.start(JOB_KIND, f"{'DPO' if config.preset == 'dpo' else 'LoRA'} · {name}", params)
 
     def resume(self, job_id: str) -> Job:
@@ -158,4 +187,14 @@ class FineTuner:
         run_dir = self.run_dir(ctx.job.id)
         run_dir.mkdir(parents=True, exist_ok=True)
         kind = dpo.DpoRun if ctx.job.params.get("config", {}).get("preset") == "dpo" else TrainingRun
-        kind(engine, self.runtime.adapters, ctx, run_dir).run()
+        folder = ctx.job.params.get("local_base")
+        if folder is None:
+            kind(engine, self.runtime.adapters, ctx, run_dir).run()
+            return
+        name = ctx.job.params["name"]
+        ctx.report(0.0, msg("job.server_training.loading_base", folder=folder))
+        with server_training.loaded_for_job(Path(folder), ctx.job.params.get("base_model", name), self.runtime.settings) as local:
+            kind(local, self.runtime.adapters, ctx, run_dir).run()
+        ctx.report(1.0, msg("job.server_training.hot_loading", name=name))
+        server_training.hot_load(engine, self.runtime.adapters, name)
+        ctx.report(1.0, msg("job.server_training.hot_loaded", name=name, server=engine.info.name))

@@ -50,10 +50,13 @@ def lora_parameters(model, config: TrainConfig) -> int:
     return count
 
 
-def estimate(model, config: TrainConfig, longest: int, answer_tokens_per_batch: int | None = None) -> MemoryEstimate:
-    """Bytes training needs beyond the loaded weights, for examples up to `longest` tokens."""
+def estimate(model, config: TrainConfig, longest: int, answer_tokens_per_batch: int | None = None,
+             device: str | None = None) -> MemoryEstimate:
+    """Bytes training needs beyond the loaded weights, for examples up to `longest` tokens.
+
+    `device`: where the weights will be, for a weightless (meta-device) model that is not loaded yet."""
     cfg = model.config
-    device = str(next(model.parameters()).device)
+    device = device or str(next(model.parameters()).device)
     cuda = device.startswith("cuda")
     act_bytes = 2 if cuda else 4
     hidden = getattr(cfg, "hidden_size", 1024)
