@@ -83,20 +83,26 @@ def stats_dict(gen: Generation) -> dict:
     }
 
 
-class _Answer:
-    """What the Stop button needs from the run that is streaming: the handle and when it saved."""
+STOP_BUTTON_KEY = "stop"  # one Stop per page: only one answer streams at a time
+
+
+class StopHandoff:
+    """How a Stop click reaches the run that is streaming, which is not the run the click starts.
+
+    Streamlit runs `request_stop` (the button's on_click) at the start of the rerun the click
+    causes, in that new run, while the old run's thread is still streaming: it stops the old
+    run's generation, then waits until the old run has saved the partial answer, so the new
+    run draws it instead of losing it.
+    """
 
     def __init__(self) -> None:
         self.gen: Generation | None = None
         self.saved = threading.Event()
 
-
-def _stop(answer: _Answer) -> None:
-    # Runs at the start of the rerun the click causes: stop the stream, then wait for the
-    # interrupted run to save the partial answer so this run draws it instead of losing it.
-    if answer.gen is not None:
-        answer.gen.stop()
-    answer.saved.wait(3)
+    def request_stop(self) -> None:
+        if self.gen is not None:
+            self.gen.stop()
+        self.saved.wait(3)
 
 
 def stream_answer(
@@ -108,9 +114,9 @@ def stream_answer(
     `clean` shapes the raw text (the knowledge-base mode strips an echoed prompt); it runs
     on every streamed piece, so what the user watches is what gets saved.
     """
-    answer = _Answer()
-    st.button(t("chat.stop"), key="stop", on_click=_stop, args=(answer,))
-    answer.gen = gen = ctx.engine.stream(messages, ctx.options, adapter=ctx.adapter)
+    handoff = StopHandoff()
+    st.button(t("chat.stop"), key=STOP_BUTTON_KEY, on_click=handoff.request_stop)
+    handoff.gen = gen = ctx.stream(messages)
     meta_extra = extra_meta or {}
     slot = st.empty()
     raw = ""
@@ -127,4 +133,4 @@ def stream_answer(
             meta = {"stats": stats_dict(gen), "dropped_turns": gen.stats.dropped_turns, "stopped": gen.cancel.is_set()}
             ctx.conv.turns.append(Turn("assistant", text, variant=ctx.adapter or "base", meta=meta | meta_extra))
             ctx.store.save(ctx.conv)
-        answer.saved.set()
+        handoff.saved.set()
