@@ -15,13 +15,13 @@ from components.persona_editor import persona_editor
 from core.conversations import Turn
 
 st.title(t("chat.title"))
-store = resources.conversations()
+store = resources.runtime().conversations
 mode = select_mode()
 mode_settings = mode.sidebar()
 conv = current_conversation(store)
 pool = resources.runtime().adapter_pool
 adapter = adapter_picker(conv, store, pool if resources.engine() else None)
-persona_editor(conv, store, resources.personas())
+persona_editor(conv, store, resources.runtime().personas)
 options = generation_options("chat", resources.runtime().settings.max_new_tokens)
 engine = resources.engine()
 
