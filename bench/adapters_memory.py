@@ -71,7 +71,7 @@ def main() -> None:
         return
 
     from core.models import loader, sources
-    from core.tuning.adapter_pool import AdapterPool, messages_for
+    from core.tuning.adapter_pool import AdapterPool
     from core.tuning.adapters import AdapterStore
 
     settings = Settings()
@@ -92,10 +92,8 @@ def main() -> None:
         files_mb = sum(f.stat().st_size for f in Path(tmp).rglob("adapter_model.safetensors")) / 2**20
         answers = {}
         for card in store.list():
-            with pool.using(card.name):
-                answers[card.name] = engine.chat(messages_for(card, QUESTION), OPTIONS, adapter=card.name)
-        with pool.using(None):
-            base_again = engine.chat(QUESTION, OPTIONS)
+            answers[card.name] = pool.stream(card.name, QUESTION, OPTIONS).result()
+        base_again = pool.stream(None, QUESTION, OPTIONS).result()
         loaded = rss_mb()
         names = pool.loaded()
 

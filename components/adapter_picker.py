@@ -11,6 +11,7 @@ import streamlit as st
 
 from components import errors
 from components.i18n import t
+from components.persona_editor import set_system_prompt
 from core.conversations import Conversation, ConversationStore
 from core.models.engine import BASE
 from core.tuning.adapter_pool import AdapterPool, is_base
@@ -50,8 +51,6 @@ def switch(conv: Conversation, store: ConversationStore, pool: AdapterPool, prev
                 pool.ensure(card.name)
         prompt = card.system_prompt if card and card.system_prompt else st.session_state.get(own_key, conv.system_prompt)
         if prompt != conv.system_prompt:
-            conv.system_prompt = prompt
-            st.session_state[f"sys-{conv.id}"] = prompt  # the persona editor's text box
-            store.save(conv)
+            set_system_prompt(conv, store, prompt)
             if card is not None:
                 st.sidebar.caption(t("compare.persona_applied", name=card.name))

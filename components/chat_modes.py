@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from types import ModuleType
-
 import streamlit as st
 
 from components import chat_view
 from components.i18n import t
-from components.modes import chat, code, kb
+from components.modes import ChatMode, chat, code, kb
 from core.conversations import Turn
 
-MODES: list[ModuleType] = [chat, kb, code]
+MODES: list[ChatMode] = [chat, kb, code]
 
 
-def select_mode() -> ModuleType:
+def select_mode() -> ChatMode:
     if len(MODES) == 1:
         return MODES[0]
     labels = {m.KEY: t(f"chat.mode.{m.KEY}") for m in MODES}

@@ -84,6 +84,7 @@ def stats_dict(gen: Generation) -> dict:
 
 
 STOP_WAIT_S = 3.0  # how long Stop waits for the engine to end the cancelled request (its next decode step)
+STOP_BUTTON_KEY = "stop"  # one Stop per page: only one answer streams at a time
 
 
 class StreamedAnswer:
@@ -138,8 +139,8 @@ def stream_answer(
     """
     meta_extra = extra_meta or {}
     answer = StreamedAnswer(ctx, meta_extra, clean)
-    st.button(t("chat.stop"), key="stop", on_click=stop_answer, args=(answer,))
-    answer.gen = gen = ctx.engine.stream(messages, ctx.options, adapter=ctx.adapter)
+    st.button(t("chat.stop"), key=STOP_BUTTON_KEY, on_click=stop_answer, args=(answer,))
+    answer.gen = gen = ctx.stream(messages)
     slot = st.empty()
     raw = ""
     try:

@@ -17,6 +17,19 @@ def display_name(name: str, language: str) -> str:
     return name
 
 
+def prompt_key(conv: Conversation) -> str:
+    """The session-state key of the conversation's system-prompt box."""
+    return f"sys-{conv.id}"
+
+
+def set_system_prompt(conv: Conversation, store: ConversationStore, prompt: str) -> None:
+    """Replace the conversation's system prompt from outside the editor (the adapter picker applies
+    a card's persona): the text box shows it on this run, since the picker renders first."""
+    conv.system_prompt = prompt
+    st.session_state[prompt_key(conv)] = prompt
+    store.save(conv)
+
+
 def persona_editor(conv: Conversation, store: ConversationStore, personas: PersonaStore) -> None:
     presets = personas.all()
     with st.sidebar.expander(t("chat.persona"), expanded=False):
@@ -25,8 +38,8 @@ def persona_editor(conv: Conversation, store: ConversationStore, personas: Perso
         preset = st.selectbox(t("chat.persona_preset"), names, key=f"preset-{conv.id}", format_func=shown.get)
         if preset != "—" and st.session_state.get(f"applied-{conv.id}") != preset:
             st.session_state[f"applied-{conv.id}"] = preset
-            st.session_state[f"sys-{conv.id}"] = presets[preset]
-        prompt = st.text_area(t("chat.system_prompt"), conv.system_prompt, key=f"sys-{conv.id}", height=100)
+            st.session_state[prompt_key(conv)] = presets[preset]
+        prompt = st.text_area(t("chat.system_prompt"), conv.system_prompt, key=prompt_key(conv), height=100)
         if prompt != conv.system_prompt:
             conv.system_prompt = prompt
             store.save(conv)

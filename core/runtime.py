@@ -1,7 +1,10 @@
-"""The process-wide owners of shared resources: settings, jobs, the model manager.
+"""The composition root: the one object that owns the process's shared resources.
 
-Pages reach them through `components.resources` (`st.cache_resource`), the API server and
-the CLI call `get_runtime()` directly; all see the same objects, so one model serves all.
+Settings, jobs and the model manager are passed in (`create_runtime` builds them); the stores
+and managers built on them are created on first use, once per process. Pages (through
+`components.resources`), the API server and the CLI all reach the same `get_runtime()`, so one
+model, one adapter pool and one store of each serve every session; tests replace it with
+`install_runtime` (one helper, `tests.conftest.installed`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from core.logging_setup import setup_logging
 from core.models.manager import ModelManager
 
 if TYPE_CHECKING:
+    from core.conversations import ConversationStore
+    from core.personas import PersonaStore
     from core.tuning.compare import RunStore
     from core.tuning.feedback import FeedbackStore
     from core.tuning.votes import VoteStore
@@ -35,6 +40,20 @@ class Runtime:
     settings: Settings
     jobs: JobRegistry
     models: ModelManager
+
+    @cached_property
+    def conversations(self) -> "ConversationStore":
+        """Chat's saved conversations."""
+        from core.conversations import ConversationStore
+
+        return ConversationStore(self.settings.conversations_dir)
+
+    @cached_property
+    def personas(self) -> "PersonaStore":
+        """The persona presets, built-in and saved."""
+        from core.personas import PersonaStore
+
+        return PersonaStore(self.settings.prefs_dir / "personas.json")
 
     @cached_property
     def adapters(self) -> "AdapterStore":

@@ -10,17 +10,18 @@ from components.conversation_list import current_conversation
 from components.generation_options import generation_options
 from components.i18n import t
 from components.model_notes import demo_note
-from components.modes import ModeContext
+from components.modes import ModeContext, Outcome
 from components.persona_editor import persona_editor
 from core.conversations import Turn
 
 st.title(t("chat.title"))
-store = resources.conversations()
+store = resources.runtime().conversations
 mode = select_mode()
 mode_settings = mode.sidebar()
 conv = current_conversation(store)
-adapter = adapter_picker(conv, store, resources.runtime().adapter_pool if resources.engine() else None)
-persona_editor(conv, store, resources.personas())
+pool = resources.runtime().adapter_pool
+adapter = adapter_picker(conv, store, pool if resources.engine() else None)
+persona_editor(conv, store, resources.runtime().personas)
 options = generation_options("chat", resources.runtime().settings.max_new_tokens)
 engine = resources.engine()
 
@@ -31,7 +32,7 @@ pending = take_pending(conv)
 if prompt and prompt.strip():
     conv.turns.append(Turn("user", prompt))
     pending = True
-if not pending and getattr(mode, "resumes", None) and mode.resumes(conv):  # code waiting for Run / Skip
+if not pending and mode.resumes(conv):  # code waiting for Run / Skip
     pending = True
 
 if not conv.turns:
@@ -46,7 +47,8 @@ if pending:
     else:
         box = st.chat_message("assistant")
         st.empty()  # takes the place of the last run's action buttons now, not when the answer ends
-        with box, errors.guard() as outcome, resources.runtime().adapter_pool.using(adapter):
-            mode.answer(ModeContext(conv=conv, store=store, engine=engine, options=options, adapter=adapter, settings=mode_settings))
-        if not outcome.failed:
+        answered = None
+        with box, errors.guard() as outcome:
+            answered = mode.answer(ModeContext(conv, store, engine, pool, options, adapter=adapter, settings=mode_settings))
+        if not outcome.failed and answered is Outcome.ANSWERED:
             st.rerun()  # show the saved answer with its stats and controls

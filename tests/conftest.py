@@ -10,6 +10,8 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from collections.abc import Iterator  # noqa: E402
+from contextlib import ExitStack, contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -65,20 +67,35 @@ def shared_dir() -> Path:
     return SHARED
 
 
+@contextmanager
+def installed(runtime) -> Iterator:
+    """The one way a test replaces the app's composition root: `runtime` is what pages, the API and
+    the CLI get from `get_runtime()` inside the block, and the process has none again after it."""
+    from core.runtime import install_runtime
+
+    install_runtime(runtime)
+    try:
+        yield runtime
+    finally:
+        install_runtime(None)
+
+
+@pytest.fixture
+def use_runtime() -> Iterator:
+    """`installed` for a test that builds its runtime as it goes: call it with the runtime."""
+    with ExitStack() as stack:
+        yield lambda runtime: stack.enter_context(installed(runtime))
+
+
 @pytest.fixture
 def app_runtime(settings):
     """A runtime with the tiny model loaded, installed for AppTest pages of this test."""
-    import streamlit as st
-
-    from core.runtime import create_runtime, install_runtime
+    from core.runtime import create_runtime
 
     rt = create_runtime(settings)
     rt.models.load(settings.model)
-    install_runtime(rt)
-    st.cache_resource.clear()
-    yield rt
-    install_runtime(None)
-    st.cache_resource.clear()
+    with installed(rt):
+        yield rt
 
 
 def app_test(page: str, lang: str = "en", timeout: float = 60):

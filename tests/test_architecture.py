@@ -22,6 +22,14 @@ def test_core_never_imports_streamlit():
     assert offenders == []
 
 
+def test_the_runtime_is_the_only_process_wide_singleton():
+    """Pages reach shared objects through `core.runtime` alone: a `st.cache_resource` beside it would be a
+    second singleton that tests must reset separately (and that outlives an installed runtime)."""
+    sources = [REPO / "Home.py", *(REPO / "pages").glob("*.py"), *(REPO / "components").rglob("*.py")]
+    offenders = [str(p.relative_to(REPO)) for p in sources if "cache_resource" in p.read_text(encoding="utf-8")]
+    assert offenders == []
+
+
 def test_pages_stay_short_scripts():
     long_pages = {p.name: n for p in (REPO / "pages").glob("*.py") if (n := len(p.read_text(encoding="utf-8").splitlines())) > 110}
     assert long_pages == {}

@@ -97,20 +97,12 @@ def test_an_openai_compatible_server_engine_cannot_train_or_merge(tmp_path):
     ("en", "only answers and cannot train here", "The current engine cannot train"),
 ])
 def test_fine_tune_page_on_the_echo_engine_explains_and_disables_start(tmp_path, lang, warning, reason):
-    import streamlit as st
+    from tests.conftest import app_test, installed
 
-    from core.runtime import install_runtime
-    from tests.conftest import app_test
-
-    install_runtime(echo_runtime(tmp_path / "data"))
-    st.cache_resource.clear()
-    try:
+    with installed(echo_runtime(tmp_path / "data")):
         at = app_test("pages/fine_tune.py", lang=lang).run()
         assert not at.exception
         assert any(warning in w.value for w in at.warning)
         [start] = [b for b in at.button if b.key == "ft-start"]
         assert start.disabled
         assert any(reason in c.value for c in at.caption)
-    finally:
-        install_runtime(None)
-        st.cache_resource.clear()

@@ -29,25 +29,18 @@ class ScriptedEngine(EchoEngine):
         return self.reply(messages)
 
 
-def install(settings, monkeypatch, engine):
-    import streamlit as st
-
-    from core.runtime import create_runtime, install_runtime
+def scripted_runtime(settings, monkeypatch, engine):
+    from core.runtime import create_runtime
 
     rt = create_runtime(settings)
     monkeypatch.setattr(rt.models, "build", lambda spec, progress=None, quantization=None: engine)
     rt.models.load("scripted")
-    install_runtime(rt)
-    st.cache_resource.clear()
     return rt
 
 
 @pytest.fixture
-def runtime_with(settings, monkeypatch):
-    from core.runtime import install_runtime
-
-    yield lambda engine: install(settings, monkeypatch, engine)
-    install_runtime(None)
+def runtime_with(settings, monkeypatch, use_runtime):
+    return lambda engine: use_runtime(scripted_runtime(settings, monkeypatch, engine))
 
 
 def turns(rt):

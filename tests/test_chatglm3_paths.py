@@ -107,18 +107,13 @@ def test_code_interpreter_uses_the_native_observation_role(rt, tmp_path):
 
 
 def test_fine_tune_page_imports_the_tutorial_zip_and_offers_the_tutorial_download(rt, chatglm3_dir):
-    import streamlit as st
-
-    from core.runtime import install_runtime
-    from tests.conftest import app_test
+    from tests.conftest import app_test, installed
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
         for file in (chatglm3_dir / "tutorial-lora").iterdir():
             zf.write(file, f"checkpoint-100/{file.name}")
-    install_runtime(rt)
-    st.cache_resource.clear()
-    try:
+    with installed(rt):
         at = app_test("pages/fine_tune.py").run()
         at.file_uploader(key="ft-adapter-zip").set_value(("huanhuan-lora.zip", buffer.getvalue(), "application/zip")).run()
         assert not at.exception
@@ -127,6 +122,3 @@ def test_fine_tune_page_imports_the_tutorial_zip_and_offers_the_tutorial_downloa
         at.run()
         labels = [b.label for b in at.get("download_button")]
         assert "Download for the tutorial (PEFT)" in labels, labels
-    finally:
-        install_runtime(None)
-        st.cache_resource.clear()

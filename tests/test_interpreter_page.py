@@ -19,20 +19,16 @@ PLOT = "```python\nimport matplotlib.pyplot as plt\nplt.plot([0, 1, 2], [0, 1, 4
 
 @pytest.fixture
 def echo_runtime(tmp_path):
-    import streamlit as st
-
-    from core.runtime import create_runtime, install_runtime
+    from core.runtime import create_runtime
+    from tests.conftest import installed
 
     settings = Settings(data_dir=tmp_path / "data", engine="echo", load_on_start=False, interpreter_cell_timeout_s=10)
     rt = create_runtime(settings)
     rt.models.load(settings.model)
-    install_runtime(rt)
-    st.cache_resource.clear()
-    yield rt
-    if "kernels" in rt.__dict__:
-        rt.kernels.close()
-    install_runtime(None)
-    st.cache_resource.clear()
+    with installed(rt):
+        yield rt
+        if "kernels" in rt.__dict__:
+            rt.kernels.close()
 
 
 def _address(value: str):

@@ -72,25 +72,17 @@ def test_a_server_without_health_or_metrics_shows_unknown_and_a_gone_one_unreach
 
 
 @pytest.fixture
-def remote_runtime(tmp_path):
+def remote_runtime(tmp_path, use_runtime):
     """Starts a vLLM-like server and installs the app on LIANDAN_ENGINE=openai pointed at it (for AppTest)."""
-    import streamlit as st
-
-    from core.runtime import install_runtime
-
     with ExitStack() as servers:
         def start(**options):
             url = servers.enter_context(openai_like_server.running(**options))
             rt = create_runtime(Settings(data_dir=tmp_path / "data", engine="openai", engine_url=url, load_on_start=False,
                                          embedding_model="hash"))
             rt.models.load("remote")
-            install_runtime(rt)
-            st.cache_resource.clear()
-            return rt
+            return use_runtime(rt)
 
         yield start
-        install_runtime(None)
-        st.cache_resource.clear()
 
 
 @pytest.mark.parametrize(("lang", "healthy", "unknown"), [("zh", "正常", "未知"), ("en", "Healthy", "unknown")])

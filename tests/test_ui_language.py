@@ -26,10 +26,10 @@ RECORDS = [{"instruction": f"你是谁？（第 {i} 问）", "input": "", "outpu
 @pytest.fixture(scope="module")
 def journey(tmp_path_factory, tiny_model_dir):
     """The app as a user leaves it after trying every page once (built with the real components)."""
-    import streamlit as st
     import torch
 
-    from core.runtime import create_runtime, install_runtime
+    from core.runtime import create_runtime
+    from tests.conftest import installed
     from core.tuning.presets import preset
 
     threads = torch.get_num_threads()
@@ -44,33 +44,30 @@ def journey(tmp_path_factory, tiny_model_dir):
                         kb_roots=[root / "server"], max_new_tokens=16)
     rt = create_runtime(settings)
     rt.models.load(settings.model)
-    install_runtime(rt)
-    st.cache_resource.clear()
-    rt.kb.create("动物")
-    assert rt.jobs.wait(rt.kb.start_index("动物", [docs]).id, timeout=120).status == "done"
-    data = rt.finetune.save_dataset("甄嬛.json", json.dumps(RECORDS, ensure_ascii=False).encode())
-    bad = rt.finetune.save_dataset("坏数据.jsonl", '{"instruction": "你好", "output": "好"}\n{"instruction": "问" "output": ""}\n'.encode())
-    job = rt.finetune.start(data, "甄嬛", preset("quick", epochs=1, val_fraction=0.0), dataset_name="甄嬛.json")
-    assert rt.jobs.wait(job.id, timeout=300).status == "done"
-    failed = rt.jobs.wait(rt.models.start_load(str(root / "没有这个模型")), timeout=60)
-    assert failed.status == "failed"
+    with installed(rt):
+        rt.kb.create("动物")
+        assert rt.jobs.wait(rt.kb.start_index("动物", [docs]).id, timeout=120).status == "done"
+        data = rt.finetune.save_dataset("甄嬛.json", json.dumps(RECORDS, ensure_ascii=False).encode())
+        bad = rt.finetune.save_dataset("坏数据.jsonl", '{"instruction": "你好", "output": "好"}\n{"instruction": "问" "output": ""}\n'.encode())
+        job = rt.finetune.start(data, "甄嬛", preset("quick", epochs=1, val_fraction=0.0), dataset_name="甄嬛.json")
+        assert rt.jobs.wait(job.id, timeout=300).status == "done"
+        failed = rt.jobs.wait(rt.models.start_load(str(root / "没有这个模型")), timeout=60)
+        assert failed.status == "failed"
 
-    chat = app_test("pages/chat.py", lang="zh").run()
-    chat.chat_input[0].set_value("你好，请介绍一下你自己").run(timeout=120)
-    chat.radio(key="chat-mode").set_value("kb").run()
-    chat.chat_input[0].set_value("大熊猫吃什么").run(timeout=120)
-    compare = app_test("pages/compare.py", lang="zh").run()
-    compare.text_area(key="compare-prompts").set_value("你是谁？")
-    compare.button(key="compare-start").click().run(timeout=120)
-    compare.radio(key="compare-mode").set_value("blind").run()
-    compare.button(key="blind-start").click().run(timeout=120)
-    blind = compare.session_state["compare-blind"]
-    compare.button(key=f"vote-{blind['run']}-0-A").click().run()
-    state = {"data": str(data), "bad": str(bad), "load_job": failed.id, "run": compare.session_state["compare-run-id"],
-             "blind": compare.session_state["compare-blind"]}
-    yield rt, state
-    install_runtime(None)
-    st.cache_resource.clear()
+        chat = app_test("pages/chat.py", lang="zh").run()
+        chat.chat_input[0].set_value("你好，请介绍一下你自己").run(timeout=120)
+        chat.radio(key="chat-mode").set_value("kb").run()
+        chat.chat_input[0].set_value("大熊猫吃什么").run(timeout=120)
+        compare = app_test("pages/compare.py", lang="zh").run()
+        compare.text_area(key="compare-prompts").set_value("你是谁？")
+        compare.button(key="compare-start").click().run(timeout=120)
+        compare.radio(key="compare-mode").set_value("blind").run()
+        compare.button(key="blind-start").click().run(timeout=120)
+        blind = compare.session_state["compare-blind"]
+        compare.button(key=f"vote-{blind['run']}-0-A").click().run()
+        state = {"data": str(data), "bad": str(bad), "load_job": failed.id, "run": compare.session_state["compare-run-id"],
+                 "blind": compare.session_state["compare-blind"]}
+        yield rt, state
     torch.set_num_threads(threads)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from components import chat_view
-from components.modes import ModeContext
+from components.modes import ModeContext, Outcome
+from core.conversations import Conversation
 
 KEY = "chat"
 
@@ -12,5 +13,10 @@ def sidebar() -> dict:
     return {}
 
 
-def answer(ctx: ModeContext) -> None:
+def resumes(conv: Conversation) -> bool:
+    return False  # an answer never waits on the user
+
+
+def answer(ctx: ModeContext) -> Outcome:
     chat_view.stream_answer(ctx, ctx.conv.messages())
+    return Outcome.ANSWERED

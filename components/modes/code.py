@@ -17,7 +17,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from components import auth, chat_view, errors
 from components.i18n import t
-from components.modes import ModeContext
+from components.modes import ModeContext, Outcome
 from components.resources import runtime
 from core.conversations import Conversation, Turn
 from core.errors import UserError
@@ -160,11 +160,11 @@ def _decide(decision: str) -> None:
     st.session_state[PENDING]["decision"] = decision
 
 
-def answer(ctx: ModeContext) -> None:
+def answer(ctx: ModeContext) -> Outcome:
     if not ctx.settings.get("enabled"):
         raise UserError(t("interp.off"))
     kernel = _kernel()
-    loop = CodeLoop(ctx.engine, kernel, _config())
+    loop = CodeLoop(ctx.engine, kernel, _config(), speak=ctx.pool.stream)
     state = _pending_state(ctx.conv)
     if state is None:
         st.session_state.pop(PENDING, None)
@@ -176,7 +176,7 @@ def answer(ctx: ModeContext) -> None:
             c1, c2, _ = st.columns([1, 1, 4])
             c1.button(t("interp.run"), on_click=_decide, args=("run",), key="interp-approve", type="primary")
             c2.button(t("interp.skip"), on_click=_decide, args=("skip",), key="interp-skip")
-            st.stop()  # nothing else to do until the user decides
+            return Outcome.WAITING_FOR_USER  # nothing else to do until the user decides
         st.session_state.pop(PENDING)
         awaiting = ctx.conv.turns[-1]
         awaiting.meta.pop("awaiting", None)
@@ -184,8 +184,9 @@ def answer(ctx: ModeContext) -> None:
             loop.skip(state)
             awaiting.meta["interp"] = {"skipped": True}
             ctx.store.save(ctx.conv)
-            return
+            return Outcome.ANSWERED
     _drive(loop, state, ctx, kernel)
+    return Outcome.ANSWERED
 
 
 def _drive(loop: CodeLoop, state: LoopState, ctx: ModeContext, kernel: SandboxedKernel) -> None:

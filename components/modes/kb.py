@@ -12,10 +12,11 @@ import streamlit as st
 
 from components import chat_view, kb_passage
 from components.i18n import lang, t
-from components.modes import ModeContext
+from components.modes import ModeContext, Outcome
 from components.prefs import remembered
 from components.resources import runtime
 from core.answer_text import anchor, strip_prompt_echo
+from core.conversations import Conversation
 from core.errors import UserError
 from core.kb import rag
 
@@ -39,7 +40,11 @@ def sidebar() -> dict:
     return {"kb": name, "k": k, "threshold": threshold, "whole_document": whole}
 
 
-def answer(ctx: ModeContext) -> None:
+def resumes(conv: Conversation) -> bool:
+    return False  # an answer never waits on the user
+
+
+def answer(ctx: ModeContext) -> Outcome:
     name = ctx.settings.get("kb")
     if not name:
         raise UserError(t("kb.chat.none"))
@@ -57,6 +62,7 @@ def answer(ctx: ModeContext) -> None:
         template, prompt = rag.template_for(runtime().kb.get(name).config, lang()), turn.messages[-1]["content"]
         clean = lambda text: strip_prompt_echo(text, template, prompt)  # noqa: E731
     chat_view.stream_answer(ctx, turn.messages, {"kb": name, "grounded": turn.grounded, "citations": turn.citations}, clean)
+    return Outcome.ANSWERED
 
 
 def render_sources(meta: dict, content: str = "") -> None:

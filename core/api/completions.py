@@ -11,7 +11,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import ExitStack, aclosing
+from contextlib import aclosing
 
 from fastapi import APIRouter, Request
 from sse_starlette import EventSourceResponse
@@ -44,17 +44,17 @@ def usage(gen: Generation) -> dict:
 def router(services: Services) -> APIRouter:
     api = APIRouter(tags=["OpenAI-compatible"])
 
-    def start(body: ChatCompletionRequest, stack: ExitStack) -> tuple[Generation, dict]:
+    def start(body: ChatCompletionRequest) -> tuple[Generation, dict]:
         """(Off the event loop: loading an adapter and retrieving take time.) Queue the generation."""
         engine = services.engine()
         adapter = services.adapter_for(body.model, engine)
         options = body.options(services.settings.max_new_tokens)
-        messages = services.with_persona(services.pin(stack, adapter), to_messages(body))
+        messages = to_messages(body)
         extra: dict = {}
         if body.knowledge_base:
             messages, extra["sources"], extra["grounded"] = services.rag(
                 body.knowledge_base, messages, engine, options.max_new_tokens)
-        gen = engine.stream(messages, options, adapter)
+        gen = services.runtime.adapter_pool.stream(adapter, messages, options)
         head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": adapter or BASE}
         return gen, {"head": head, "extra": extra}
 
@@ -63,22 +63,19 @@ def router(services: Services) -> APIRouter:
                                          "description": "JSON, or server-sent events when stream=true"}})
     async def chat_completions(body: ChatCompletionRequest, request: Request):
         """Answer with the base model or an adapter; `knowledge_base` answers from a knowledge base (RAG)."""
-        stack = ExitStack()  # holds the adapter pin until the answer is complete
+        gen, meta = await run_in_threadpool(start, body)  # the pool holds the adapter until the answer ends
+        if body.stream:
+            include_usage = bool(body.stream_options and body.stream_options.include_usage)
+            events = _events(gen, meta["head"], meta["extra"], body.stop, include_usage, request_language(request))
+            return _Stream(events, ping=15, on_close=gen.stop)
         try:
-            gen, meta = await run_in_threadpool(start, body, stack)
-            if body.stream:
-                include_usage = bool(body.stream_options and body.stream_options.include_usage)
-                events = _events(gen, meta["head"], meta["extra"], body.stop, include_usage, request_language(request))
-                return _Stream(events, ping=15, on_close=lambda: (gen.stop(), stack.close()))
-            try:
-                text, stopped = await collect(request, gen, body.stop)
-            except UserError as exc:
-                raise from_user_error(exc, request_language(request)) from None
-            await wait_finished(gen)
+            text, stopped = await collect(request, gen, body.stop)
+        except UserError as exc:
+            raise from_user_error(exc, request_language(request)) from None
         except BaseException:
-            stack.close()
+            gen.stop()  # the client left or the server is stopping: end the generation (and its pin)
             raise
-        stack.close()
+        await wait_finished(gen)
         return {**meta["head"], "object": "chat.completion", "usage": usage(gen), **meta["extra"],
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                              "finish_reason": finish_reason(gen, stopped)}]}
@@ -87,7 +84,7 @@ def router(services: Services) -> APIRouter:
 
 
 class _Stream(EventSourceResponse):
-    """An SSE response that always cleans up after itself (stops the generation, unpins the adapter),
+    """An SSE response that always cleans up after itself (stops the generation, which unpins the adapter),
     even when the client left before the first event was sent."""
 
     def __init__(self, *args, on_close: Callable[[], object], **kwargs) -> None:

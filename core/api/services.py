@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from contextlib import ExitStack
 
 from core.api.errors import ApiError
 from core.errors import UserError
@@ -19,7 +18,7 @@ from core.i18n import msg
 from core.models.engine import Engine
 from core.models.manager import LOAD_JOB
 from core.runtime import Runtime
-from core.tuning.adapter_pool import AdapterCard, is_base, messages_for
+from core.tuning.adapter_pool import AdapterCard, is_base
 
 log = logging.getLogger(__name__)
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -67,16 +66,6 @@ class Services:
             raise ApiError(404, f"The model '{model}' does not exist. Available: {', '.join(self.model_ids())}.",
                            param="model", code="model_not_found")
         return model
-
-    def pin(self, stack: ExitStack, adapter: str | None) -> AdapterCard | None:
-        """Load the adapter if needed and keep it loaded until `stack` closes (blocking: call off the loop)."""
-        if adapter is None:
-            return None
-        return stack.enter_context(self.runtime.adapter_pool.using(adapter))[0]
-
-    @staticmethod
-    def with_persona(card: AdapterCard | None, messages: list[dict]) -> list[dict]:
-        return messages_for(card, messages)
 
     # --- knowledge bases ---------------------------------------------------------------
     def rag(self, name: str, messages: list[dict], engine: Engine,

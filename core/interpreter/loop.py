@@ -1,7 +1,7 @@
 """The model ↔ code loop: the model writes a Python block, the kernel runs it, the output
 goes back as an observation, up to `max_rounds` runs.
 
-It talks to the model only through `Engine.stream` (so any backend works) and keeps its
+It talks to the model only through `Engine.stream` or a `Speak` call (so any backend works) and keeps its
 progress in a plain `LoopState`, so a UI can pause it between rounds (ask before running
 code) across reruns and resume it later; `CodeLoop.run` drives it in one go.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from core.interpreter.kernel import SandboxedKernel
 from core.interpreter.results import ExecResult
-from core.models.engine import Engine
+from core.models.engine import Engine, Generation
 from core.models.options import GenerationOptions
 
 # ChatGLM3 was trained for this: its official code-interpreter system prompt, with the
@@ -91,9 +91,16 @@ class LoopState:
         return last.code if last.code and last.result is None and not last.skipped else None
 
 
+# How a round reaches the model: `AdapterPool.stream(variant, messages, options)` in the app,
+# so an adapter's pin and persona apply to each round; the engine itself by default.
+Speak = Callable[[str | None, list[dict], GenerationOptions], Generation]
+
+
 class CodeLoop:
-    def __init__(self, engine: Engine, kernel: SandboxedKernel, config: LoopConfig | None = None) -> None:
-        self.engine = engine
+    def __init__(
+        self, engine: Engine, kernel: SandboxedKernel, config: LoopConfig | None = None, speak: Speak | None = None,
+    ) -> None:
+        self.speak: Speak = speak or (lambda variant, messages, options: engine.stream(messages, options, adapter=variant))
         self.kernel = kernel
         self.config = config or LoopConfig()
         self.family = model_family(engine)
@@ -113,7 +120,7 @@ class CodeLoop:
 
         When the iteration ends, the round is recorded with `accept`.
         """
-        gen = self.engine.stream(state.messages, options, adapter=adapter)
+        gen = self.speak(adapter, state.messages, options)
         if on_generation is not None:
             on_generation(gen)
         shown = ""

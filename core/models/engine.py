@@ -74,6 +74,8 @@ class Generation:
     batch_peers: Callable[[], int] | None = None
     _chunks: queue.Queue = field(default_factory=queue.Queue)
     _text: list[str] = field(default_factory=list)
+    _on_finish: list[Callable[[], None]] = field(default_factory=list)
+    _finish_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def ahead(self) -> int:
         """Requests that will start before this one (0 once it is generating)."""
@@ -96,10 +98,26 @@ class Generation:
         if text:
             self._chunks.put(text)
 
+    def when_finished(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once this generation has finished (at once if it already has).
+
+        It runs on the thread that finishes the generation, which may still hold the engine's
+        lock: a callback must not wait for that lock (hand such work to another thread).
+        """
+        with self._finish_lock:
+            if not self.finished.is_set():
+                self._on_finish.append(callback)
+                return
+        callback()
+
     def close(self, error: BaseException | None = None) -> None:
         self.error = error
-        self.finished.set()
+        with self._finish_lock:
+            self.finished.set()
+            callbacks, self._on_finish = self._on_finish, []
         self._chunks.put(_DONE)
+        for callback in callbacks:
+            callback()
 
     def __iter__(self) -> Iterator[str]:
         try:

@@ -3,8 +3,13 @@
 Every adapter is a PEFT named adapter on the shared model (one copy of the base weights).
 Loading happens on first use, refuses a card made for another base before touching the
 model, and keeps at most `limit` adapters loaded: the least recently used one that no
-request is using is unloaded. Callers wrap a generation in `using(...)`, which pins its
-adapters so a request queued behind others never finds its adapter evicted.
+request is using is unloaded.
+
+"Answer as variant X" is one call, `stream(variant, messages, options)`: resolve the name,
+pin its adapter, put its persona in front, and let the engine lay the prompt out with the
+adapter's chat template; the pin holds until the generation finishes, so a request queued
+behind others never finds its adapter evicted. `using(...)` pins for longer (a whole
+comparison run keeps its variants loaded between prompts).
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from core.errors import UserError
-from core.models.engine import BASE, Engine
+from core.models.engine import BASE, Engine, Generation
+from core.models.options import GenerationOptions
 from core.tuning.adapters import AdapterCard, AdapterStore, fingerprint
 from core.i18n import msg
 
@@ -150,14 +156,53 @@ class AdapterPool:
                 engine.unload_adapter(name)
                 del self._recent[name]
 
+    def stream(self, variant: str | None, messages: list[dict], options: GenerationOptions | None = None) -> Generation:
+        """Answer `messages` as `variant` (None or "base": the model without adapters).
+
+        Resolve → pin → persona → template → stream, in that order: the persona is in the
+        messages the engine lays out with the adapter's template, and the adapter stays
+        pinned from before it loads until the generation finishes (or fails to start).
+        """
+        if is_base(variant):
+            return self.engine().stream(messages, options, adapter=None)
+        with self._lock:
+            self.engine()  # a newly loaded model resets the pins: see it before pinning
+            self._pins[variant] += 1  # pin before loading so the next load cannot evict it
+        try:
+            card = self.ensure(variant)
+            gen = self.engine().stream(messages_for(card, messages), options, adapter=variant)
+        except BaseException:
+            self._unpin([variant])
+            raise
+        # The generation finishes on a thread that may hold the engine lock, which unloading
+        # needs: release (and trim) on a thread of its own.
+        gen.when_finished(lambda: threading.Thread(
+            target=self._unpin, args=([variant],), name=f"unpin-{variant}", daemon=True).start())
+        return gen
+
+    def pins(self, name: str) -> int:
+        """How many requests (or `using` blocks) hold `name` loaded right now.
+
+        A plain read without the pool's lock (which trimming holds while it waits for the engine),
+        so it never blocks, even from inside a generation.
+        """
+        return self._pins[name]
+
+    def _unpin(self, names: list[str]) -> None:
+        with self._lock:
+            for name in names:
+                self._pins[name] = max(0, self._pins[name] - 1)
+            if self._engine is not None and names:
+                self._trim(self._engine)
+
     @contextmanager
     def using(self, *variants: str | None) -> Iterator[list[AdapterCard | None]]:
         """Load and pin the variants' adapters for the duration; yields their cards (None = base)."""
-        names = [v for v in variants if not is_base(v)]
         cards: list[AdapterCard | None] = []
         pinned: list[str] = []
         try:
             with self._lock:
+                self.engine()  # a newly loaded model resets the pins: see it before pinning
                 for variant in variants:
                     if is_base(variant):
                         cards.append(None)
@@ -167,8 +212,4 @@ class AdapterPool:
                     cards.append(self.ensure(variant))
             yield cards
         finally:
-            with self._lock:
-                for name in pinned:
-                    self._pins[name] = max(0, self._pins[name] - 1)
-                if self._engine is not None and names:
-                    self._trim(self._engine)
+            self._unpin(pinned)

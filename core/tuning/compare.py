@@ -19,7 +19,7 @@ from pathlib import Path
 from core.errors import InputError, UserError
 from core.models.engine import BASE, Generation
 from core.models.options import GenerationOptions
-from core.tuning.adapter_pool import AdapterPool, is_base, messages_for
+from core.tuning.adapter_pool import AdapterPool, is_base
 from core.i18n import Message, msg, stored, verbatim
 
 MIN_VARIANTS, MAX_VARIANTS = 2, 4
@@ -124,16 +124,13 @@ def stream_cells(
     and streamed in (a blind round streams side A first, whichever variant it is).
     """
     options = GenerationOptions(**run.options)
-    with pool.using(*run.variants) as cards:
-        engine = pool.engine()
+    with pool.using(*run.variants):  # every variant stays loaded between prompts, not only while it answers
         for p in range(len(run.prompts)) if only is None else only:
             prompt = run.prompts[p]
             gens: dict[int, Generation | None] = {}
             for v in order or range(len(run.variants)):
-                variant, card = run.variants[v], cards[v]
                 try:
-                    messages = messages_for(card, [{"role": "user", "content": prompt}])
-                    gens[v] = engine.stream(messages, options, adapter=variant)
+                    gens[v] = pool.stream(run.variants[v], [{"role": "user", "content": prompt}], options)
                 except UserError as exc:  # e.g. too long for the context: this cell fails, the run goes on
                     gens[v] = None
                     run.answers[p][v] = Answer(finish_reason="error", error_message=exc.as_message())

@@ -115,25 +115,22 @@ def test_a_planted_sandbox_report_link_is_not_read(pool, home):
 # --- the Files panel, as the page draws it ---------------------------------------------------------
 @pytest.fixture
 def page_runtime(tmp_path):
-    import streamlit as st
     from streamlit import config as st_config
 
     from core.config import Settings
-    from core.runtime import create_runtime, install_runtime
+    from core.runtime import create_runtime
+    from tests.conftest import installed
 
     settings = Settings(data_dir=tmp_path / "data", engine="echo", load_on_start=False, interpreter_cell_timeout_s=10)
     rt = create_runtime(settings)
     rt.models.load(settings.model)
-    install_runtime(rt)
-    st.cache_resource.clear()
     before = st_config.get_option("server.address")
     st_config.set_option("server.address", "127.0.0.1")
-    yield rt
+    with installed(rt):
+        yield rt
+        if "kernels" in rt.__dict__:
+            rt.kernels.close()
     st_config.set_option("server.address", before)
-    if "kernels" in rt.__dict__:
-        rt.kernels.close()
-    install_runtime(None)
-    st.cache_resource.clear()
 
 
 def test_the_files_panel_offers_no_link(page_runtime):
