@@ -54,7 +54,7 @@ def _streaming(tmp_path):
     conv.turns.append(Turn("user", "Write a long story about a dragon."))
     store.save(conv)
     gen = Generation()
-    answer = StreamedAnswer(ModeContext(conv=conv, store=store, engine=None, options=GenerationOptions()), {}, lambda t: t)
+    answer = StreamedAnswer(ModeContext(conv=conv, store=store, engine=None, pool=None, options=GenerationOptions()), {}, lambda t: t)
     answer.gen = gen
     return store, conv.id, gen, answer
 
