@@ -21,9 +21,9 @@ from core.api.app import create_app
 from core.config import Settings
 from core.models.options import GenerationOptions
 from core.runtime import create_runtime
-from core.tuning.adapter_pool import AdapterPool
-from core.tuning.adapters import AdapterStore
-from core.tuning.compare import new_run, run_all
+from core.adapters.pool import AdapterPool
+from core.adapters.store import AdapterStore
+from core.compare.runs import new_run, run_all
 from tests.api_helpers import serve
 from tests.conftest import MODEL_CACHE
 from tests.factories import build_lora_adapter
