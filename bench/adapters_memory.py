@@ -43,7 +43,7 @@ def make_adapters(model_dir: Path, folder: Path, count: int, rank: int) -> None:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from core.tuning.adapters import AdapterCard, AdapterStore, fingerprint
+    from core.adapters.store import AdapterCard, AdapterStore, fingerprint
 
     store = AdapterStore(folder)
     for i in range(count):
@@ -71,8 +71,8 @@ def main() -> None:
         return
 
     from core.models import loader, sources
-    from core.tuning.adapter_pool import AdapterPool
-    from core.tuning.adapters import AdapterStore
+    from core.adapters.pool import AdapterPool
+    from core.adapters.store import AdapterStore
 
     settings = Settings()
     resolved = sources.resolve("embedded", settings.models_dir)

@@ -151,7 +151,7 @@ def train_while_chatting(rt, name: str) -> str:
 
 
 def compare_check(rt, name: str) -> str:
-    from core.tuning.compare import new_run, run_all
+    from core.compare.runs import new_run, run_all
 
     pool = rt.adapter_pool
     run = run_all(pool, new_run(pool, ["base", name], [CHAT[0]["content"]], GenerationOptions(max_new_tokens=8, temperature=0.0)))

@@ -46,11 +46,12 @@ import torch  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.models.options import GenerationOptions  # noqa: E402
 from core.runtime import create_runtime  # noqa: E402
-from core.tuning import preferences, recompare  # noqa: E402
-from core.tuning.compare import CompareRun, new_run, run_all, vote_settings  # noqa: E402
-from core.tuning.leaderboard import rating_gap  # noqa: E402
+from core.tuning import preferences  # noqa: E402
+from core.compare import recompare  # noqa: E402
+from core.compare.runs import CompareRun, new_run, run_all, vote_settings  # noqa: E402
+from core.compare.leaderboard import rating_gap  # noqa: E402
 from core.tuning.presets import preset  # noqa: E402
-from core.tuning.votes import Vote, VoteStore, blind_sides, wilson  # noqa: E402
+from core.compare.votes import Vote, VoteStore, blind_sides, wilson  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "huanhuan.json"
 PERSONA = "现在你要扮演皇帝身边的女人--甄嬛"

@@ -23,11 +23,11 @@ from core.models.manager import ModelManager
 if TYPE_CHECKING:
     from core.conversations import ConversationStore
     from core.personas import PersonaStore
-    from core.tuning.compare import RunStore
-    from core.tuning.feedback import FeedbackStore
-    from core.tuning.votes import VoteStore
-    from core.tuning.adapter_pool import AdapterPool
-    from core.tuning.adapters import AdapterStore
+    from core.compare.runs import RunStore
+    from core.compare.feedback import FeedbackStore
+    from core.compare.votes import VoteStore
+    from core.adapters.pool import AdapterPool
+    from core.adapters.store import AdapterStore
     from core.interpreter.kernel import KernelPool
     from core.tuning.finetuner import FineTuner
     from core.kb.manager import KnowledgeBaseManager
@@ -57,14 +57,14 @@ class Runtime:
 
     @cached_property
     def adapters(self) -> "AdapterStore":
-        from core.tuning.adapters import AdapterStore
+        from core.adapters.store import AdapterStore
 
         return AdapterStore(self.settings.adapters_dir)
 
     @cached_property
     def adapter_pool(self) -> "AdapterPool":
         """Saved adapters loaded lazily onto whichever model is loaded now (LRU-limited)."""
-        from core.tuning.adapter_pool import AdapterPool
+        from core.adapters.pool import AdapterPool
 
         return AdapterPool(self.adapters, self.models.require, self.settings.max_loaded_adapters)
 
@@ -78,21 +78,21 @@ class Runtime:
     @cached_property
     def runs(self) -> "RunStore":
         """Comparison runs (Compare page, re-compare)."""
-        from core.tuning.compare import RunStore
+        from core.compare.runs import RunStore
 
         return RunStore(self.settings.compare_dir / "runs")
 
     @cached_property
     def votes(self) -> "VoteStore":
         """Blind votes; one store per process, so its lock serialises every session's appends."""
-        from core.tuning.votes import VoteStore
+        from core.compare.votes import VoteStore
 
         return VoteStore(self.settings.compare_dir / "votes.jsonl")
 
     @cached_property
     def feedback(self) -> "FeedbackStore":
         """Chat's 👍/👎 ratings; one store per process, like the votes."""
-        from core.tuning.feedback import FeedbackStore
+        from core.compare.feedback import FeedbackStore
 
         return FeedbackStore(self.settings.compare_dir / "feedback.jsonl")
 

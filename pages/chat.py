@@ -3,15 +3,15 @@
 import streamlit as st
 
 from components import errors, resources
-from components.adapter_picker import adapter_picker
-from components.chat_actions import render_history, take_pending
-from components.chat_modes import select_mode
-from components.conversation_list import current_conversation
+from components.chat.adapter_picker import adapter_picker
+from components.chat.actions import render_history, take_pending
+from components.chat.mode_picker import select_mode
+from components.chat.conversation_list import current_conversation
 from components.generation_options import generation_options
 from components.i18n import t
 from components.model_notes import demo_note
-from components.modes import ModeContext, Outcome
-from components.persona_editor import persona_editor
+from components.chat.modes import ModeContext, Outcome
+from components.chat.persona_editor import persona_editor
 from core.conversations import Turn
 
 st.title(t("chat.title"))

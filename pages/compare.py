@@ -2,14 +2,16 @@
 
 import streamlit as st
 
-from components import compare_blind, compare_run, errors, resources
-from components.compare_setup import pick_variants, prompt_input
-from components.compare_leaderboard import show_leaderboard
-from components.compare_tally import show_tally
+from components import errors, resources
+from components.compare import blind as compare_blind
+from components.compare import run as compare_run
+from components.compare.setup import pick_variants, prompt_input
+from components.compare.leaderboard import show_leaderboard
+from components.compare.tally import show_tally
 from components.generation_options import generation_options
 from components.i18n import t
-from components.recompare import show_verdict
-from core.tuning.compare import new_run
+from components.compare.recompare import show_verdict
+from core.compare.runs import new_run
 
 st.title(t("compare.title"))
 st.caption(t("compare.intro"))

@@ -3,14 +3,14 @@
 import streamlit as st
 
 from components import errors
-from components.finetune_adapters import adapters_section
-from components.finetune_dataset import STATE, dataset_section, stats_section
-from components.finetune_jobs import job_view, jobs_section
-from components.finetune_preferences import PAIRS_STATE, dpo_settings, export_section, pairs_section
-from components.finetune_settings import memory_warning, settings_section
-from components.finetune_start import JOB, remember, restore, start_section
+from components.finetune.adapters import adapters_section
+from components.finetune.dataset import STATE, dataset_section, stats_section
+from components.finetune.jobs import job_view, jobs_section
+from components.finetune.preferences import PAIRS_STATE, dpo_settings, export_section, pairs_section
+from components.finetune.settings import memory_warning, settings_section
+from components.finetune.start import JOB, remember, restore, start_section
 from components.i18n import lang, t
-from components.recompare import recompare_button
+from components.compare.recompare import recompare_button
 from components.resources import runtime
 from core.errors import UserError
 from core.tuning.server_training import LocalBase, is_server

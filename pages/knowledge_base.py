@@ -2,7 +2,16 @@
 
 import streamlit as st
 
-from components import errors, kb_admin, kb_browser, kb_calibration, kb_ingest, kb_log, kb_model, kb_passage, kb_prompt, kb_search
+from components import errors
+from components.kb import admin as kb_admin
+from components.kb import browser as kb_browser
+from components.kb import calibration as kb_calibration
+from components.kb import ingest as kb_ingest
+from components.kb import log as kb_log
+from components.kb import model as kb_model
+from components.kb import passage as kb_passage
+from components.kb import prompt as kb_prompt
+from components.kb import search as kb_search
 from components.i18n import t
 from components.resources import runtime
 

@@ -10,8 +10,8 @@ import pytest
 
 from core.errors import UserError
 from core.models.options import GenerationOptions
-from core.tuning.adapter_pool import AdapterPool, engine_fingerprint, messages_for
-from core.tuning.adapters import AdapterCard, AdapterStore
+from core.adapters.pool import AdapterPool, engine_fingerprint, messages_for
+from core.adapters.store import AdapterCard, AdapterStore
 from tests.conftest import MODEL_CACHE
 from tests.factories import build_lora_adapter, build_model
 
@@ -151,8 +151,8 @@ def test_messages_for_applies_the_card_persona_unless_one_is_set():
 def test_an_adapter_card_template_lays_out_its_prompts(tmp_path, tiny_model_dir):
     """An adapter trained with another chat layout gets that layout; the base keeps its own."""
     from core.models import loader, sources
-    from core.tuning.adapter_pool import AdapterPool
-    from core.tuning.adapters import AdapterStore
+    from core.adapters.pool import AdapterPool
+    from core.adapters.store import AdapterStore
     from tests.factories import build_lora_adapter
 
     engine = loader.load(sources.resolve(str(tiny_model_dir), tmp_path))

@@ -4,7 +4,7 @@ import zipfile
 import pytest
 
 from core.errors import UserError
-from core.tuning.adapters import AdapterCard, AdapterStore, fingerprint, validate_name
+from core.adapters.store import AdapterCard, AdapterStore, fingerprint, validate_name
 
 
 def make(store: AdapterStore, name: str, fp: str = "abc") -> AdapterCard:

@@ -14,8 +14,8 @@ from core.errors import UserError
 from core.models.echo_engine import EchoEngine
 from core.models.engine import Generation
 from core.models.options import GenerationOptions
-from core.tuning.adapter_pool import AdapterPool, engine_fingerprint
-from core.tuning.adapters import AdapterCard, AdapterStore
+from core.adapters.pool import AdapterPool, engine_fingerprint
+from core.adapters.store import AdapterCard, AdapterStore
 
 OPTIONS = GenerationOptions(max_new_tokens=16, temperature=0.0)
 PERSONA = "现在你要扮演甄嬛"

@@ -13,7 +13,7 @@ from core.api.app import create_app
 from core.kb.embeddings import HashEmbedder
 from core.models.options import GenerationOptions
 from core.runtime import create_runtime
-from core.tuning.adapter_pool import messages_for
+from core.adapters.pool import messages_for
 from tests.api_helpers import echo_runtime, serve
 from tests.factories import build_lora_adapter
 

@@ -12,7 +12,7 @@ import pytest
 
 from core.models.engine import Generation
 from core.models.options import GenerationOptions
-from core.tuning.adapters import AdapterStore
+from core.adapters.store import AdapterStore
 from tests.conftest import MODEL_CACHE
 from tests.factories import build_lora_adapter
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import threading
 import time
 
-from components.chat_view import StreamedAnswer, stop_answer
-from components.modes import ModeContext
+from components.chat.view import StreamedAnswer, stop_answer
+from components.chat.modes import ModeContext
 from core.conversations import ConversationStore, Turn
 from core.models.engine import Generation
 from core.models.options import GenerationOptions

@@ -16,9 +16,9 @@ import pytest
 import torch
 
 from core.errors import UserError
-from core.tuning import peft_format
-from core.tuning.adapter_pool import engine_fingerprint
-from core.tuning.adapters import AdapterStore, base_info
+from core.adapters import peft_format
+from core.adapters.pool import engine_fingerprint
+from core.adapters.store import AdapterStore, base_info
 from tests.chatglm3_fixture import chatglm3_dir, chatglm3_engine, chatglm3_models_dir, reference  # noqa: F401
 
 

@@ -19,7 +19,7 @@ import torch
 
 from core.config import Settings
 from core.runtime import create_runtime
-from core.tuning.adapters import base_info
+from core.adapters.store import base_info
 from core.tuning.presets import preset
 from tests.chatglm3_fixture import chatglm3_dir, reference  # noqa: F401
 

@@ -13,11 +13,11 @@ import pytest
 from core.errors import InputError, UserError
 from core.i18n import Message, msg
 from core.models.options import GenerationOptions
-from core.tuning.adapter_pool import AdapterPool, messages_for
-from core.tuning.adapters import AdapterStore
-from core.tuning.compare import RunStore, new_run, run_all, stream_cells, to_markdown
-from core.tuning.prompt_lists import parse_prompts
-from core.tuning.votes import Vote, VoteStore, blind_sides, tally, to_csv, wilson
+from core.adapters.pool import AdapterPool, messages_for
+from core.adapters.store import AdapterStore
+from core.compare.runs import RunStore, new_run, run_all, stream_cells, to_markdown
+from core.compare.prompt_lists import parse_prompts
+from core.compare.votes import Vote, VoteStore, blind_sides, tally, to_csv, wilson
 from tests.conftest import MODEL_CACHE
 from tests.factories import build_lora_adapter, build_model
 
@@ -220,7 +220,7 @@ def test_blind_sides_are_random_but_reproducible_with_a_seed():
 ])
 def test_an_answer_failing_mid_generation_keeps_a_user_errors_chinese(pool, error, zh):
     from core.models.engine import Generation
-    from core.tuning.compare import Cell, _answer
+    from core.compare.runs import Cell, _answer
 
     gen = Generation(ticket=0, lock=pool.engine().lock)
     gen.push("partial")

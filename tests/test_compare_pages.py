@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.conversations import ConversationStore
-from core.tuning.compare import RunStore
-from core.tuning.votes import VoteStore
+from core.compare.runs import RunStore
+from core.compare.votes import VoteStore
 from tests.conftest import app_test
 from tests.factories import build_lora_adapter
 

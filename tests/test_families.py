@@ -14,7 +14,7 @@ from core.config import Settings
 from core.models import compatibility, preflight
 from core.models.options import GenerationOptions
 from core.runtime import create_runtime
-from core.tuning.compare import new_run, run_all
+from core.compare.runs import new_run, run_all
 from core.tuning.presets import preset, target_modules
 from tests.factories import FAMILIES, build_family_model
 

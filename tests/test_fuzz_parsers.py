@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from core.errors import UserError
 from core.tuning import datasets
-from core.tuning.prompt_lists import parse_prompts
+from core.compare.prompt_lists import parse_prompts
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MEMORY_BOUND = 8 * 1024 * 1024  # bytes of Python allocations for inputs of a few kB

@@ -34,7 +34,7 @@ ALLOWED_CHINESE = {
     ("core/kb/openvino_encoder.py", "OpenVINOEncoder._export"): "tokenizer export input with Chinese pieces",
     ("core/api/snippets.py", "curl_example"): "example request body in the API snippet (the prompt 你好)",
     ("core/api/snippets.py", "python_example"): "example request body in the API snippet (the prompt 你好)",
-    ("core/tuning/ollama.py", "readme"): "example request in the exported README (the prompt 你好), content not a message",
+    ("core/adapters/ollama.py", "readme"): "example request in the exported README (the prompt 你好), content not a message",
     ("core/personas.py", "DEFAULT_PERSONAS"): "built-in persona presets: bilingual names and the prompts given to the model",
     ("core/interpreter/loop.py", "CHATGLM_PROMPT"): "ChatGLM3's own code-interpreter system prompt",
     ("core/cli/chat.py", "_lines"): "the CLI chat prompt label, both languages at once (你 / you>)",

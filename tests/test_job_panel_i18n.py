@@ -11,7 +11,7 @@ from core.jobs import INTERRUPTED
 INTERRUPTED_MESSAGE, INTERRUPTED_MESSAGE_ZH = INTERRUPTED.render("en"), INTERRUPTED.render("zh")
 from core.models.manager import LOAD_JOB
 from core.models.options import GenerationOptions
-from core.tuning.compare import RunStore, new_run, run_all
+from core.compare.runs import RunStore, new_run, run_all
 from tests.conftest import app_test
 from tests.factories import build_lora_adapter
 

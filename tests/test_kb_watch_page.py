@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from components.kb_passage import FOCUS
-from components.kb_watch import toggle_key
+from components.kb.passage import FOCUS
+from components.kb.watch import toggle_key
 from core.kb import rag
 from core.kb.passage import locate
 from tests.conftest import app_test

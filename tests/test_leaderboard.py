@@ -9,8 +9,8 @@ import random
 
 import pytest
 
-from core.tuning.leaderboard import SCALE, expected_win, leaderboard, rating_gap, to_csv
-from core.tuning.votes import Vote
+from core.compare.leaderboard import SCALE, expected_win, leaderboard, rating_gap, to_csv
+from core.compare.votes import Vote
 
 
 def elo_gap(p: float) -> float:

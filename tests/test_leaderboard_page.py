@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from core.tuning.votes import VoteStore
+from core.compare.votes import VoteStore
 from tests.conftest import app_test
 from tests.factories import build_lora_adapter
 

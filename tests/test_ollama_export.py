@@ -3,7 +3,7 @@
 Ollama is not installable here and no maintained Python package renders Go templates (the one
 PyPI hit, cognihub-pygotemplate 0.0.2, is an unmaintained CGo wrapper), so the TEMPLATE is
 rendered two ways: by `render_go` below, a test-side renderer of exactly the subset
-core.tuning.ollama emits (range over .Messages, if/else if/else, eq, string literals, field
+core.adapters.ollama emits (range over .Messages, if/else if/else, eq, string literals, field
 access, trim markers), and, where a Go toolchain is installed (Debian's golang-go), by Go's own
 text/template, which is what Ollama uses. Both must equal the Jinja rendering
 (`apply_chat_template`) of a multi-turn conversation with a system prompt, and without one.
@@ -23,8 +23,8 @@ import pytest
 from core.errors import UserError
 from core.models import chatglm3_tokenizer
 from core.models.chat_format import FALLBACK_TEMPLATE
-from core.tuning import ollama
-from core.tuning.adapters import AdapterCard, AdapterStore
+from core.adapters import ollama
+from core.adapters.store import AdapterCard, AdapterStore
 from tests import factories
 from tests.chatglm3_fixture import chatglm3_dir  # noqa: F401
 

@@ -7,11 +7,12 @@ import json
 import pytest
 
 from core.errors import InputError, UserError
-from core.tuning import pairs, preferences, recompare
-from core.tuning.adapters import AdapterCard
+from core.tuning import pairs, preferences
+from core.compare import recompare
+from core.adapters.store import AdapterCard
 from core.tuning.datasets import parse as parse_sft
-from core.tuning.feedback import Feedback, FeedbackStore
-from core.tuning.votes import Vote, VoteStore
+from core.compare.feedback import Feedback, FeedbackStore
+from core.compare.votes import Vote, VoteStore
 
 SETTINGS = {"options": {"temperature": 0.7, "seed": 3}, "system_prompts": {"base": "", "huan": "你是甄嬛"}}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.tuning.feedback import Feedback, FeedbackStore
-from core.tuning.votes import Vote, VoteStore
+from core.compare.feedback import Feedback, FeedbackStore
+from core.compare.votes import Vote, VoteStore
 from tests.conftest import app_test
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

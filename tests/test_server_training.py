@@ -15,7 +15,7 @@ import pytest
 from core.config import Settings
 from core.errors import UserError
 from core.runtime import create_runtime
-from core.tuning.adapter_pool import engine_fingerprint
+from core.adapters.pool import engine_fingerprint
 from core.tuning.presets import preset
 from core.tuning.server_training import GB, LocalBase
 from tests import openai_like_server

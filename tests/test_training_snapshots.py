@@ -9,7 +9,7 @@ import pytest
 
 from core.errors import UserError
 from core.models.options import GenerationOptions
-from core.tuning.compare import new_run, run_all
+from core.compare.runs import new_run, run_all
 from core.tuning.presets import preset
 from tests.test_tuning_train import CONFIG, dataset, make_runtime
 

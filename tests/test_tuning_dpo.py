@@ -12,7 +12,7 @@ import torch
 from core.errors import UserError
 from core.tuning import dpo, pairs, preferences
 from core.tuning.presets import preset
-from core.tuning.votes import Vote
+from core.compare.votes import Vote
 from tests.test_tuning_train import RECORDS, make_runtime
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -73,7 +73,7 @@ def test_a_bad_files_problems_are_shown_in_the_ui_language(app_runtime):
 
 
 def test_uploading_a_zip_from_another_base_shows_a_clear_error(app_runtime, tmp_path):
-    from core.tuning.adapters import AdapterCard, AdapterStore
+    from core.adapters.store import AdapterCard, AdapterStore
 
     other = AdapterStore(tmp_path / "other")
     other.save_card(AdapterCard(name="alien", base_model="ZhipuAI/chatglm3-6b", base_fingerprint="0000000000000000"))
@@ -124,7 +124,7 @@ def test_start_is_prefilled_with_an_unused_name_and_says_why_it_is_off(app_runti
 
 
 def _card(rt, name):
-    from core.tuning.adapters import AdapterCard
+    from core.adapters.store import AdapterCard
 
     return AdapterCard(name=name, base_model="tiny", base_fingerprint=rt.adapter_pool.fingerprint())
 

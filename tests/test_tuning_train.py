@@ -17,7 +17,7 @@ from core.errors import UserError
 from core.models.options import GenerationOptions
 from core.runtime import create_runtime
 from core.tuning import loop, memory
-from core.tuning.adapters import fingerprint
+from core.adapters.store import fingerprint
 from core.tuning.presets import preset, target_modules
 from core.tuning.train import CHECKPOINT, TrainingRun
 from tests.conftest import REPO

@@ -73,7 +73,7 @@ def journey(tmp_path_factory, tiny_model_dir):
 
 def answers(rt) -> set[str]:
     """What the model wrote in comparisons: content, not UI (chat bodies are skipped by position)."""
-    from core.tuning.compare import RunStore
+    from core.compare.runs import RunStore
 
     runs = RunStore(rt.settings.compare_dir / "runs")
     return {a.text.strip() for run_id in runs.list() for row in runs.get(run_id).answers for a in row}

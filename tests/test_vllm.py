@@ -24,9 +24,9 @@ from core.api.app import create_app
 from core.config import Settings
 from core.models.options import GenerationOptions
 from core.runtime import create_runtime
-from core.tuning.adapter_pool import AdapterPool
-from core.tuning.adapters import AdapterStore
-from core.tuning.compare import new_run, run_all
+from core.adapters.pool import AdapterPool
+from core.adapters.store import AdapterStore
+from core.compare.runs import new_run, run_all
 from core.tuning.presets import preset
 from core.tuning.server_training import LocalBase
 from tests.api_helpers import serve, wait_until

@@ -18,7 +18,7 @@ from core.i18n import msg
 from core.models.engine import Engine
 from core.models.manager import LOAD_JOB
 from core.runtime import Runtime
-from core.tuning.adapter_pool import AdapterCard, is_base
+from core.adapters.pool import AdapterCard, is_base
 
 log = logging.getLogger(__name__)
 CJK = re.compile(r"[\u3400-\u9fff]")

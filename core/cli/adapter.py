@@ -11,8 +11,8 @@ from pathlib import Path
 
 from core.cli.common import load_engine, runtime_for
 from core.errors import UserError
-from core.tuning.adapter_pool import engine_fingerprint
-from core.tuning.adapters import base_info
+from core.adapters.pool import engine_fingerprint
+from core.adapters.store import base_info
 
 
 def register(subparsers) -> None:

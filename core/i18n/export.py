@@ -1,4 +1,4 @@
-"""Texts of adapter exports (Ollama Modelfile, README): errors raised in core.tuning.ollama and the Export buttons."""
+"""Texts of adapter exports (Ollama Modelfile, README): errors raised in core.adapters.ollama and the Export buttons."""
 
 _WHY = "适配器“{name}”的对话模板无法转换为 Ollama 模板："
 _WHY_EN = "The chat template of adapter '{name}' cannot be turned into an Ollama template: "

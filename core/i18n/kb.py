@@ -162,7 +162,7 @@ STRINGS = {
     "kb.model.choice.bge_m3": ("bge-m3（需下载，多语言，2.2 GB）", "bge-m3 (download, multilingual, 2.2 GB)"),
     "kb.model.choice.tutorial": ("paraphrase-multilingual-MiniLM-L12-v2（需下载，教程所用）",
                                  "paraphrase-multilingual-MiniLM-L12-v2 (download, the tutorial's)"),
-    # watched folders (core.kb.watch, components.kb_watch)
+    # watched folders (core.kb.watch, components.kb.watch)
     "kb.watch.keep": ("保持同步（监视该文件夹）", "Keep in sync (watch this folder)"),
     "kb.watch.keep_help": (
         "打开后，点“索引该文件夹”会一直监视它：文件新建、修改、移动或删除，安静 {debounce} 秒后自动增量索引（一次拉取代码带来的几百个变化只跑一次）；应用停止期间的变化在下次启动时补上。",
@@ -189,7 +189,7 @@ STRINGS = {
         "{folder} is no longer inside the allowed folders (LIANDAN_KB_ROOTS): watching is paused.",
     ),
     "kb.watch.cannot": ("无法监视 {folder}：{reason}", "Cannot watch {folder}: {reason}"),
-    # a cited passage opened in the chunk browser (components.kb_passage)
+    # a cited passage opened in the chunk browser (components.kb.passage)
     "kb.passage.open": ("📍 在分块浏览器中打开", "📍 Open in the chunk browser"),
     "kb.passage.title": ("📍 引用的段落：{source} · {where}", "📍 Cited passage: {source} · {where}"),
     "kb.passage.title_gone": ("📍 引用的段落：{source}", "📍 Cited passage: {source}"),

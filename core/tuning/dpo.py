@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from core.errors import UserError
 from core.i18n import msg
 from core.tuning import datasets, loop, pairs, preferences
-from core.tuning.adapter_pool import engine_fingerprint, is_base
-from core.tuning.adapters import AdapterStore
+from core.adapters.pool import engine_fingerprint, is_base
+from core.adapters.store import AdapterStore
 from core.tuning.examples import IGNORE, Example, encode
 from core.tuning.presets import TrainConfig
 from core.tuning.train import Prepared, TrainingRun

@@ -17,7 +17,7 @@ from core.errors import UserError
 from core.jobs import Job, JobContext
 from core.models.capabilities import require_mergeable, require_trainable
 from core.tuning import datasets, dpo, server_training
-from core.tuning.adapters import fingerprint
+from core.adapters.store import fingerprint
 from core.tuning.merge import MERGE_JOB, run_merge
 from core.tuning.presets import TrainConfig
 from core.tuning.train import JOB_KIND, TrainingRun, check_name, prepare

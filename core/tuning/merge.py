@@ -17,8 +17,8 @@ import torch
 from core.errors import UserError
 from core.jobs import JobContext
 from core.models.capabilities import require_mergeable
-from core.tuning import ollama
-from core.tuning.adapters import fingerprint
+from core.adapters import ollama
+from core.adapters.store import fingerprint
 from core.i18n import msg
 
 log = logging.getLogger(__name__)

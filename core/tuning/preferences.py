@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.tuning import pairs as pairfile
-from core.tuning.feedback import Feedback
-from core.tuning.votes import Vote
+from core.compare.feedback import Feedback
+from core.compare.votes import Vote
 
 PAIRS_NAME = "votes-pairs.jsonl"
 SFT_NAME = "chat-sft.jsonl"

@@ -23,7 +23,7 @@ from core.errors import Cancelled, UserError
 from core.jobs import JobContext
 from core.models.capabilities import Trainable, require_trainable
 from core.tuning import datasets, loop
-from core.tuning.adapters import SNAPSHOT_SEP, AdapterCard, AdapterStore, fingerprint, validate_name
+from core.adapters.store import SNAPSHOT_SEP, AdapterCard, AdapterStore, fingerprint, validate_name
 from core.tuning.examples import Example, encode_all
 from core.tuning.presets import TrainConfig
 from core.i18n import msg

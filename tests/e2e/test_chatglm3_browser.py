@@ -12,8 +12,8 @@ import pytest
 from core.config import Settings
 from core.models.options import GenerationOptions
 from core.runtime import create_runtime
-from core.tuning.adapter_pool import engine_fingerprint
-from core.tuning.adapters import base_info
+from core.adapters.pool import engine_fingerprint
+from core.adapters.store import base_info
 from tests.chatglm3_fixture import require_fixture
 from tests.e2e.app_server import run_app
 from tests.e2e.conftest import go_to, wait_idle, wait_model_loaded

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.tuning.adapters import AdapterStore
-from core.tuning.votes import VoteStore
+from core.adapters.store import AdapterStore
+from core.compare.votes import VoteStore
 from tests.conftest import MODEL_CACHE
 from tests.e2e.conftest import go_to, wait_model_loaded
 from tests.factories import build_lora_adapter

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from core.i18n import t
-from core.tuning.votes import VoteStore
+from core.compare.votes import VoteStore
 from tests.conftest import SHARED
 from tests.e2e.conftest import choose, go_to, open_expander, open_page, wait_idle, wait_model_loaded
 from tests.e2e.test_chat_browser import STREAMING_LONGER_THAN, messages, send

@@ -12,8 +12,8 @@ import zipfile
 import pytest
 
 from core.i18n import t
-from core.tuning.adapters import AdapterStore
-from core.tuning.votes import Vote, VoteStore
+from core.adapters.store import AdapterStore
+from core.compare.votes import Vote, VoteStore
 from tests.conftest import MODEL_CACHE
 from tests.e2e.conftest import go_to, open_page, wait_idle, wait_model_loaded
 from tests.factories import build_lora_adapter

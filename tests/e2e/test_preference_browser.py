@@ -15,8 +15,8 @@ import uuid
 import pytest
 
 from core.i18n import t
-from core.tuning.adapters import AdapterStore
-from core.tuning.votes import VoteStore
+from core.adapters.store import AdapterStore
+from core.compare.votes import VoteStore
 from tests.e2e.conftest import go_to, open_expander, wait_idle, wait_model_loaded
 from tests.e2e.test_compare_browser import ADAPTER, smol_dir
 from tests.factories import build_lora_adapter

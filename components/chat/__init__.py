@@ -1,0 +1,1 @@
+"""The Chat page's parts: conversation list, adapter and persona pickers, modes, streaming view."""

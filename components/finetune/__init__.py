@@ -1,0 +1,1 @@
+"""The Fine-tune page's parts: dataset, settings, start, jobs, adapters, preferences."""

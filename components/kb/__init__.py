@@ -1,0 +1,1 @@
+"""The Knowledge base page's parts: create, ingest, browse, search, watch, calibrate."""
