@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gc
 import json
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,7 +32,6 @@ from core.models.transformers_engine import TransformersEngine
 from core.tuning import memory
 from core.tuning.presets import TrainConfig
 
-log = logging.getLogger(__name__)
 GB = 2**30
 
 
