@@ -19,8 +19,8 @@ import tempfile
 from pathlib import Path
 
 from core.i18n import t
-from core.tuning.adapters import AdapterStore
-from core.tuning.votes import Vote, VoteStore
+from core.adapters.store import AdapterStore
+from core.compare.votes import Vote, VoteStore
 from tests.conftest import MODEL_CACHE
 from tests.e2e.app_server import find_chromium, launch_chromium, run_app
 from tests.e2e.conftest import go_to, open_page, wait_idle, wait_model_loaded
