@@ -96,6 +96,14 @@ class RemoteServer(Protocol):
         """Health and queue as the server reports them; never raises."""
 
 
+@runtime_checkable
+class AdapterServer(RemoteServer, Protocol):
+    """A server that takes adapters at run time: what "train here, then hot-load" needs of it."""
+
+    def load_adapter(self, name: str, path: Path, chat_template: str = "") -> None:
+        """Load a local adapter folder into the server (the server must see the same path)."""
+
+
 def require_trainable(engine: object) -> Trainable:
     """`engine` as a Trainable, or the reason it cannot train (shown before any job starts)."""
     if not isinstance(engine, Trainable):

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from core.errors import UserError
+from core.models.capabilities import AdapterServer
 from core.models import chat_format, loader, lora_targets, preflight
 from core.models.engine import ModelInfo
 from core.models.server_health import ServerHealth
@@ -37,7 +38,7 @@ GB = 2**30
 
 def is_server(engine: object) -> bool:
     """A client of a separate server that can take adapters at run time (the OpenAI-compatible engine)."""
-    return callable(getattr(engine, "server_health", None)) and callable(getattr(engine, "load_adapter", None))
+    return isinstance(engine, AdapterServer)
 
 
 @dataclass
