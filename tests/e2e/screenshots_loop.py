@@ -24,6 +24,7 @@ from core.compare.votes import Vote, VoteStore
 from tests.conftest import MODEL_CACHE
 from tests.e2e.app_server import find_chromium, launch_chromium, run_app
 from tests.e2e.conftest import go_to, open_page, wait_idle, wait_model_loaded
+from tests.e2e.test_preference_browser import export_and_use_pairs
 from tests.factories import build_lora_adapter
 
 PERSONA = "现在你要扮演皇帝身边的女人--甄嬛"
@@ -77,16 +78,7 @@ def leaderboard(page, app, out: Path) -> None:
 
 
 def dpo_preset(page, out: Path) -> None:
-    go_to(page, zh("nav.finetune"))
-    main = page.get_by_test_id("stMain")
-    expander = main.get_by_test_id("stExpander").filter(has_text=zh("pref.header"))
-    if not expander.get_by_role("button", name=zh("pref.export")).is_visible():
-        expander.get_by_text(zh("pref.header")).click()
-    expander.get_by_role("button", name=zh("pref.export")).click()
-    main.get_by_text("个偏好对").wait_for(timeout=60_000)
-    wait_idle(page)
-    expander.get_by_role("button", name=zh("pref.use")).first.click()
-    wait_idle(page)
+    export_and_use_pairs(page)
     preset = page.get_by_test_id("stRadio").get_by_role("radio", name=zh("ft.preset.dpo"))
     if not preset.is_checked():
         raise SystemExit("the pairs file did not switch the preset to DPO")

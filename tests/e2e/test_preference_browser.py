@@ -40,6 +40,21 @@ def wait_job(app, name: str, timeout_s: float) -> dict:
     raise AssertionError(f"DPO job {name} did not finish within {timeout_s:.0f} s\n{app.log_tail()}")
 
 
+def export_and_use_pairs(page):
+    """On the Fine-tune page: export the votes as pairs and choose them for training; returns the main area."""
+    go_to(page, zh("nav.finetune"))
+    main = page.get_by_test_id("stMain")
+    expander = main.get_by_test_id("stExpander").filter(has_text=zh("pref.header"))
+    if not expander.get_by_role("button", name=zh("pref.export")).is_visible():
+        expander.get_by_text(zh("pref.header")).click()
+    expander.get_by_role("button", name=zh("pref.export")).click()
+    main.get_by_text("个偏好对").wait_for(timeout=60_000)
+    wait_idle(page)
+    expander.get_by_role("button", name=zh("pref.use")).first.click()
+    wait_idle(page)
+    return main
+
+
 def test_vote_export_train_dpo_and_re_compare(own_app, page):
     store = AdapterStore(own_app.data_dir / "adapters")
     if not store.exists(ADAPTER):
@@ -59,16 +74,7 @@ def test_vote_export_train_dpo_and_re_compare(own_app, page):
     assert voted and voted[-1].choice == "A" and voted[-1].settings["options"]["seed"] is not None
 
     # 2. export on the Fine-tune page and pick the pairs
-    go_to(page, zh("nav.finetune"))
-    main = page.get_by_test_id("stMain")
-    expander = main.get_by_test_id("stExpander").filter(has_text=zh("pref.header"))
-    if not expander.get_by_role("button", name=zh("pref.export")).is_visible():
-        expander.get_by_text(zh("pref.header")).click()
-    expander.get_by_role("button", name=zh("pref.export")).click()
-    main.get_by_text("个偏好对").wait_for(timeout=60_000)
-    wait_idle(page)
-    expander.get_by_role("button", name=zh("pref.use")).first.click()
-    wait_idle(page)
+    main = export_and_use_pairs(page)
     main.get_by_text("训练用的偏好数据").wait_for(timeout=30_000)
     assert page.get_by_test_id("stRadio").get_by_role("radio", name=zh("ft.preset.dpo")).is_checked()
 
