@@ -5,7 +5,6 @@ training step still gets the weights between decode steps."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest

@@ -7,7 +7,6 @@ tests that break a kernel on purpose (time limit, memory) leave it usable, which
 from __future__ import annotations
 
 import base64
-import os
 import time
 
 import pytest
