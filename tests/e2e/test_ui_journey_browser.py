@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import go_to, open_page, wait_idle, wait_model_loaded
+from tests.e2e.conftest import go_to, open_page, unique, wait_idle, wait_model_loaded
 from tests.e2e.test_chat_browser import messages, send
 from tests.e2e.test_kb_browser import create_base
 
@@ -152,7 +152,7 @@ def test_kb_indexing_is_in_view_and_counts_files_as_it_goes(liandan_app, page, t
     bad.write_bytes(b"MZ\x90\x00" + bytes(200))
 
     open_page(page, liandan_app, "knowledge_base")
-    create_base(page, "进度测试")
+    create_base(page, unique("进度测试"))
 
     uploader = page.get_by_test_id("stFileUploader").filter(has_text="上传文件（可多选")
     # The uploader's own words are Chinese: Streamlit's English is hidden, ours drawn instead.
