@@ -47,6 +47,14 @@ def find_chromium() -> str | None:
     return None
 
 
+def chromium_or_exit() -> str:
+    """The Chromium a screenshot script drives, or exit saying what to install (scripts, not tests)."""
+    executable = find_chromium()
+    if executable is None:
+        sys.exit("No Chromium found: apt-get install chromium (and fonts-wqy-microhei fonts-noto-color-emoji for CJK/emoji).")
+    return executable
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import MODEL_CACHE
-from tests.e2e.app_server import find_chromium, launch_chromium, run_app
+from tests.e2e.app_server import chromium_or_exit, launch_chromium, run_app
 from tests.e2e.conftest import go_to, wait_idle, wait_model_loaded
 
 QUESTIONS = {
@@ -76,9 +76,7 @@ def main(out: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
-    executable = find_chromium()
-    if executable is None:
-        sys.exit("No Chromium found: apt-get install chromium (and fonts-wqy-microhei fonts-noto-color-emoji for CJK/emoji).")
+    executable = chromium_or_exit()
     with tempfile.TemporaryDirectory() as tmp, run_app(Path(tmp) / "data", model_cache=MODEL_CACHE, LIANDAN_MAX_NEW_TOKENS="96") as app, sync_playwright() as pw:
         browser = launch_chromium(pw, executable)
         page = browser.new_page(viewport={"width": 1280, "height": 800}, device_scale_factor=1)

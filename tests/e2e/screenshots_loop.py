@@ -22,7 +22,7 @@ from core.i18n import t
 from core.adapters.store import AdapterStore
 from core.compare.votes import Vote, VoteStore
 from tests.conftest import MODEL_CACHE
-from tests.e2e.app_server import find_chromium, launch_chromium, run_app
+from tests.e2e.app_server import chromium_or_exit, launch_chromium, run_app
 from tests.e2e.conftest import go_to, open_page, wait_idle, wait_model_loaded
 from tests.e2e.test_preference_browser import export_and_use_pairs
 from tests.factories import build_lora_adapter
@@ -93,9 +93,7 @@ def main(out: Path) -> None:
     from core.models import sources
 
     out.mkdir(parents=True, exist_ok=True)
-    executable = find_chromium()
-    if executable is None:
-        sys.exit("No Chromium found: apt-get install chromium (and fonts-wqy-microhei fonts-noto-color-emoji for CJK/emoji).")
+    executable = chromium_or_exit()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         store = AdapterStore(data / "adapters")
