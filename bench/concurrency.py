@@ -7,7 +7,9 @@ Claims checked, all in one process on one loaded model:
     request that pays the one-time costs of a freshly loaded model);
 (2) greedy answers are token-identical to the same requests answered alone;
 (3) a mixed batch (4 LoRA adapters + the base, one client each) runs together and matches too;
-(4) the batch's KV cache is bounded by LIANDAN_MAX_BATCH x context and is reported.
+(4) the batch's KV cache is bounded by LIANDAN_MAX_BATCH x context and is reported;
+(5) what the prefix cache (shared prompt heads) and the batching window buy: the same engine is
+    measured first with both off (unless --no-baseline), then with the defaults.
 With --openai-url the same table is measured through the OpenAI-compatible engine (a vLLM server).
 
     .venv/bin/python bench/concurrency.py [--tokens 64] [--clients 1,2,4,8] [--openai-url http://127.0.0.1:8000/v1]
@@ -146,6 +148,9 @@ def table(name: str, engine, counts: list[int], options: GenerationOptions, adap
     lines.append(f"\nlone request: TTFT {lone['first']:.2f} s, decode step {lone_step * 1000:.0f} ms; TTFT goal {goal:.2f} s "
                  f"(first request after loading, cold: TTFT {cold['first']:.2f} s)")
     status = engine.status()
+    if "prefix_hits" in status:
+        lines.append(f"prefix cache: {status['prefix_entries']} heads kept ({status['prefix_bytes'] / 2**20:.1f} MiB), "
+                     f"{status['prefix_hits']} requests started after a cached head, {status['prefix_misses']} computed theirs")
     if "peak_kv_cache_bytes" in status:
         lines.append(f"KV cache: peak {status['peak_kv_cache_bytes'] / 2**20:.1f} MiB, now {status['kv_cache_bytes'] / 2**20:.1f} MiB "
                      f"(bound: max_batch {status['max_batch']} x context {engine.info.context_length} = "
@@ -190,6 +195,7 @@ def main() -> None:
     parser.add_argument("--max-batch", type=int, default=8)
     parser.add_argument("--model", default="embedded")
     parser.add_argument("--openai-url", default=None, help="also measure an OpenAI-compatible server (vLLM)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the table without prefix cache and batching window")
     parser.add_argument("--openai-adapters", default="", help="comma-separated LoRA names on that server for the mixed row")
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
@@ -198,15 +204,22 @@ def main() -> None:
     from core.models import loader, sources
 
     repo = Path(__file__).resolve().parent.parent
+    from core.config import Settings
+
+    defaults = Settings()
     engine = loader.load(sources.resolve(args.model, repo / "data" / "models"))
-    engine.configure(args.max_batch, 256)
     print(f"model {engine.info.name} on {engine.info.device}, {os.cpu_count()} CPUs shared with other work; "
           f"{args.tokens} greedy tokens per answer; max_batch {args.max_batch}")
     lines: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         names = ["a1", "a2", "a3", "a4"]
         make_adapters(engine, Path(tmp), names)
-        lines += table("in-process transformers engine (continuous batching)", engine, counts, options, names)
+        if not args.no_baseline:  # the same engine without shared prompt heads or a batching window, same process
+            engine.configure(args.max_batch, defaults.prefill_chunk, prefix_entries=0, batch_window_ms=0)
+            lines += table("in-process engine, no prefix cache, no batching window (before)", engine, counts, options, names)
+        engine.configure(args.max_batch, defaults.prefill_chunk, defaults.prefix_cache, defaults.batch_window_ms)
+        lines += table(f"in-process engine (continuous batching; prefix cache {defaults.prefix_cache}, "
+                       f"batching window {defaults.batch_window_ms:g} ms: the defaults)", engine, counts, options, names)
     if args.openai_url:
         from core.config import Settings
         from core.models.openai_engine import OpenAIEngine

@@ -105,6 +105,14 @@ class Settings(BaseSettings):
     prefill_chunk: int = Field(
         256, ge=16, le=16384, description="Prompt tokens prefilled per step, so a long prompt does not freeze the answers streaming."
     )
+    prefix_cache: int = Field(
+        32, ge=0, le=4096,
+        description="Prompt heads (chat template + system prompt) whose keys/values are kept for the next request that starts the same way; 0 = off.",
+    )
+    batch_window_ms: float = Field(
+        50.0, ge=0.0, le=1000.0,
+        description="Most milliseconds an idle model waits for requests sent at the same moment that are still being tokenised, so they share one prefill; a lone request never waits.",
+    )
     engine_url: str | None = Field(None, description="Base URL of the OpenAI-compatible server when engine=openai, e.g. http://127.0.0.1:8000/v1.")
     engine_api_key: SecretStr | None = Field(None, description="API key sent to that server, if it wants one.")
     engine_model: str | None = Field(None, description="The server's base model name; default: the first model it lists that is not a LoRA adapter.")

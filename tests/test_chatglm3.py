@@ -62,6 +62,20 @@ def test_the_engine_streams_the_reference_greedy_answer(chatglm3_engine):
     assert gen.stats.completion_tokens == 10
 
 
+def test_a_system_prompt_head_served_from_the_prefix_cache_gives_the_reference_answer(chatglm3_engine):
+    """The second request with the same system prompt starts after its cached head; both answers match the remote code's."""
+    case = reference()["cases"][2]
+    assert case["history"][0]["role"] == "system"
+    options = GenerationOptions(max_new_tokens=10, temperature=0.0, repetition_penalty=1.0)
+    expected = chatglm3_engine.tokenizer.decode(case["greedy_10"], skip_special_tokens=True).rstrip("\ufffd")
+    chatglm3_engine.batcher.prefix.clear()
+    first = chatglm3_engine.stream(_messages(case), options)
+    assert "".join(first) == expected and first.stats.cached_tokens == 0
+    second = chatglm3_engine.stream(_messages(case), options)
+    assert "".join(second) == expected
+    assert second.stats.cached_tokens >= 8
+
+
 def test_stop_tokens_are_eos_user_and_observation(chatglm3_engine):
     tok = chatglm3_engine.tokenizer
     stops = [tok.eos_token_id, tok.get_command("<|user|>"), tok.get_command("<|observation|>")]

@@ -14,7 +14,9 @@ all-padding columns are trimmed. Per-row attention masks and position ids make e
 compute what it would alone. Each request keeps its own sampling settings, seed
 (a `torch.Generator` of its own), token limit, context guard and Stop; different LoRA
 adapters and the base share one forward through PEFT's `adapter_names` ("__base__" rows
-bypass every adapter).
+bypass every adapter). A prompt head that another request already computed (template + system
+prompt, `core.models.prefix_cache`) is not prefilled again, and an idle scheduler waits briefly for
+requests sent at the same moment that are still being tokenised, so they share one prefill forward.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -42,6 +46,7 @@ from transformers.cache_utils import DynamicLayer
 from core.errors import Cancelled, UserError
 from core.models.engine import Generation
 from core.models.options import GenerationOptions
+from core.models.prefix_cache import PrefixCache
 
 if TYPE_CHECKING:
     from core.models.transformers_engine import TransformersEngine
@@ -85,6 +90,7 @@ class Request:
     prompt: list[int]
     adapter: str | None  # None = the base model
     options: GenerationOptions
+    head: int = 0  # leading prompt tokens shared with other requests (template + system prompt), 0 = none
     submitted: float = field(default_factory=time.perf_counter)
     tokens: list[int] = field(default_factory=list)  # prompt + generated, for the repetition penalty
     generated: int = 0
@@ -105,10 +111,17 @@ class Request:
 class Batcher:
     """The scheduler of one `TransformersEngine`; thread-safe, one worker thread."""
 
-    def __init__(self, engine: TransformersEngine, max_batch: int = 8, prefill_chunk: int = 256) -> None:
+    def __init__(
+        self, engine: TransformersEngine, max_batch: int = 8, prefill_chunk: int = 256, prefix_entries: int = 32, window: float = 0.05,
+    ) -> None:
         self.engine = engine
         self.max_batch = max(1, max_batch)
         self.prefill_chunk = max(1, prefill_chunk)
+        self.prefix = PrefixCache(prefix_entries)
+        self.window = max(0.0, window)  # most seconds an idle scheduler waits for requests still being prepared
+        self._preparing = 0  # requests between Engine.stream() and submit(): sent, not yet tokenised
+        self._local = threading.local()
+        self._acquisitions = -1  # the weights lock's count when this scheduler last took it
         self._cond = threading.Condition()
         self._waiting: deque[Request] = deque()
         self._prefilling: list[Request] = []
@@ -131,6 +144,9 @@ class Batcher:
         req.gen.queue_position = lambda: self.position(req)
         req.gen.batch_peers = lambda: self.peers(req)
         with self._cond:
+            if getattr(self._local, "preparing", False):
+                self._local.preparing = False
+                self._preparing -= 1
             if self._closed:
                 raise UserError("errors.batching.model_unloaded")
             self._waiting.append(req)
@@ -165,6 +181,7 @@ class Batcher:
                 "kv_cache_bytes": self.kv_cache_bytes,
                 "peak_kv_cache_bytes": self.peak_kv_cache_bytes,
                 "peak_batch": self.peak_batch,
+                **self.prefix.status(),
             }
 
     @property
@@ -188,6 +205,7 @@ class Batcher:
             with self._cond:
                 while not self._closed and not (self._waiting or self._prefilling or self._running):
                     self._cond.wait()
+                self._gather()
                 self._drop_cancelled_waiting()
                 self._admit()
                 if not (self._prefilling or self._running):
@@ -198,6 +216,9 @@ class Batcher:
                 self.wants_lock = True
                 with self.engine.lock.hold(cancel=_EveryoneCancelled(self)):
                     self.wants_lock = False
+                    if self.engine.lock.acquisitions != self._acquisitions + 1:
+                        self.prefix.clear()  # someone else had the weights (training, adapter load): heads may differ now
+                    self._acquisitions = self.engine.lock.acquisitions
                     if self.engine.model is None:
                         self._fail_all(UserError("errors.batching.model_unloaded_while_answering"))
                         continue
@@ -212,6 +233,38 @@ class Batcher:
                 self._fail_all(exc)
             finally:
                 self.wants_lock = False
+
+    @contextmanager
+    def preparing(self) -> Iterator[None]:
+        """Around one request's validation, rendering and tokenising, until it is submitted (or fails)."""
+        with self._cond:
+            self._preparing += 1
+        self._local.preparing = True
+        try:
+            yield
+        finally:
+            if getattr(self._local, "preparing", False):  # it never reached submit()
+                self._local.preparing = False
+                with self._cond:
+                    self._preparing -= 1
+                    self._cond.notify_all()
+
+    def _gather(self) -> None:
+        """An idle scheduler waits for requests still being prepared, at most `window` (call holding _cond).
+
+        Eight users who press Enter together reach `submit` milliseconds apart (each prompt is rendered
+        and tokenised first, one at a time under Python's GIL: 35 ms for eight here). Without the wait
+        the first few are prefilled alone and the others wait for that forward and a decode step; with
+        it all eight share one prefill forward. A request that comes alone waits for nothing.
+        """
+        if self._prefilling or self._running or not self._waiting or not self.window:
+            return
+        deadline = time.perf_counter() + self.window
+        while not self._closed and self._preparing and len(self._waiting) < self.max_batch:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return
+            self._cond.wait(left)
 
     def _drop_cancelled_waiting(self) -> None:
         for req in [r for r in self._waiting if r.gen.cancel.is_set()]:
@@ -244,6 +297,9 @@ class Batcher:
                 req.done = "error"
                 req.gen.error = UserError("errors.batching.adapter_unloaded_while_answering", adapter=req.adapter)
         self._retire()
+        for req in self._prefilling:
+            if req.head and not req.length:
+                self._reuse_head(req)
         if self._prefilling:
             self._prefill()
         if self._running:
@@ -301,6 +357,8 @@ class Batcher:
         for i, (req, chunk) in enumerate(rows):
             req.cache = cache if len(rows) == 1 else self._unstack(cache, mask[i], i)
             req.length += len(chunk)
+            if req.head and req.length == req.head:
+                self._remember_head(req)
             if req.length < len(req.prompt):
                 continue
             self._accept(req, self._choose(req, logits[i: i + 1]))
@@ -312,17 +370,40 @@ class Batcher:
                 self._finish(req)
 
     def _prefill_rows(self) -> list[tuple[Request, list[int]]]:
-        """Each prefilling request's next fixed chunk, in admission order, until the step's budget is spent."""
+        """Each prefilling request's next fixed chunk, in admission order, until the step's budget is spent.
+
+        Chunks start at fixed offsets of the prompt: 0, `prefill_chunk`, … within the head, then the
+        head's end and every `prefill_chunk` after it, whether or not the head came from the cache.
+        """
         rows, budget = [], self.prefill_chunk
         for req in self._prefilling:
             if budget <= 0:
                 break
             if req.done or req.length >= len(req.prompt):
                 continue
-            chunk = req.prompt[req.length: req.length + self.prefill_chunk]
+            end = req.length + self.prefill_chunk
+            if req.length < req.head:
+                end = min(end, req.head)
+            chunk = req.prompt[req.length: end]
             rows.append((req, chunk))
             budget -= len(chunk)
         return rows
+
+    def _reuse_head(self, req: Request) -> None:
+        """Start `req` after its head when another request computed the same head with these weights."""
+        layers = self.prefix.get(req.peft_name, req.prompt[: req.head])
+        if layers is None:
+            return
+        cache = self._new_cache()
+        for index, (keys, values) in enumerate(layers):
+            cache.update(keys, values, index)
+        req.cache, req.length = cache, req.head
+        req.gen.stats.cached_tokens = req.head
+
+    def _remember_head(self, req: Request) -> None:
+        head = req.prompt[: req.head]
+        if (req.peft_name, head) not in self.prefix:
+            self.prefix.put(req.peft_name, head, [(layer.keys, layer.values) for layer in req.cache.layers])
 
     def _stacked(self, rows: list[tuple[Request, list[int]]]) -> tuple[DynamicCache, list, torch.Tensor, list]:
         """One left-padded batch of several requests' caches and chunks: [padding | cache | padding | chunk].

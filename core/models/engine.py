@@ -44,6 +44,7 @@ class GenerationStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     dropped_turns: int = 0
+    cached_tokens: int = 0  # prompt tokens whose keys/values another request had computed (a shared head)
     queued_seconds: float = 0.0
     first_token_seconds: float | None = None
     seconds: float = 0.0

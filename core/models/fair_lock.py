@@ -21,6 +21,7 @@ class FairLock:
         self._waiting: deque[int] = deque()
         self._holder: int | None = None
         self._tickets = itertools.count(1)
+        self.acquisitions = 0  # times the lock was taken: a holder can tell whether anyone else had it since
 
     def ticket(self) -> int:
         with self._cond:
@@ -49,6 +50,7 @@ class FairLock:
                 self._cond.wait(timeout=0.1)
             self._waiting.popleft()
             self._holder = ticket
+            self.acquisitions += 1
 
     def release(self) -> None:
         with self._cond:

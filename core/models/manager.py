@@ -66,7 +66,7 @@ class ModelManager:
             progress=progress,
             quantization=quantization or self.settings.quantization,
         )
-        engine.configure(self.settings.max_batch, self.settings.prefill_chunk)
+        engine.configure(self.settings.max_batch, self.settings.prefill_chunk, self.settings.prefix_cache, self.settings.batch_window_ms)
         return engine
 
     def preflight(self, folder: str) -> list[preflight.Finding]:

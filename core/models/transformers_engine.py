@@ -8,6 +8,7 @@ answers are tested against, token for token.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Iterator
@@ -22,8 +23,10 @@ from core.models import chat_format, lora_targets
 from core.models.batching import Batcher, Request, mergeable
 from core.models.engine import Engine, Generation, ModelInfo
 from core.models.options import GenerationOptions
+from core.models.prefix_cache import PrefixCache, head_length
 
 log = logging.getLogger(__name__)
+HEAD_PROBE = "\u2063"  # an invisible separator as the probe's user text: no real prompt starts with it
 
 
 class _CancelCriteria(StoppingCriteria):
@@ -70,8 +73,8 @@ class TransformersEngine(Engine):
         self.batcher = Batcher(self, 1, prefill_chunk)
         self.configure(max_batch, prefill_chunk)
 
-    def configure(self, max_batch: int, prefill_chunk: int) -> None:
-        """Set the batch bound and prefill chunk (from settings); call before the first request."""
+    def configure(self, max_batch: int, prefill_chunk: int, prefix_entries: int = 32, batch_window_ms: float = 50.0) -> None:
+        """Set the batch bound, prefill chunk, prefix cache size and batching window (from settings); call before the first request."""
         from transformers import DynamicCache
 
         if max_batch > 1 and not mergeable(DynamicCache(config=self.model.config)):
@@ -79,11 +82,19 @@ class TransformersEngine(Engine):
             max_batch = 1
         self.batcher.max_batch = max(1, max_batch)
         self.batcher.prefill_chunk = max(1, prefill_chunk)
+        self.batcher.prefix = PrefixCache(prefix_entries)
+        self.batcher.window = max(0.0, batch_window_ms) / 1000
+
+    def stream(self, messages: list, options: GenerationOptions | None = None, adapter: str | None = None) -> Generation:
+        with self.batcher.preparing():  # tells an idle scheduler that this request is on its way
+            return super().stream(messages, options, adapter)
 
     def _submit(self, messages: list[dict], options: GenerationOptions, adapter: str | None, dropped: int) -> Generation:
         gen = Generation()
         gen.stats.dropped_turns = dropped
-        self.batcher.submit(Request(gen=gen, prompt=self.encode(messages, adapter), adapter=adapter, options=options))
+        ids = self.encode(messages, adapter)
+        head = self.prompt_head(messages, adapter, ids)
+        self.batcher.submit(Request(gen=gen, prompt=ids, adapter=adapter, options=options, head=head))
         return gen
 
     def status(self) -> dict:
@@ -97,6 +108,17 @@ class TransformersEngine(Engine):
         template = self._templates.get(adapter) if adapter else None
         text = chat_format.render(self.tokenizer, messages, self.model_type, chat_template=template)
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def prompt_head(self, messages: list[dict], adapter: str | None, ids: list[int]) -> int:
+        """Leading tokens of `ids` that other conversations with the same system prompt share (0 = none).
+
+        Found by rendering the leading system messages with a placeholder user turn: what that shares
+        with the real prompt is the template's header, the system prompt and the user turn's opening.
+        """
+        if not self.batcher.prefix.entries:
+            return 0
+        lead = list(itertools.takewhile(lambda m: m.get("role") == "system", messages))
+        return head_length(ids, self.encode([*lead, {"role": "user", "content": HEAD_PROBE}], adapter))
 
     def count_tokens(self, messages: list[dict], adapter: str | None = None) -> int:
         return len(self.encode(messages, adapter))
