@@ -6,6 +6,7 @@ training step still gets the weights between decode steps."""
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import pytest
 
@@ -80,16 +81,42 @@ def test_eight_concurrent_greedy_answers_are_token_identical_to_each_alone(engin
     assert engine.status()["kv_cache_bytes"] == 0, "a finished batch keeps no cache"
 
 
-def prefill_calls(engine) -> tuple[list[tuple[int, int, int]], object]:
-    """(rows, new tokens, cached tokens) of every multi-token forward of the model: the prefills."""
-    calls: list[tuple[int, int, int]] = []
+class Prefill(NamedTuple):
+    """One prefill forward of the model: its batch rows, and each request's chunk and cached tokens."""
+
+    rows: int  # 1 when the chunks were packed into one row, else one left-padded row per request
+    chunks: tuple[int, ...]
+    cached: tuple[int, ...]
+
+
+class _Hooks:
+    def __init__(self, *hooks) -> None:
+        self.hooks = hooks
+
+    def remove(self) -> None:
+        for hook in self.hooks:
+            hook()
+
+
+def prefill_calls(engine) -> tuple[list[Prefill], _Hooks]:
+    """Every prefill forward the model really ran, with the requests (chunks) the scheduler put in it."""
+    calls: list[Prefill] = []
+    batcher, pending = engine.batcher, []
+    plain = batcher._prefill_rows
+
+    def rows_of_this_step():
+        rows = plain()
+        pending[:] = [rows] if rows else []
+        return rows
 
     def record(_module, _args, kwargs):
-        rows, width = kwargs["input_ids"].shape
-        if width > 1:
-            calls.append((rows, width, kwargs["cache"].get_seq_length()))
+        if pending:
+            rows = pending.pop()
+            calls.append(Prefill(kwargs["input_ids"].shape[0], tuple(len(c) for _, c in rows), tuple(r.length for r, _ in rows)))
 
-    return calls, engine.model.register_forward_pre_hook(record, with_kwargs=True)
+    batcher._prefill_rows = rows_of_this_step
+    handle = engine.model.register_forward_pre_hook(record, with_kwargs=True)
+    return calls, _Hooks(handle.remove, lambda: delattr(batcher, "_prefill_rows"))
 
 
 def test_requests_admitted_together_are_prefilled_in_one_forward(engine):
@@ -102,7 +129,7 @@ def test_requests_admitted_together_are_prefilled_in_one_forward(engine):
         texts = [g.text for g in together(engine, requests)]
     finally:
         hook.remove()
-    assert calls == [(5, max(lengths), 0)], "one forward, left-padded to the longest prompt"
+    assert calls == [Prefill(1, tuple(lengths), (0,) * 5)], "one forward, the five prompts packed in one row (no padding)"
     assert texts == alone
 
 
@@ -115,8 +142,10 @@ def test_chunked_prompts_at_different_offsets_share_a_prefill_forward(tiny_model
         texts = [g.text for g in together(engine, [(p, GREEDY, None) for p in prompts])]
     finally:
         hook.remove()
-    assert any(rows > 1 and cached > 0 for rows, _, cached in calls), calls
-    assert all(width <= 16 for _, width, _ in calls), "a long prompt is still cut into prefill_chunk pieces"
+    shared = [c for c in calls if len(c.chunks) > 1 and any(c.cached)]
+    assert shared, calls
+    assert all(c.rows == 1 for c in shared), "packed into one row"
+    assert all(max(c.chunks) <= 16 for c in calls), "a long prompt is still cut into prefill_chunk pieces"
     assert texts == alone
 
 
@@ -218,7 +247,7 @@ def test_mixed_adapters_and_the_base_share_a_batch_token_identically(adapter_eng
     finally:
         hook.remove()
     assert engine.batcher.peak_batch >= 4
-    assert calls[0][0] >= 4, "base and adapter rows are prefilled in one forward too (adapter_names per row)"
+    assert calls[0].rows == len(calls[0].chunks) >= 4, "base and adapter rows are prefilled in one padded forward (adapter_names per row)"
     assert [g.text for g in gens] == alone
 
 

@@ -76,6 +76,25 @@ def test_a_system_prompt_head_served_from_the_prefix_cache_gives_the_reference_a
     assert second.stats.cached_tokens >= 8
 
 
+def test_the_reference_cases_asked_together_share_one_packed_prefill_and_keep_their_answers(chatglm3_engine):
+    """GLM is a transformers model, so requests sent together are packed into one prefill row (a 4D mask)."""
+    from tests.test_batching import prefill_calls
+
+    cases = reference()["cases"]
+    options = GenerationOptions(max_new_tokens=10, temperature=0.0, repetition_penalty=1.0)
+    chatglm3_engine.batcher.prefix.clear()
+    calls, hooks = prefill_calls(chatglm3_engine)
+    try:
+        with chatglm3_engine.lock.hold():  # all three arrive while the weights are busy, so one step admits them
+            gens = [chatglm3_engine.stream(_messages(case), options) for case in cases]
+        texts = ["".join(gen) for gen in gens]
+    finally:
+        hooks.remove()
+    assert calls[0].rows == 1 and len(calls[0].chunks) == len(cases), calls
+    expected = [chatglm3_engine.tokenizer.decode(case["greedy_10"], skip_special_tokens=True).rstrip("\ufffd") for case in cases]
+    assert texts == expected
+
+
 def test_stop_tokens_are_eos_user_and_observation(chatglm3_engine):
     tok = chatglm3_engine.tokenizer
     stops = [tok.eos_token_id, tok.get_command("<|user|>"), tok.get_command("<|observation|>")]

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
+from core.models import batching
 from core.models.options import GenerationOptions
 from core.models.prefix_cache import head_length
-from tests.test_batching import load, prefill_calls, reference
+from tests.test_batching import Prefill, load, prefill_calls, reference
 
 GREEDY = GenerationOptions(temperature=0, max_new_tokens=12)
 SYSTEM = {"role": "system", "content": "你是甄嬛，回答要简短。You are Zhen Huan; answer briefly."}
@@ -37,11 +40,15 @@ def test_a_cached_head_is_reused_and_the_answer_does_not_change(tiny_model_dir):
     finally:
         hook.remove()
     assert answer == alone
-    assert calls == [(1, len(engine.encode(second)) - head, head)], "only the part after the head is prefilled"
+    assert calls == [Prefill(1, (len(engine.encode(second)) - head,), (head,))], "only the part after the head is prefilled"
     assert engine.status()["prefix_hits"] == 1
 
 
-def test_eight_users_with_one_system_prompt_share_one_prefill_without_holding_the_lock(tiny_model_dir):
+@pytest.mark.parametrize("packing_keys", [10**6, 0])
+def test_eight_users_with_one_system_prompt_share_one_prefill_without_holding_the_lock(tiny_model_dir, monkeypatch, packing_keys):
+    """Packed into one row when only the projections are priced (padding is waste), left-padded rows when only
+    attention is (each packed token sees eight copies of the head): the same answers either way."""
+    monkeypatch.setattr(batching, "PACKING_KEYS", packing_keys)
     engine = load(tiny_model_dir)
     questions = ["Hello world.", "你好，世界。", "The capital of France is", "皇上，臣妾", "def f(x):", "quick brown fox", "今天天气很好", "为什么？"]
     alone = [reference(engine, persona(q), GREEDY) for q in questions]
@@ -62,8 +69,9 @@ def test_eight_users_with_one_system_prompt_share_one_prefill_without_holding_th
         hook.remove()
     assert texts == alone
     head = engine.prompt_head(persona(questions[0]), None, engine.encode(persona(questions[0])))
-    assert sum(rows for rows, _, _ in calls) == 8 and all(cached == head for _, _, cached in calls), calls
+    assert sum(len(c.chunks) for c in calls) == 8 and all(cached == head for c in calls for cached in c.cached), calls
     assert len(calls) <= 2, f"requests sent together are gathered into (nearly) one prefill forward: {calls}"
+    assert all(c.rows == (1 if packing_keys else len(c.chunks)) for c in calls), calls
 
 
 def test_anything_else_holding_the_weights_drops_the_cached_heads(tiny_model_dir):
@@ -77,7 +85,7 @@ def test_anything_else_holding_the_weights_drops_the_cached_heads(tiny_model_dir
         engine.chat(persona("臣妾"), GREEDY)
     finally:
         hook.remove()
-    assert calls[0][2] == 0, "the head was computed again, not taken from before the weights changed"
+    assert calls[0].cached == (0,), "the head was computed again, not taken from before the weights changed"
     assert engine.status()["prefix_hits"] == 0
 
 
@@ -90,4 +98,4 @@ def test_prefix_cache_off_computes_every_head(tiny_model_dir):
         engine.chat(persona("臣妾"), GREEDY)
     finally:
         hook.remove()
-    assert [cached for _, _, cached in calls] == [0]
+    assert [c.cached for c in calls] == [(0,)]

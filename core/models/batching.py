@@ -3,7 +3,8 @@
 One scheduler thread owns generation. Requests wait in a FIFO queue until the batch has
 room (`LIANDAN_MAX_BATCH`), are prefilled in fixed-size chunks (so a long prompt never
 freezes the answers already streaming; the chunks of all requests admitted together go
-through one batched forward), then join the running batch at the next decode step.
+through one forward, packed into one row without padding where the model takes a 4D mask),
+then join the running batch at the next decode step.
 Every step — one prefill budget plus one decode of the whole batch — holds the engine's
 FairLock on its own, so a training step or an adapter load still gets the weights
 between two decode steps, exactly as it did between two whole answers.
@@ -21,6 +22,7 @@ requests sent at the same moment that are still being tokenised, so they share o
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import threading
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PEFT_BASE = "__base__"  # PEFT's name for "no adapter" rows of a mixed batch
+PACKING_KEYS = 2048  # attention keys that cost about what one token's projections do (`Batcher._packable`)
 
 
 class _TextOut(TextStreamer):
@@ -120,6 +123,7 @@ class Batcher:
         self.prefix = PrefixCache(prefix_entries)
         self.window = max(0.0, window)  # most seconds an idle scheduler waits for requests still being prepared
         self._preparing = 0  # requests between Engine.stream() and submit(): sent, not yet tokenised
+        self._last_arrival = 0.0  # perf_counter() of the latest submit()
         self._local = threading.local()
         self._acquisitions = -1  # the weights lock's count when this scheduler last took it
         self._cond = threading.Condition()
@@ -150,6 +154,7 @@ class Batcher:
             if self._closed:
                 raise UserError("errors.batching.model_unloaded")
             self._waiting.append(req)
+            self._last_arrival = time.perf_counter()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="batcher", daemon=True)
                 self._thread.start()
@@ -250,21 +255,27 @@ class Batcher:
                     self._cond.notify_all()
 
     def _gather(self) -> None:
-        """An idle scheduler waits for requests still being prepared, at most `window` (call holding _cond).
+        """An idle scheduler waits for requests sent together, at most `window` (call holding _cond).
 
         Eight users who press Enter together reach `submit` milliseconds apart (each prompt is rendered
         and tokenised first, one at a time under Python's GIL: 35 ms for eight here). Without the wait
         the first few are prefilled alone and the others wait for that forward and a decode step; with
-        it all eight share one prefill forward. A request that comes alone waits for nothing.
+        it all eight share one prefill forward. The wait lasts while a request is being prepared or the
+        last one arrived less than `window / 5` ago (a thread that has not yet reached `preparing()`),
+        so a request that comes alone waits 10 ms at the default window.
         """
         if self._prefilling or self._running or not self._waiting or not self.window:
             return
         deadline = time.perf_counter() + self.window
-        while not self._closed and self._preparing and len(self._waiting) < self.max_batch:
-            left = deadline - time.perf_counter()
+        while not self._closed and len(self._waiting) < self.max_batch:
+            now = time.perf_counter()
+            quiet = self._last_arrival + self.window / 5 - now
+            if not self._preparing and quiet <= 0:
+                return
+            left = deadline - now
             if left <= 0:
                 return
-            self._cond.wait(left)
+            self._cond.wait(min(left, quiet) if not self._preparing else left)
 
     def _drop_cancelled_waiting(self) -> None:
         for req in [r for r in self._waiting if r.gen.cancel.is_set()]:
@@ -337,31 +348,30 @@ class Batcher:
         rows = self._prefill_rows()
         if not rows:
             return
-        reqs = [req for req, _ in rows]
-        if len(rows) == 1:  # alone: its own cache, no padding (the same forward as before batching)
-            req, chunk = rows[0]
-            cache, mask = req.cache, torch.ones((1, req.length + len(chunk)), dtype=torch.long, device=self._device())
-            ids, positions = [chunk], [list(range(req.length, req.length + len(chunk)))]
+        if len(rows) == 1:
+            batch = self._alone(*rows[0])
+        elif self._packable(rows):
+            batch = self._packed(rows)
         else:
-            cache, ids, mask, positions = self._stacked(rows)
+            batch = self._stacked(rows)
         out = self._module()(
-            input_ids=torch.tensor(ids, device=self._device()),
-            attention_mask=mask,
-            position_ids=torch.tensor(positions, device=self._device()),
-            cache=cache,
+            input_ids=torch.tensor(batch.ids, device=self._device()),
+            attention_mask=batch.mask,
+            position_ids=torch.tensor(batch.positions, device=self._device()),
+            cache=batch.cache,
             use_cache=True,
-            logits_to_keep=1,
-            **self._adapter_kwargs(reqs),
+            logits_to_keep=batch.keep,
+            **self._adapter_kwargs([req for req, _ in rows][: len(batch.ids)]),  # a packed row's requests share one adapter
         )
-        logits = out.logits[:, -1, :]  # every row's chunk ends in the last column (left padding)
         for i, (req, chunk) in enumerate(rows):
-            req.cache = cache if len(rows) == 1 else self._unstack(cache, mask[i], i)
+            row, position, columns = batch.picks[i]
+            req.cache = batch.cache if columns is None else self._own(batch.cache, row, columns)
             req.length += len(chunk)
             if req.head and req.length == req.head:
                 self._remember_head(req)
             if req.length < len(req.prompt):
                 continue
-            self._accept(req, self._choose(req, logits[i: i + 1]))
+            self._accept(req, self._choose(req, out.logits[row: row + 1, position, :]))
             with self._cond:
                 self._prefilling.remove(req)
                 if not req.done:
@@ -405,12 +415,70 @@ class Batcher:
         if (req.peft_name, head) not in self.prefix:
             self.prefix.put(req.peft_name, head, [(layer.keys, layer.values) for layer in req.cache.layers])
 
-    def _stacked(self, rows: list[tuple[Request, list[int]]]) -> tuple[DynamicCache, list, torch.Tensor, list]:
+    def _alone(self, req: Request, chunk: list[int]) -> "_PrefillBatch":
+        """One request: its own cache, no padding (the same forward as before batching)."""
+        mask = torch.ones((1, req.length + len(chunk)), dtype=torch.long, device=self._device())
+        positions = [list(range(req.length, req.length + len(chunk)))]
+        return _PrefillBatch(req.cache, [chunk], mask, positions, 1, [(0, -1, None)])
+
+    def _packable(self, rows: list[tuple[Request, list[int]]]) -> bool:
+        """Whether one packed row (`_packed`) is both possible and cheaper than left-padded rows (`_stacked`).
+
+        Packing hands the model a custom 4D mask, which transformers' own SDPA models take as given;
+        remote code (ChatGLM3) builds its masks itself, and PEFT's `adapter_names` name one adapter
+        per row, so a mixed-adapter step stays padded. The cost compares query x (projection work + keys),
+        with `PACKING_KEYS` keys costing about one token's projections on a small model.
+        """
+        model = self.engine.model
+        if getattr(model.config, "_attn_implementation", None) != "sdpa" or not type(model).__module__.startswith("transformers.models."):
+            return False
+        if len({req.peft_name for req, _ in rows}) > 1:
+            return False
+        new = sum(len(chunk) for _, chunk in rows)
+        width = max(len(chunk) for _, chunk in rows)
+        packed = new * (PACKING_KEYS + sum(req.length for req, _ in rows) + new)
+        padded = len(rows) * width * (PACKING_KEYS + max(req.length for req, _ in rows) + width)
+        return packed < padded
+
+    def _packed(self, rows: list[tuple[Request, list[int]]]) -> "_PrefillBatch":
+        """Every request's cache and chunk side by side in ONE row: [cache 1 | cache 2 | … | chunk 1 | chunk 2 | …].
+
+        Eight questions of 5 to 32 new tokens padded to 32 each cost the projections of 256 tokens;
+        packed they cost what they hold (~130). A 4D mask lets each chunk token see only its own
+        request's cache and the earlier tokens of its own chunk, and position ids continue each
+        request's own length, so every request computes what it would alone; the logits kept are each
+        chunk's last token, and each request takes back its own cache and chunk columns.
+        """
+        device = self._device()
+        cache = self._new_cache()
+        with_past = [req for req, _ in rows if req.length]
+        if with_past:
+            for index in range(len(with_past[0].cache.layers)):
+                layers = [req.cache.layers[index] for req in with_past]
+                cache.update(torch.cat([l.keys for l in layers], dim=2), torch.cat([l.values for l in layers], dim=2), index)
+        past = sum(req.length for req, _ in rows)
+        new = sum(len(chunk) for _, chunk in rows)
+        mask = torch.zeros((1, 1, new, past + new), dtype=torch.bool, device=device)
+        ids, positions, picks, start, offset = [], [], [], 0, 0
+        for req, chunk in rows:
+            n = len(chunk)
+            mask[0, 0, offset: offset + n, start: start + req.length] = True
+            mask[0, 0, offset: offset + n, past + offset: past + offset + n] = torch.ones((n, n), dtype=torch.bool, device=device).tril()
+            columns = torch.cat([torch.arange(start, start + req.length), torch.arange(past + offset, past + offset + n)]).to(device)
+            ids += chunk
+            positions += range(req.length, req.length + n)
+            picks.append((0, len(picks), columns))
+            start, offset = start + req.length, offset + n
+        keep = torch.tensor([o - 1 for o in itertools.accumulate(len(chunk) for _, chunk in rows)], device=device)
+        return _PrefillBatch(cache, [ids], mask, [positions], keep, picks)
+
+    def _stacked(self, rows: list[tuple[Request, list[int]]]) -> "_PrefillBatch":
         """One left-padded batch of several requests' caches and chunks: [padding | cache | padding | chunk].
 
         The new keys land after every row's cache, so a row whose chunk is shorter than the widest has
         padding between its cache and its chunk; the mask hides it and each row's position ids continue
-        from its own length, so every row computes what it would alone.
+        from its own length, so every row computes what it would alone. Used where packing is not
+        possible (remote code, mixed adapters) or not cheaper (long caches).
         """
         device = self._device()
         past = max(req.length for req, _ in rows)
@@ -430,14 +498,15 @@ class Batcher:
             ids.append([0] * pad + chunk)
             mask.append([0] * (past - req.length) + [1] * req.length + [0] * pad + [1] * len(chunk))
             positions.append([0] * pad + list(range(req.length, req.length + len(chunk))))
-        return cache, ids, torch.tensor(mask, dtype=torch.long, device=device), positions
+        mask = torch.tensor(mask, dtype=torch.long, device=device)
+        picks = [(i, -1, mask[i].nonzero().squeeze(1)) for i in range(len(rows))]  # every chunk ends in the last column
+        return _PrefillBatch(cache, ids, mask, positions, 1, picks)
 
-    def _unstack(self, cache: DynamicCache, mask: torch.Tensor, row: int) -> DynamicCache:
-        """Row `row` of a stacked prefill cache as the request's own cache, without its padding columns."""
-        real = mask.nonzero().squeeze(1)
+    def _own(self, cache: DynamicCache, row: int, columns: torch.Tensor) -> DynamicCache:
+        """One request's own cache out of a shared prefill cache: its row, its columns (no padding, no others)."""
         own = self._new_cache()
         for index, layer in enumerate(cache.layers):
-            own.update(layer.keys[row: row + 1, :, real], layer.values[row: row + 1, :, real], index)
+            own.update(layer.keys[row: row + 1, :, columns], layer.values[row: row + 1, :, columns], index)
         return own
 
     def _device(self) -> torch.device:
@@ -560,6 +629,18 @@ class Batcher:
         self.kv_cache_bytes = total
         self.peak_kv_cache_bytes = max(self.peak_kv_cache_bytes, total)
         self.peak_batch = max(self.peak_batch, len(self._running) + len(self._prefilling))
+
+
+@dataclass
+class _PrefillBatch:
+    """One prefill forward's inputs, and where each request finds its logits and its cache afterwards."""
+
+    cache: DynamicCache
+    ids: list[list[int]]
+    mask: torch.Tensor
+    positions: list[list[int]]
+    keep: int | torch.Tensor  # logits_to_keep
+    picks: list[tuple[int, int, torch.Tensor | None]]  # per request: batch row, logits position, cache columns (None: the whole cache)
 
 
 class _EveryoneCancelled:
