@@ -251,6 +251,19 @@ def test_mixed_adapters_and_the_base_share_a_batch_token_identically(adapter_eng
     assert [g.text for g in gens] == alone
 
 
+def test_requests_for_one_adapter_are_packed_into_one_row_token_identically(adapter_engine):
+    engine = adapter_engine
+    requests = [(p, GREEDY, "beta") for p in PROMPTS[:4]]
+    alone = [reference(engine, ask(p), o, v) for p, o, v in requests]
+    calls, hook = prefill_calls(engine)
+    try:
+        gens = together(engine, requests)
+    finally:
+        hook.remove()
+    assert calls[0].rows == 1 and len(calls[0].chunks) == 4, calls
+    assert [g.text for g in gens] == alone
+
+
 def test_an_adapter_unloaded_mid_answer_fails_only_that_request(tiny_model_dir, tmp_path):
     store = AdapterStore(tmp_path)
     engine = load(tiny_model_dir)

@@ -425,7 +425,7 @@ class Batcher:
         """Whether one packed row (`_packed`) is both possible and cheaper than left-padded rows (`_stacked`).
 
         Packing hands the model a custom 4D mask, which transformers' own SDPA models take as given;
-        remote code (ChatGLM3) builds its masks itself, and PEFT's `adapter_names` name one adapter
+        remote code (`trust_remote_code` models) builds its masks itself, and PEFT's `adapter_names` name one adapter
         per row, so a mixed-adapter step stays padded. The cost compares query x (projection work + keys),
         with `PACKING_KEYS` keys costing about one token's projections on a small model.
         """
