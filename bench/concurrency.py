@@ -13,6 +13,7 @@ Claims checked, all in one process on one loaded model:
 With --openai-url the same table is measured through the OpenAI-compatible engine (a vLLM server).
 
     .venv/bin/python bench/concurrency.py [--tokens 64] [--clients 1,2,4,8] [--openai-url http://127.0.0.1:8000/v1]
+        [--openai-mixed]   # hot-loads the same four seeded adapters into the server for its mixed row
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.config import Settings  # noqa: E402
 from core.models.options import GenerationOptions  # noqa: E402
 
 QUESTIONS = [
@@ -196,7 +198,9 @@ def main() -> None:
     parser.add_argument("--model", default="embedded")
     parser.add_argument("--openai-url", default=None, help="also measure an OpenAI-compatible server (vLLM)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the table without prefix cache and batching window")
-    parser.add_argument("--openai-adapters", default="", help="comma-separated LoRA names on that server for the mixed row")
+    parser.add_argument("--openai-mixed", action="store_true",
+                        help="hot-load the same four seeded adapters into that server for its mixed row "
+                             "(vLLM started with --enable-lora and VLLM_ALLOW_RUNTIME_LORA_UPDATING=True, same filesystem)")
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
     options = GenerationOptions(temperature=0, max_new_tokens=args.tokens, repetition_penalty=1.0)
@@ -204,8 +208,6 @@ def main() -> None:
     from core.models import loader, sources
 
     repo = Path(__file__).resolve().parent.parent
-    from core.config import Settings
-
     defaults = Settings()
     engine = loader.load(sources.resolve(args.model, repo / "data" / "models"))
     print(f"model {engine.info.name} on {engine.info.device}, {os.cpu_count()} CPUs shared with other work; "
@@ -220,13 +222,14 @@ def main() -> None:
         engine.configure(args.max_batch, defaults.prefill_chunk, defaults.prefix_cache, defaults.batch_window_ms)
         lines += table(f"in-process engine (continuous batching; prefix cache {defaults.prefix_cache}, "
                        f"batching window {defaults.batch_window_ms:g} ms: the defaults)", engine, counts, options, names)
-    if args.openai_url:
-        from core.config import Settings
-        from core.models.openai_engine import OpenAIEngine
+        if args.openai_url:
+            from core.models.openai_engine import OpenAIEngine
 
-        remote = OpenAIEngine.from_settings(Settings(engine="openai", engine_url=args.openai_url))
-        extra = [a for a in args.openai_adapters.split(",") if a]
-        lines += table(f"OpenAI-compatible server at {args.openai_url}", remote, counts, options, extra)
+            remote = OpenAIEngine.from_settings(Settings(engine="openai", engine_url=args.openai_url))
+            for name in names if args.openai_mixed else []:
+                remote.load_adapter(name, Path(tmp) / name)  # a no-op for a name the server already has
+            lines += table(f"OpenAI-compatible server at {args.openai_url}", remote, counts, options,
+                           names if args.openai_mixed else [])
     print("\n## summary\n" + "\n".join(lines))
 
 
