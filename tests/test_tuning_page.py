@@ -181,3 +181,23 @@ def test_streamlit_does_not_collect_the_whole_heap_after_every_rerun():
 
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["runner"]["postScriptGC"] is False
+
+
+@pytest.mark.parametrize(
+    ("status", "details", "seconds"),
+    [
+        ("pending", {}, 1.0),  # nothing measured yet: show the first step as soon as it ends
+        ("running", {"step": 0, "total_steps": 12}, 1.0),
+        ("running", {"step": 2, "total_steps": 12, "eta_seconds": 30.0}, 1.0),  # 3 s steps
+        ("running", {"step": 2, "total_steps": 12, "eta_seconds": 50.0}, 2.0),  # 5 s steps
+        ("running", {"step": 2, "total_steps": 12, "eta_seconds": 120.0}, 5.0),  # 12 s steps (CI's machine, 2026-12-03)
+        ("running", {"step": 12, "total_steps": 12, "eta_seconds": 0.0}, 1.0),
+        ("done", {"step": 12, "total_steps": 12}, None),  # an ended job is not polled
+    ],
+)
+def test_a_running_job_is_read_about_twice_per_step(status, details, seconds):
+    from components.finetune.jobs import poll_every
+    from core.jobs import Job
+
+    assert poll_every(Job(id="j", kind="train", title="t", params={}, status=status, details=details)) == seconds
+    assert poll_every(None) is None
