@@ -202,10 +202,15 @@ def test_kb_journey_from_upload_to_a_cited_answer(liandan_app, page, tmp_path):
     # 6. Delete the base and make a new one with the same name: it starts empty, with no trace
     #    of the old base's indexing job (its table once showed under the new base).
     go_to(page, "知识库")
-    page.get_by_test_id("stExpander").filter(has_text="⚙️ 重命名 / 删除").locator("summary").click()
-    page.get_by_text(f"我确认删除“{kb_name}”及其全部内容").click()
-    wait_idle(page)
-    page.get_by_role("button", name="删除", exact=True).click()
+    manage = open_expander(page, "⚙️ 重命名 / 删除")  # a plain click closes it when it is already open
+    delete = manage.get_by_role("button", name="删除", exact=True)
+    expect(delete).to_be_disabled()  # until the user confirms
+    for _ in range(3):  # on a loaded machine a click during a rerun can be lost: confirm until Delete is on
+        manage.get_by_text(f"我确认删除“{kb_name}”及其全部内容").click()
+        wait_idle(page)
+        if delete.is_enabled():
+            break
+    delete.click()
     wait_idle(page)
     create_base(page, kb_name)
     expect(page.get_by_text(re.compile(r"· 0 个文件 · 0 个分块$"))).to_be_visible()
