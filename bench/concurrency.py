@@ -226,10 +226,10 @@ def main() -> None:
             from core.models.openai_engine import OpenAIEngine
 
             remote = OpenAIEngine.from_settings(Settings(engine="openai", engine_url=args.openai_url))
-            for name in names if args.openai_mixed else []:
+            mixed = names if args.openai_mixed else []
+            for name in mixed:
                 remote.load_adapter(name, Path(tmp) / name)  # a no-op for a name the server already has
-            lines += table(f"OpenAI-compatible server at {args.openai_url}", remote, counts, options,
-                           names if args.openai_mixed else [])
+            lines += table(f"OpenAI-compatible server at {args.openai_url}", remote, counts, options, mixed)
     print("\n## summary\n" + "\n".join(lines))
 
 
