@@ -51,6 +51,20 @@ def scanned_image(lines: list[str] = SCAN_LINES, fmt: str = "PNG") -> bytes:
     return buffer.getvalue()
 
 
+def long_screenshot(lines: dict[int, str], width: int = 1080, height: int = 20000, size: int = 40) -> bytes:
+    """A phone's long screenshot (长截图): `lines` maps the row of each line's vertical centre to its text."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(FONT, size)
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    for row, line in lines.items():
+        draw.text((60, row), line, font=font, fill="black", anchor="lm")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def scanned_pdf(pages: list[list[str]] | None = None) -> bytes:
     """A PDF whose pages are only images of text, as a scanner writes them (PIL's PDF writer)."""
     images = [_font_image(lines) for lines in (pages or [SCAN_LINES])]

@@ -7,13 +7,16 @@ seconds of CPU. No timing is asserted here (bench/ocr.py measures speed)."""
 from __future__ import annotations
 
 import difflib
+import io
 import re
+import tracemalloc
 from functools import cache
 
 import pytest
 
 from core.errors import Cancelled
 from core.kb import chunking, loaders
+from core.kb.formats import ocr
 from core.kb.formats import pdf as pdf_format
 from core.kb.formats.base import LoadOptions
 from core.kb.loaders import LoadError, load_bytes
@@ -22,6 +25,7 @@ from tests import kb_corpus as corpus
 from tests.test_kb_store import kb_settings
 
 MB = 1_000_000
+OCR_CANVAS_MEMORY = 250 * MB  # what the engine allocates (numpy, traced) for its largest canvas, 2000×2000: 213 MB measured
 OCR_OFF = LoadOptions(ocr=False)
 
 
@@ -98,6 +102,49 @@ def test_images_go_through_the_same_ocr_and_ocr_off_says_so():
         load_bytes("坏图.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 50, MB)
 
 
+def test_ocr_tiles_cover_a_tall_image_with_overlaps_and_leave_others_whole():
+    assert ocr.tiles(1500, 1080) == [(0, 1500)] and ocr.tiles(9000, 3000) == [(0, 3000), (2800, 5800), (5600, 8600), (6000, 9000)]
+    spans = ocr.tiles(20000, 1080)
+    assert spans[0][0] == 0 and spans[-1][1] == 20000 and all(end - start == ocr.TILE_SIDE for start, end in spans)
+    assert all(previous[1] - start >= ocr.TILE_OVERLAP for previous, (start, _) in zip(spans, spans[1:]))
+
+
+def test_a_long_screenshot_is_read_at_its_own_resolution_each_line_once():
+    """1080×20000 px (a WeChat 长截图): scaled whole to 2000 px it came back as noise. Lines are put
+    in every overlap of two tiles (at its middle, where the tiles hand over, and near both edges)."""
+    spans = ocr.tiles(20000, 1080)
+    rows = [start + 300 for start, _ in spans[:-1]]
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        rows += [start + 30, (start + end) // 2, end - 30]
+    lines = {row: f"第{n}行盘点差异需要复核" for n, row in enumerate(sorted(rows))}
+    seen: list[tuple[int, int]] = []
+    loaded = load_bytes("长截图.png", corpus.long_screenshot(lines), 50 * MB, LoadOptions(on_page=lambda done, total: seen.append((done, total))))
+    got = loaded.text.splitlines()
+    assert len(got) == len(lines), got  # none lost, none twice
+    assert similarity("".join(lines.values()), loaded.text) >= 0.95, loaded.text
+    assert seen == [(n, len(spans)) for n in range(1, len(spans) + 1)]
+    with pytest.raises(Cancelled):
+        load_bytes("长截图.png", corpus.long_screenshot(lines), 50 * MB, LoadOptions(on_page=lambda done, total: seen.append((done, total)), should_stop=lambda: len(seen) > len(spans) + 1))
+
+
+@pytest.mark.parametrize("width, height", [(30, 1999), (1999, 30), (1, 9999), (59999, 1)])
+def test_a_thin_strip_costs_the_ocr_no_more_than_a_page(width, height):
+    """A few hundred bytes of PNG, 1999 px tall and 30 wide, made a 736×49000 detection canvas
+    (41 s, 5 GB) and a 60000×1 one was padded at full size (3 GB): now each is at most one page's worth."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), "white").save(buffer, "PNG")
+    tracemalloc.start()
+    try:
+        with pytest.raises(LoadError, match="found no text"):
+            load_bytes("细条.png", buffer.getvalue(), MB)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < OCR_CANVAS_MEMORY, f"{peak / MB:.0f} MB"
+
+
 # --- tables -------------------------------------------------------------------------------------
 
 def rows_in_chunks(chunks: list[chunking.Chunk], header: list[str], rows: list[list[object]]) -> None:
@@ -127,8 +174,6 @@ def test_a_long_pdf_table_is_split_between_rows_under_a_repeated_header():
 
 
 def test_docx_html_and_markdown_tables_become_markdown_tables():
-    import io
-
     import docx
 
     document = docx.Document()

@@ -11,7 +11,6 @@ from core.kb.formats import ocr
 from core.kb.formats.base import LoadOptions, Parsed, Section
 
 MAX_PIXELS = 60_000_000  # a 60-megapixel photo is ~180 MB decoded; a larger "image" is a decompression bomb
-MAX_SIDE_PX = 4000  # larger images are scaled down before OCR (detection works on ~1000 px anyway)
 
 
 def parse(data: bytes, options: LoadOptions) -> Parsed:
@@ -25,7 +24,7 @@ def parse(data: bytes, options: LoadOptions) -> Parsed:
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > MAX_PIXELS:
                 raise LoadError(msg("errors.kb_image_too_large", width=image.width, height=image.height))
-            image.draft("RGB", (MAX_SIDE_PX, MAX_SIDE_PX))  # JPEG decodes at a reduced size directly
+            image.draft("RGB", (ocr.TILE_SIDE, ocr.TILE_SIDE))  # JPEG decodes at a reduced size directly
             rgb = image.convert("RGB")
     except LoadError:
         raise
@@ -33,11 +32,10 @@ def parse(data: bytes, options: LoadOptions) -> Parsed:
         raise LoadError(msg("errors.kb_image_bomb")) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise LoadError(msg("errors.kb_image_damaged", detail=type(exc).__name__), msg("errors.kb_image_damaged.hint")) from exc
-    if max(rgb.size) > MAX_SIDE_PX:
-        rgb.thumbnail((MAX_SIDE_PX, MAX_SIDE_PX))
-    text = ocr.recognize(np.asarray(rgb))
-    if options.on_page is not None:
-        options.on_page(1, 1)
+    if min(rgb.size) > ocr.TILE_SIDE:  # the engine would scale each tile down to this anyway
+        scale = ocr.TILE_SIDE / min(rgb.size)
+        rgb = rgb.resize((round(rgb.width * scale), round(rgb.height * scale)), Image.Resampling.LANCZOS)
+    text = ocr.recognize(np.asarray(rgb), options.on_page, options.should_stop)  # a long screenshot's tiles are its "pages"
     if not text.strip():
         raise LoadError(msg("errors.kb_image_no_text"))
     return Parsed((Section(text),), (msg("kb.report.image_ocr"),))
