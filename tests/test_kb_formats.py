@@ -103,9 +103,10 @@ def test_images_go_through_the_same_ocr_and_ocr_off_says_so():
 
 
 def test_ocr_tiles_cover_a_tall_image_with_overlaps_and_leave_others_whole():
-    assert ocr.tiles(1500, 1080) == [(0, 1500)] and ocr.tiles(9000, 3000) == [(0, 3000), (2800, 5800), (5600, 8600), (6000, 9000)]
+    assert ocr.tiles(1500, 1080) == [(0, 1500)] and ocr.tiles(2339, 1654) == [(0, 2339)]  # an A4 page at 200 dpi stays whole
+    assert ocr.tiles(9000, 1500) == [(0, 3000), (2800, 5800), (5600, 8600), (6000, 9000)]
     spans = ocr.tiles(20000, 1080)
-    assert spans[0][0] == 0 and spans[-1][1] == 20000 and all(end - start == ocr.TILE_SIDE for start, end in spans)
+    assert spans[0][0] == 0 and spans[-1][1] == 20000 and all(end - start == 2160 for start, end in spans)
     assert all(previous[1] - start >= ocr.TILE_OVERLAP for previous, (start, _) in zip(spans, spans[1:]))
 
 

@@ -76,9 +76,9 @@ def recognize(image: np.ndarray, on_tile: Callable[[int, int], None] | None = No
 
 def tiles(height: int, width: int) -> list[tuple[int, int]]:
     """Row spans [start, end) that cover the image, overlapping by TILE_OVERLAP: one span unless
-    the image is taller than both TILE_SIDE and its own width (tiles are at least as tall as wide,
-    so RapidOCR scales none down more than it would the whole width)."""
-    side = max(TILE_SIDE, width)
+    the image is taller than both TILE_SIDE and twice its width (so a page, 1.41:1, stays whole
+    and is scaled to TILE_SIDE as before; a 1080-wide screenshot is read in 1080×2160 tiles)."""
+    side = max(TILE_SIDE, 2 * width)
     if height <= side:
         return [(0, height)]
     step = side - TILE_OVERLAP
