@@ -7,7 +7,7 @@ time uses all cores already, and the engine object is not documented as thread-s
 Two shapes RapidOCR handles badly are reshaped before it sees them. It scales any image down to
 2000 px on its long side, so a phone's long screenshot (1080×24000, a 长截图) came back as noise:
 a tall image is read in overlapping tiles at its own resolution. And its detector scales the
-SHORT side up to 736 px, so a tall, thin strip (1999×30 px, a few hundred bytes of PNG) became a
+SHORT side up to 736 px, so a tall, thin strip (30 px wide, 1999 tall: a few hundred bytes of PNG) became a
 736×49000 canvas: 41 s and 5 GB. Every canvas is padded to at most MAX_ASPECT first.
 """
 
