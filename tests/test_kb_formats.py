@@ -128,6 +128,20 @@ def test_a_long_screenshot_is_read_at_its_own_resolution_each_line_once():
         load_bytes("长截图.png", corpus.long_screenshot(lines), 50 * MB, LoadOptions(on_page=lambda done, total: seen.append((done, total)), should_stop=lambda: len(seen) > len(spans) + 1))
 
 
+def test_a_long_image_saved_as_one_pdf_page_is_read_like_the_screenshot():
+    """A 长图 exported as PDF is one page 100 inches tall: rendered to 3500 px on its long side, its text
+    was a few pixels high; now it is rendered at 200 dpi (short side ≤ 2000 px) and read in tiles."""
+    from PIL import Image
+
+    lines = {row: f"第{n}段报销单据保存五年" for n, row in enumerate(range(500, 20000, 1500))}
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(corpus.long_screenshot(lines, size=28))).save(buffer, "PDF", resolution=200)
+    loaded = load_bytes("长图.pdf", buffer.getvalue(), 50 * MB)
+    assert len(loaded.text.splitlines()) == len(lines), loaded.text
+    assert similarity("".join(lines.values()), loaded.text) >= 0.95, loaded.text
+    assert [m.render("en") for m in loaded.notes] == ["1 pages, 1 by OCR"]
+
+
 @pytest.mark.parametrize("width, height", [(30, 1999), (1999, 30), (1, 9999), (59999, 1)])
 def test_a_thin_strip_costs_the_ocr_no_more_than_a_page(width, height):
     """A few hundred bytes of PNG, 1999 px tall and 30 wide, made a 736×49000 detection canvas

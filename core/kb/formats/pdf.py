@@ -27,7 +27,7 @@ logging.getLogger("pdfminer").setLevel(logging.ERROR)  # it logs every oddity of
 log = logging.getLogger(__name__)
 
 OCR_DPI = 200  # PP-OCR reads body text well from ~150 dpi; 200 keeps small print
-MAX_SIDE_PX = 3500  # a page rendered larger than this is scaled down (a poster-sized page is not 20k px)
+MAX_RENDER_PIXELS = 30_000_000  # a poster or a 100-inch "long image" page is rendered smaller than 200 dpi
 MIN_CHARS_PER_SQIN = 0.5  # fewer letters than this per square inch: no real text layer (an A4 page of text has ~20)
 MIN_TEXT_SHARE = 0.5  # fewer than half of the glyphs letters/digits/CJK: a junk layer (unmapped fonts, "(cid:12)")
 MIN_IMAGE_COVER = 0.3  # a scan is an image over most of the page; a blank page is not a scan
@@ -91,7 +91,10 @@ def _page_text(page, found: list) -> str:
 
 
 def _render(page, width: float, height: float) -> np.ndarray:
-    scale = min(OCR_DPI / 72, MAX_SIDE_PX / max(width, height, 1.0))
+    """The page as pixels for OCR: at OCR_DPI, but its short side at most ocr.TILE_SIDE (the engine
+    scales it down to that anyway) and MAX_RENDER_PIXELS in all; a tall page is then read in tiles."""
+    width, height = max(width, 1.0), max(height, 1.0)
+    scale = min(OCR_DPI / 72, ocr.TILE_SIDE / min(width, height), (MAX_RENDER_PIXELS / (width * height)) ** 0.5)
     return np.asarray(page.render(scale=scale).to_pil().convert("RGB"))
 
 
@@ -184,7 +187,9 @@ def parse(data: bytes, options: LoadOptions) -> Parsed:
                     try:
                         with _pdfium_lock:
                             image = _render(page, width, height)
-                        text = ocr.recognize(image)
+                        text = ocr.recognize(image, should_stop=options.should_stop)
+                    except Cancelled:
+                        raise
                     except Exception as exc:  # noqa: BLE001 - one page's OCR failure is that page's note
                         log.warning("OCR failed on page %d", number, exc_info=True)
                         errors.append(type(exc).__name__)
