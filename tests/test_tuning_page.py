@@ -171,6 +171,21 @@ def test_coming_back_restores_the_dataset_and_settings_and_names_the_dataset(app
     assert "dataset" not in app_runtime.finetune.form()
 
 
+def test_a_suggested_name_kept_from_last_time_still_follows_a_new_dataset(app_runtime):
+    """A visit without a dataset remembers the suggestion "adapter-1"; the next session (a reload, a new
+    tab) restored it as if typed and kept it after an upload (CI's browser test saw "adapter-1")."""
+    assert app_test("pages/fine_tune.py").run().text_input(key="ft-name").value == "adapter-1"
+    again = app_test("pages/fine_tune.py").run()
+    assert again.text_input(key="ft-name").value == "adapter-1"
+    again.file_uploader(key="ft-upload").set_value(("towers.json", json.dumps(GOOD).encode(), "application/json")).run()
+    assert again.text_input(key="ft-name").value == "towers-1"
+
+    again.text_input(key="ft-name").set_value("guide").run()  # a typed name is kept, across sessions too
+    third = app_test("pages/fine_tune.py").run()
+    third.file_uploader(key="ft-upload").set_value(("other.json", json.dumps(GOOD).encode(), "application/json")).run()
+    assert third.text_input(key="ft-name").value == "guide"
+
+
 def test_streamlit_does_not_collect_the_whole_heap_after_every_rerun():
     """Issue 19's stall: with postScriptGC on, each 1 s poll of a job ran gc.collect(2) over the ~480k
     objects of a loaded model, holding the GIL the training thread needs (0/8 steps in 7 min watched).

@@ -35,6 +35,8 @@ def restore(ft) -> None:
     last = str(form.get("name") or "").strip()
     if NAME not in st.session_state and last and not ft.name_taken(last):
         st.session_state[NAME] = last
+        if form.get("name_suggested"):  # still the page's suggestion: it follows the next dataset
+            st.session_state[AUTO] = last
 
 
 def _suggest(ft) -> None:
@@ -49,7 +51,8 @@ def _suggest(ft) -> None:
 
 def remember(ft) -> None:
     ft.remember_form({"dataset": st.session_state.get(STATE), "persona": st.session_state.get(PERSONA, ""),
-                      "preset": st.session_state.get(PRESET), "name": st.session_state.get(NAME, "")})
+                      "preset": st.session_state.get(PRESET), "name": st.session_state.get(NAME, ""),
+                      "name_suggested": st.session_state.get(NAME) == st.session_state.get(AUTO)})
 
 
 def _blocked(ft, dataset, name: str, active) -> str | None:
