@@ -52,7 +52,11 @@ def prepare_form(page, dataset: Path) -> None:
     """Dataset, Quick preset, EPOCHS epochs, a persona (the page may have kept them from a previous test)."""
     go_to(page, zh("nav.finetune"))
     page.get_by_test_id("stFileUploader").locator("input[type=file]").first.set_input_files(str(dataset))
-    page.get_by_text(zh("ft.data.format", format="alpaca", records=RECORDS)).wait_for(timeout=60_000)
+    try:
+        page.get_by_text(zh("ft.data.format", format="alpaca", records=RECORDS)).wait_for(timeout=60_000)
+    except Exception as exc:  # a CI run once timed out here; its screenshot is lost with the runner, the text is not
+        shown = page.get_by_test_id("stMain").inner_text()[:3000]
+        raise AssertionError(f"the uploaded dataset's summary did not appear; the page showed:\n{shown}") from exc
     wait_idle(page)
     page.get_by_test_id("stRadio").get_by_text(zh("ft.preset.quick"), exact=True).click()
     wait_idle(page)
