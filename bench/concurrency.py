@@ -14,6 +14,7 @@ With --openai-url the same table is measured through the OpenAI-compatible engin
 
     .venv/bin/python bench/concurrency.py [--tokens 64] [--clients 1,2,4,8] [--openai-url http://127.0.0.1:8000/v1]
         [--openai-mixed]   # hot-loads the same four seeded adapters into the server for its mixed row
+        [--dtype bfloat16] # the weights in bf16 (faster on a CPU with native bf16; greedy answers then vary with the batch)
 """
 
 from __future__ import annotations
@@ -196,6 +197,8 @@ def main() -> None:
     parser.add_argument("--clients", default="1,2,4,8")
     parser.add_argument("--max-batch", type=int, default=8)
     parser.add_argument("--model", default="embedded")
+    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"],
+                        help="weights precision (as LIANDAN_DTYPE); auto = float32 on CPU")
     parser.add_argument("--openai-url", default=None, help="also measure an OpenAI-compatible server (vLLM)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the table without prefix cache and batching window")
     parser.add_argument("--openai-mixed", action="store_true",
@@ -209,8 +212,8 @@ def main() -> None:
 
     repo = Path(__file__).resolve().parent.parent
     defaults = Settings()
-    engine = loader.load(sources.resolve(args.model, repo / "data" / "models"))
-    print(f"model {engine.info.name} on {engine.info.device}, {os.cpu_count()} CPUs shared with other work; "
+    engine = loader.load(sources.resolve(args.model, repo / "data" / "models"), dtype=args.dtype)
+    print(f"model {engine.info.name} on {engine.info.device} in {engine.info.dtype}, {os.cpu_count()} CPUs shared with other work; "
           f"{args.tokens} greedy tokens per answer; max_batch {args.max_batch}")
     lines: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:

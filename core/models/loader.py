@@ -33,7 +33,10 @@ def pick_dtype(dtype: str, device: str) -> str:
         return dtype
     if device == "cuda":
         return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
-    return "float32"  # bf16 matmuls are slower than fp32 on typical CPUs
+    # fp32 on every CPU: bf16 is slower where the CPU lacks native bf16, and where it has it (AVX512_BF16,
+    # e.g. Zen 4/5) bf16 answers ~1.6x faster but greedy answers then change with which requests share a
+    # batch (bench/concurrency.py --dtype bfloat16); LIANDAN_DTYPE=bfloat16 chooses that trade.
+    return "float32"
 
 
 QUANTIZATIONS = ("none", "8bit", "4bit")
