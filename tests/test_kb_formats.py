@@ -12,6 +12,7 @@ import re
 import tracemalloc
 from functools import cache
 
+import numpy as np
 import pytest
 
 from core.errors import Cancelled
@@ -145,11 +146,13 @@ def test_a_long_image_saved_as_one_pdf_page_is_read_like_the_screenshot():
 @pytest.mark.parametrize("width, height", [(30, 1999), (1999, 30), (1, 9999), (59999, 1)])
 def test_a_thin_strip_costs_the_ocr_no_more_than_a_page(width, height):
     """A few hundred bytes of PNG, 1999 px tall and 30 wide, made a 736×49000 detection canvas
-    (41 s, 5 GB), and one 59999 wide and 1 tall crashed the engine: now each costs at most a page."""
+    (41 s, 5 GB), and one 59999 wide and 1 tall crashed the engine: now each costs at most a page.
+    A grey ramp, not white: a blank tile never reaches the engine, and this is about the engine's canvas."""
     from PIL import Image
 
+    ramp = np.linspace(0, 255, width * height).astype(np.uint8).reshape(height, width)
     buffer = io.BytesIO()
-    Image.new("RGB", (width, height), "white").save(buffer, "PNG")
+    Image.fromarray(ramp).convert("RGB").save(buffer, "PNG")
     tracemalloc.start()
     try:
         with pytest.raises(LoadError, match="found no text"):
@@ -158,6 +161,31 @@ def test_a_thin_strip_costs_the_ocr_no_more_than_a_page(width, height):
     finally:
         tracemalloc.stop()
     assert peak < OCR_CANVAS_MEMORY, f"{peak / MB:.0f} MB"
+
+
+def test_blank_stretches_of_a_long_screenshot_are_not_given_to_the_ocr(monkeypatch):
+    """Each engine call costs about a second even on white, so a 1080×20000 screenshot with text only at
+    its top and bottom is read by the engine only in the tiles that hold them (3 of 11: the bottom line
+    sits in both of the last two), and a blank hostile 1×60000 image in none."""
+    calls: list[tuple[int, int]] = []
+    engine = ocr._get_engine()
+
+    def counting(image, *args, **kwargs):
+        calls.append(image.shape[:2])
+        return engine(image, *args, **kwargs)
+
+    monkeypatch.setattr(ocr, "_engine", counting)
+    lines = {300: "开头一行写着报销流程", 19700: "结尾一行写着审批时限"}
+    loaded = load_bytes("长截图.png", corpus.long_screenshot(lines), 50 * MB)
+    assert similarity("".join(lines.values()), loaded.text) >= 0.9, loaded.text
+    spans = ocr.tiles(20000, 1080)
+    inked = [(start, end) for start, end in spans if any(start <= row < end for row in lines)]
+    assert len(calls) == len(inked) == 3 and len(spans) == 11, (calls, spans)
+    calls.clear()
+    white = np.full((60000, 1, 3), 255, np.uint8)
+    assert ocr.recognize(white) == "" and calls == []
+    jpeg_noise = np.random.default_rng(0).integers(250, 256, (3000, 1000, 3), dtype=np.uint8)
+    assert ocr.recognize(jpeg_noise) == "" and calls == []
 
 
 # --- tables -------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ _engine = None
 TILE_SIDE = 2000  # RapidOCR's max_side_len: a longer canvas is scaled down before detection
 TILE_OVERLAP = 200  # taller than a line of text; each line is read in the tile that holds its centre
 MAX_ASPECT = 4  # long side / short side of what the engine gets; a thinner canvas is padded with white
+BLANK_CONTRAST = 8  # a tile whose darkest and lightest values differ by less (of 255) holds no legible text
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,13 @@ def tiles(height: int, width: int) -> list[tuple[int, int]]:
 
 def _read(tile: np.ndarray, offset: int) -> list[TextBox]:
     """The engine's lines in one tile, in the whole image's coordinates (`offset` rows down).
-    The tile is scaled to TILE_SIDE first, as the engine would, so that padding stays small."""
+    The tile is scaled to TILE_SIDE first, as the engine would, so that padding stays small. A blank
+    tile (a screenshot's empty stretch, JPEG noise on white, a hostile 1-px-wide image 60000 tall) is
+    not given to the engine at all: each engine call costs ~1 s even when there is nothing to find."""
     from PIL import Image
 
+    if tile.size == 0 or int(tile.max()) - int(tile.min()) < BLANK_CONTRAST:
+        return []
     height, width = tile.shape[:2]
     scale = min(1.0, TILE_SIDE / max(height, width))
     if scale < 1:
