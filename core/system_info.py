@@ -26,6 +26,13 @@ class SystemInfo:
     torch_version: str
     cuda: str
     gpus: list[GpuInfo]
+    native_bf16: bool = False  # the CPU computes bfloat16 itself (AVX512_BF16 or AMX)
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether bf16 matmuls run natively here; without it they are emulated and slower than fp32."""
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private, hence looked up
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
 
 
 def collect() -> SystemInfo:
@@ -44,4 +51,5 @@ def collect() -> SystemInfo:
         torch_version=torch.__version__,
         cuda=torch.version.cuda or "-",
         gpus=gpus,
+        native_bf16=cpu_has_native_bf16(),
     )

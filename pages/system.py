@@ -38,6 +38,8 @@ if engine is not None:
     st.table({t("system.field"): [t(f"system.info.{f}") for f in fields],
               t("system.value"): [i.name, i.source, i.architecture, t("system.info.millions", m=i.parameters / 1e6), i.dtype,
                                   i.device, t("system.info.tokens", n=i.context_length), t("system.info.seconds", s=i.load_seconds)]})
+    if i.device == "cpu" and i.dtype == "float32" and info.native_bf16:
+        st.caption(t("system.bf16_hint"))
     if isinstance(engine, RemoteServer):
         server_health_section(engine)
     if st.button(t("system.unload")):

@@ -12,7 +12,6 @@ from core.kb.embeddings import (
     HashEmbedder,
     Placement,
     SentenceTransformerEmbedder,
-    cpu_has_native_bf16,
     embedded_model_dir,
     get_embedder,
     native_float,
@@ -20,6 +19,7 @@ from core.kb.embeddings import (
     placement,
 )
 from core.kb import int8
+from core.system_info import cpu_has_native_bf16
 from core.kb.manager import KnowledgeBaseManager
 from tests.factories import build_sentence_model
 from tests.test_kb_store import kb_settings

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import app_test
 
 
@@ -45,6 +47,20 @@ def test_system_page_shows_model_and_refuses_missing_folder(app_runtime, tmp_pat
     next(b for b in at.button if "Check before loading" in b.label).click().run()
     assert any("does not exist" in e.value for e in at.error)
     assert not at.exception
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_system_page_points_a_cpu_with_native_bf16_to_the_faster_precision(app_runtime, monkeypatch, native):
+    """The hint names the setting and its cost, and only where bf16 is native (elsewhere it is slower)."""
+    from core import system_info
+
+    assert (app_runtime.models.engine.info.device, app_runtime.models.engine.info.dtype) == ("cpu", "float32")
+    monkeypatch.setattr(system_info, "cpu_has_native_bf16", lambda: native)
+    for lang, words in (("zh", "贪心"), ("en", "greedy")):
+        at = app_test("pages/system.py", lang=lang).run()
+        assert not at.exception
+        hints = [c.value for c in at.caption if "LIANDAN_DTYPE=bfloat16" in c.value]
+        assert (len(hints) == 1 and words in hints[0]) if native else hints == [], hints
 
 
 def app_runtime_conversations(rt):

@@ -6,6 +6,11 @@ STRINGS = {
     "system.process": ("本进程内存", "This process"),
     "system.gpu": ("GPU 显存（已用 / 总计）", "GPU memory (used / total)"),
     "system.no_gpu": ("没有可用 GPU（CPU 模式）", "No GPU visible (CPU mode)"),
+    "system.bf16_hint": ("这台 CPU 原生支持 bf16：用 `LIANDAN_DTYPE=bfloat16` 启动，回答可快约 1.3–1.6 倍（在本项目的 2 核测试机上实测），"
+                         "代价是贪心（温度 0）回答会随同批的其他请求略有不同。",
+                         "This CPU computes bf16 natively: started with `LIANDAN_DTYPE=bfloat16`, answers come about 1.3–1.6× "
+                         "faster (measured on this project's 2-core test machine), at one cost: greedy (temperature 0) answers then vary slightly "
+                         "with the other requests in the same batch."),
     "system.model": ("当前模型", "Loaded model"),
     "system.server": ("推理服务器", "Engine server"),
     "system.server.state": ("状态", "State"),

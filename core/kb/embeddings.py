@@ -60,18 +60,13 @@ class Placement:
     backend: str = "torch"  # torch | openvino (CPU only)
 
 
-def cpu_has_native_bf16() -> bool:
-    import torch
-
-    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private, hence looked up
-    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
-
-
 def openvino_available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("openvino", "onnx"))
 
 
 def native_float() -> str:
+    from core.system_info import cpu_has_native_bf16  # imports torch: only when a model is placed
+
     return "bfloat16" if cpu_has_native_bf16() else "float32"
 
 
@@ -135,6 +130,8 @@ class SentenceTransformerEmbedder(Embeddings):
         self.fast: OpenVINOEncoder | None = None
         if where.backend == "openvino":
             try:
+                from core.system_info import cpu_has_native_bf16
+
                 self.fast = OpenVINOEncoder(self.model, where.dtype, cache_dir or folder / ".openvino", cpu_has_native_bf16())
                 where = Placement(where.device, self.fast.precision, where.batch, where.backend)
             except Exception as exc:  # noqa: BLE001 - any failure here only costs speed
