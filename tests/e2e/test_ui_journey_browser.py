@@ -139,6 +139,11 @@ WATCH_HEADER = """() => {
 }"""
 
 
+# Enough text that the job outlasts several of the page's 1 s polls even with the fast hash embedder on a
+# quiet machine: with 4,000 (5 × 500 chunks) a CI run saw only "0 files, starting" and then the end.
+PARAGRAPHS = 16_000
+
+
 def test_kb_indexing_is_in_view_and_counts_files_as_it_goes(liandan_app, page, tmp_path):
     folder = tmp_path / "大文件"
     folder.mkdir()
@@ -146,7 +151,7 @@ def test_kb_indexing_is_in_view_and_counts_files_as_it_goes(liandan_app, page, t
     files = []
     for n in range(5):
         path = folder / f"资料{n}.md"
-        path.write_text(f"# 资料 {n}\n\n" + "".join(paragraph.format(i=i) for i in range(4000)), encoding="utf-8")
+        path.write_text(f"# 资料 {n}\n\n" + "".join(paragraph.format(i=i) for i in range(PARAGRAPHS)), encoding="utf-8")
         files.append(path)
     bad = tmp_path / "安装程序.exe"
     bad.write_bytes(b"MZ\x90\x00" + bytes(200))
@@ -179,7 +184,7 @@ def test_kb_indexing_is_in_view_and_counts_files_as_it_goes(liandan_app, page, t
     headers = page.evaluate("window.__headers")
     live = [h for h in headers if "索引中：" in h]
     # While it runs the header says so, and its file count moves before the end (the files read count
-    # as soon as they are accepted; 5 × 500 chunks keep the job running for several polls).
+    # as soon as they are accepted; PARAGRAPHS keeps the job running for several polls).
     assert live, f"the header did not show the running job: {headers}"
     assert any(re.search(r"· [1-5] 个文件 ·", h) for h in live), f"the file count stayed at 0 while indexing: {headers}"
     assert "· 5 个文件 ·" in headers[-1] and "索引中" not in headers[-1], headers
