@@ -41,13 +41,15 @@ def copy_files(files: list[Path], folder: Path, tag: str) -> None:
         target.write_bytes(f.read_bytes() + f"\n\n<!-- {tag} -->\n".encode())
 
 
-def finished_job(app, kb: str) -> dict:
-    while True:
+def finished_job(app, kb: str, timeout_s: float = 1800) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
         for path in (app.data_dir / "jobs").glob("kb-index-*.json"):
             job = json.loads(path.read_text(encoding="utf-8"))
             if job["params"].get("kb") == kb and job["status"] not in ("pending", "running"):
                 return job
         time.sleep(1)
+    raise SystemExit(f"{kb}: no finished index job after {timeout_s:.0f} s (app log: {app.log_path})")
 
 
 def index_from_page(page, app, kb: str, folder: Path, watched: bool) -> dict:

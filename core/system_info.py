@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cache
 
 import psutil
 import torch
@@ -29,6 +30,7 @@ class SystemInfo:
     native_bf16: bool = False  # the CPU computes bfloat16 itself (AVX512_BF16 or AMX)
 
 
+@cache  # a fact of the machine: probed once, not on every rerun of the System page
 def cpu_has_native_bf16() -> bool:
     """Whether bf16 matmuls run natively here; without it they are emulated and slower than fp32."""
     probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private, hence looked up

@@ -143,8 +143,22 @@ def test_a_long_image_saved_as_one_pdf_page_is_read_like_the_screenshot():
     assert [m.render("en") for m in loaded.notes] == ["1 pages, 1 by OCR"]
 
 
+@pytest.fixture
+def engine_calls(monkeypatch) -> list[tuple[int, int]]:
+    """The shape of every canvas the real OCR engine is given during the test."""
+    calls: list[tuple[int, int]] = []
+    engine = ocr._get_engine()
+
+    def counting(image, *args, **kwargs):
+        calls.append(image.shape[:2])
+        return engine(image, *args, **kwargs)
+
+    monkeypatch.setattr(ocr, "_engine", counting)
+    return calls
+
+
 @pytest.mark.parametrize("width, height", [(30, 1999), (1999, 30), (1, 9999), (59999, 1)])
-def test_a_thin_strip_costs_the_ocr_no_more_than_a_page(width, height):
+def test_a_thin_strip_costs_the_ocr_no_more_than_a_page(width, height, engine_calls):
     """A few hundred bytes of PNG, 1999 px tall and 30 wide, made a 736×49000 detection canvas
     (41 s, 5 GB), and one 59999 wide and 1 tall crashed the engine: now each costs at most a page.
     A grey ramp, not white: a blank tile never reaches the engine, and this is about the engine's canvas."""
@@ -161,20 +175,14 @@ def test_a_thin_strip_costs_the_ocr_no_more_than_a_page(width, height):
     finally:
         tracemalloc.stop()
     assert peak < OCR_CANVAS_MEMORY, f"{peak / MB:.0f} MB"
+    assert engine_calls and all(max(shape) <= ocr.TILE_SIDE for shape in engine_calls), engine_calls
 
 
-def test_blank_stretches_of_a_long_screenshot_are_not_given_to_the_ocr(monkeypatch):
+def test_blank_stretches_of_a_long_screenshot_are_not_given_to_the_ocr(engine_calls):
     """Each engine call took 0.5–0.7 s here even on white, so a 1080×20000 screenshot with text only at
     its top and bottom is read by the engine only in the tiles that hold them (3 of 11: the bottom line
     sits in both of the last two), and a blank hostile 1×60000 image in none."""
-    calls: list[tuple[int, int]] = []
-    engine = ocr._get_engine()
-
-    def counting(image, *args, **kwargs):
-        calls.append(image.shape[:2])
-        return engine(image, *args, **kwargs)
-
-    monkeypatch.setattr(ocr, "_engine", counting)
+    calls = engine_calls
     lines = {300: "开头一行写着报销流程", 19700: "结尾一行写着审批时限"}
     loaded = load_bytes("长截图.png", corpus.long_screenshot(lines), 50 * MB)
     assert similarity("".join(lines.values()), loaded.text) >= 0.9, loaded.text
